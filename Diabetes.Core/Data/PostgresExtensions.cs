@@ -1,0 +1,85 @@
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Diabetes.Core.Data;
+
+public static class PostgresExtensions
+{
+    /// <summary>
+    /// Runs <paramref name="work"/> in one transaction that first takes the advisory lock <paramref name="lockKey"/>:
+    /// callers with the same key run one after the other, and a failure (or a crash) commits nothing.
+    /// </summary>
+    public static async Task<T> InLockedTransactionAsync<T>(
+        this NpgsqlDataSource dataSource, long lockKey, Func<NpgsqlConnection, Task<T>> work, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await connection.ExecuteAsync("SELECT pg_advisory_xact_lock(@key)", cancellationToken, ("key", lockKey));
+        var result = await work(connection);
+        await transaction.CommitAsync(cancellationToken);
+        return result;
+    }
+
+    public static async Task<int> ExecuteAsync(
+        this NpgsqlConnection connection, string sql, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)
+    {
+        await using var command = connection.CreateCommand(sql, parameters);
+        return await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    public static async Task<T> ScalarAsync<T>(
+        this NpgsqlConnection connection, string sql, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)
+    {
+        await using var command = connection.CreateCommand(sql, parameters);
+        return (T)(await command.ExecuteScalarAsync(cancellationToken))!;
+    }
+
+    /// <summary>Writes a value of a binary COPY row, or NULL.</summary>
+    public static Task WriteNullableAsync(this NpgsqlBinaryImporter writer, object? value, NpgsqlDbType type, CancellationToken cancellationToken) =>
+        value is null ? writer.WriteNullAsync(cancellationToken) : writer.WriteAsync(value, type, cancellationToken);
+
+    public static NpgsqlCommand CreateCommand(this NpgsqlConnection connection, string sql, params (string Name, object? Value)[] parameters)
+    {
+        var command = new NpgsqlCommand(sql, connection);
+        foreach (var (name, value) in parameters)
+        {
+            command.Parameters.AddWithValue(name, value ?? DBNull.Value);
+        }
+
+        return command;
+    }
+}
+
+/// <summary>
+/// Creates a database's tables on first use (not at start-up, so a service starts, and says so in <c>/health</c>,
+/// while PostgreSQL is still down). A failed attempt is retried by the next caller.
+/// </summary>
+public sealed class DatabaseSchema(NpgsqlDataSource dataSource, long lockKey, string createSql)
+{
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private volatile bool _created;
+
+    public async Task EnsureCreatedAsync(CancellationToken cancellationToken)
+    {
+        if (_created)
+        {
+            return;
+        }
+
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            if (!_created)
+            {
+                // The lock keeps two services (or replicas) from racing on CREATE ... IF NOT EXISTS.
+                await dataSource.InLockedTransactionAsync(lockKey,
+                    connection => connection.ExecuteAsync(createSql, cancellationToken), cancellationToken);
+                _created = true;
+            }
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+}

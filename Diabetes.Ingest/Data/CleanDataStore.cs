@@ -1,0 +1,142 @@
+using Diabetes.Core.Data;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Diabetes.Ingest.Data;
+
+/// <summary>An encounter left out of CLEAN DATA, with why.</summary>
+public sealed record ExcludedEncounter(long EncounterId, DatasetSplit Split, int? BatchNumber, string Reason, string Detail);
+
+/// <summary>CLEAN DATA (database <c>cleandata</c>): typed, cleaned rows, the rows left out, and which RAW batches are done.</summary>
+public sealed class CleanDataStore([FromKeyedServices(CleanDataStore.ConnectionName)] NpgsqlDataSource dataSource)
+{
+    public const string ConnectionName = "cleandata";
+
+    /// <summary>The reason given for a row whose values break the dataset's rules.</summary>
+    public const string InvalidReason = "invalid";
+
+    private const long WriteLock = 0x434C_4541_4E44_41; // "CLEANDA"
+
+    private static readonly string CreateSql = $"""
+        {CleanEncounterTable.CreateSql}
+        CREATE TABLE IF NOT EXISTS excluded_encounters (
+            encounter_id bigint PRIMARY KEY,
+            split text NOT NULL,
+            batch_number integer,
+            reason text NOT NULL,
+            detail text NOT NULL,
+            excluded_at timestamptz NOT NULL DEFAULT now()
+        );
+        CREATE TABLE IF NOT EXISTS cleaned_batches (
+            source_sha256 text NOT NULL,
+            split text NOT NULL,
+            batch_number integer,
+            cleaned_rows integer NOT NULL,
+            excluded_rows integer NOT NULL,
+            cleaned_at timestamptz NOT NULL DEFAULT now()
+        );
+        CREATE UNIQUE INDEX IF NOT EXISTS cleaned_batches_once ON cleaned_batches (source_sha256, split, coalesce(batch_number, 0));
+        """;
+
+    private readonly DatabaseSchema _schema = new(dataSource, WriteLock, CreateSql);
+
+    /// <summary>
+    /// Writes one RAW batch's outcome in a single transaction, unless that batch was cleaned already
+    /// (by an earlier call or a concurrent one): then it writes nothing and answers false.
+    /// </summary>
+    public async Task<bool> SaveBatchAsync(
+        LedgerEntry batch, IReadOnlyList<CleanEncounterRow> cleaned, IReadOnlyList<ExcludedEncounter> excluded, CancellationToken cancellationToken)
+    {
+        await _schema.EnsureCreatedAsync(cancellationToken);
+        return await dataSource.InLockedTransactionAsync(WriteLock, async connection =>
+        {
+            var done = await connection.ScalarAsync<bool>("""
+                SELECT EXISTS (SELECT 1 FROM cleaned_batches
+                               WHERE source_sha256 = @sha AND split = @split AND batch_number IS NOT DISTINCT FROM @batch)
+                """, cancellationToken, ("sha", batch.SourceSha256), ("split", batch.Split), ("batch", batch.BatchNumber));
+            if (done)
+            {
+                return false;
+            }
+
+            await CleanEncounterTable.CopyAsync(connection, cleaned, cancellationToken);
+            await CopyExcludedAsync(connection, excluded, cancellationToken);
+            await connection.ExecuteAsync("""
+                INSERT INTO cleaned_batches (source_sha256, split, batch_number, cleaned_rows, excluded_rows)
+                VALUES (@sha, @split, @batch, @cleaned, @excluded)
+                """, cancellationToken, ("sha", batch.SourceSha256), ("split", batch.Split), ("batch", batch.BatchNumber),
+                ("cleaned", cleaned.Count), ("excluded", excluded.Count));
+            return true;
+        }, cancellationToken);
+    }
+
+    /// <summary>The RAW batches already cleaned, as (split, batch number) keys.</summary>
+    public async Task<IReadOnlySet<(string Split, int? BatchNumber)>> GetCleanedBatchesAsync(string sha256, CancellationToken cancellationToken)
+    {
+        await _schema.EnsureCreatedAsync(cancellationToken);
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var command = connection.CreateCommand(
+            "SELECT split, batch_number FROM cleaned_batches WHERE source_sha256 = @sha", ("sha", sha256));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var batches = new HashSet<(string, int?)>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            batches.Add((reader.GetString(0), reader.IsDBNull(1) ? null : reader.GetInt32(1)));
+        }
+
+        return batches;
+    }
+
+    public async Task<CleanCounts> CountAsync(CancellationToken cancellationToken)
+    {
+        await _schema.EnsureCreatedAsync(cancellationToken);
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        var rows = await connection.CountBySplitAsync(CleanEncounterTable.Name, cancellationToken);
+        var excluded = new Dictionary<string, long>();
+        await using (var command = connection.CreateCommand("SELECT reason, count(*) FROM excluded_encounters GROUP BY reason ORDER BY reason"))
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                excluded[reader.GetString(0)] = reader.GetInt64(1);
+            }
+        }
+
+        var positives = Enum.GetValues<DatasetSplit>().ToDictionary(s => s.ToName(), _ => 0L);
+        await using (var command = connection.CreateCommand(
+            $"SELECT split, count(*) FROM {CleanEncounterTable.Name} WHERE readmitted_within_30_days GROUP BY split"))
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                positives[reader.GetString(0)] = reader.GetInt64(1);
+            }
+        }
+
+        return new CleanCounts(rows, positives, excluded);
+    }
+
+    private static async Task CopyExcludedAsync(NpgsqlConnection connection, IReadOnlyList<ExcludedEncounter> excluded, CancellationToken cancellationToken)
+    {
+        await using var writer = await connection.BeginBinaryImportAsync(
+            "COPY excluded_encounters (encounter_id, split, batch_number, reason, detail) FROM STDIN (FORMAT BINARY)", cancellationToken);
+        foreach (var row in excluded)
+        {
+            await writer.StartRowAsync(cancellationToken);
+            await writer.WriteAsync(row.EncounterId, NpgsqlDbType.Bigint, cancellationToken);
+            await writer.WriteAsync(row.Split.ToName(), NpgsqlDbType.Text, cancellationToken);
+            await writer.WriteNullableAsync(row.BatchNumber, NpgsqlDbType.Integer, cancellationToken);
+
+            await writer.WriteAsync(row.Reason, NpgsqlDbType.Text, cancellationToken);
+            await writer.WriteAsync(row.Detail, NpgsqlDbType.Text, cancellationToken);
+        }
+
+        await writer.CompleteAsync(cancellationToken);
+    }
+}
+
+/// <summary>Rows in CLEAN DATA by split, label positives by split, and rows left out by reason.</summary>
+public sealed record CleanCounts(
+    IReadOnlyDictionary<string, long> RowsBySplit,
+    IReadOnlyDictionary<string, long> PositivesBySplit,
+    IReadOnlyDictionary<string, long> ExcludedByReason);

@@ -1,0 +1,48 @@
+using Diabetes.Core.Storage;
+using Microsoft.Extensions.Http.Resilience;
+using Polly;
+
+namespace Diabetes.Ingest;
+
+public static class Extensions
+{
+    public static IHostApplicationBuilder AddApplicationServices(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<IngestOptions>()
+            .BindConfiguration("Ingest")
+            .Validate(o => o.BatchSize > 0, "Ingest:BatchSize must be positive.")
+            .ValidateOnStart();
+        builder.Services.AddOptions<DatasetOptions>()
+            .BindConfiguration("Dataset")
+            .Validate(o => !string.IsNullOrWhiteSpace(o.Source), "Dataset:Source must be a URL or a file path.")
+            .ValidateOnStart();
+
+        builder.AddKeyedNpgsqlDataSource(RawDataStore.ConnectionName);
+        builder.AddKeyedNpgsqlDataSource(CleanDataStore.ConnectionName);
+        builder.AddMinioClient("minio");
+
+        builder.Services.AddProblemDetails();
+        builder.Services.AddExceptionHandler<IngestProblemHandler>();
+
+        builder.Services.AddHttpClient(SourceFetcher.HttpClientName);
+        // The standard handler allows 30 s a request; a dataset download on a slow link needs longer.
+        builder.Services.Configure<HttpStandardResilienceOptions>($"{SourceFetcher.HttpClientName}-standard", options =>
+        {
+            options.AttemptTimeout.Timeout = TimeSpan.FromMinutes(5);
+            options.TotalRequestTimeout.Timeout = TimeSpan.FromMinutes(15);
+            options.CircuitBreaker.SamplingDuration = TimeSpan.FromMinutes(10);
+        });
+
+        builder.Services.AddResiliencePipeline(StorageRetry.Name, StorageRetry.Configure);
+
+        builder.Services.AddSingleton<SourceFetcher>();
+        builder.Services.AddSingleton<DatasetBucket>();
+        builder.Services.AddSingleton<RawDataStore>();
+        builder.Services.AddSingleton<CleanDataStore>();
+        builder.Services.AddSingleton<DatasetIngestion>();
+        builder.Services.AddSingleton<DatasetCleaning>();
+        builder.Services.AddSingleton<DatasetReport>();
+
+        return builder;
+    }
+}

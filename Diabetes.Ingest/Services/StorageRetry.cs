@@ -1,0 +1,37 @@
+using Minio.Exceptions;
+using Npgsql;
+using Polly;
+using Polly.DependencyInjection;
+using Polly.Retry;
+
+namespace Diabetes.Ingest.Services;
+
+/// <summary>
+/// Retries a whole operation when PostgreSQL or the object store fails in a way that may pass (connection refused,
+/// server restarting). Every operation is one transaction and idempotent, so running it again is safe.
+/// </summary>
+public static class StorageRetry
+{
+    public const string Name = "storage";
+
+    public static void Configure(ResiliencePipelineBuilder pipeline, AddResiliencePipelineContext<string> context)
+    {
+        var logger = context.ServiceProvider.GetRequiredService<ILoggerFactory>().CreateLogger("Diabetes.Ingest.StorageRetry");
+        pipeline.AddRetry(new RetryStrategyOptions
+        {
+            ShouldHandle = new PredicateBuilder()
+                .Handle<NpgsqlException>(e => e.IsTransient)
+                .Handle<ConnectionException>()
+                .Handle<HttpRequestException>(),
+            MaxRetryAttempts = 3,
+            Delay = TimeSpan.FromSeconds(1),
+            BackoffType = DelayBackoffType.Exponential,
+            OnRetry = args =>
+            {
+                logger.LogWarning(args.Outcome.Exception, "Storage unavailable ({Error}); attempt {Attempt} again in {Delay}",
+                    args.Outcome.Exception?.Message, args.AttemptNumber + 2, args.RetryDelay);
+                return default;
+            },
+        });
+    }
+}

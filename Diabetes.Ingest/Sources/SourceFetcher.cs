@@ -1,0 +1,113 @@
+using System.Diagnostics;
+using System.Security.Cryptography;
+
+namespace Diabetes.Ingest.Sources;
+
+/// <summary>A source file on local disk, with its SHA-256 as received.</summary>
+public sealed class FetchedSource(string location, string fileName, string localPath, string sha256, long length, bool temporary)
+    : IDisposable
+{
+    /// <summary>Where it came from: the configured URL or path.</summary>
+    public string Location { get; } = location;
+
+    public string FileName { get; } = fileName;
+
+    public string LocalPath { get; } = localPath;
+
+    /// <summary>Lower-case hex SHA-256 of the bytes as received.</summary>
+    public string Sha256 { get; } = sha256;
+
+    public long Length { get; } = length;
+
+    public void Dispose()
+    {
+        if (temporary)
+        {
+            File.Delete(LocalPath);
+        }
+    }
+}
+
+/// <summary>Gets the dataset from an http(s) URL (downloaded with progress in the log) or a local path.</summary>
+public sealed class SourceFetcher(IHttpClientFactory httpClientFactory, ILogger<SourceFetcher> logger)
+{
+    public const string HttpClientName = "dataset-source";
+
+    private const int ProgressSteps = 10;
+
+    public static bool IsUrl(string location) =>
+        Uri.TryCreate(location, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https";
+
+    public async Task<FetchedSource> FetchAsync(string location, CancellationToken cancellationToken)
+    {
+        if (IsUrl(location))
+        {
+            return await DownloadAsync(new Uri(location), cancellationToken);
+        }
+
+        var path = Path.GetFullPath(location);
+        if (!File.Exists(path))
+        {
+            throw new IngestProblemException(StatusCodes.Status500InternalServerError, "The dataset source does not exist",
+                $"Dataset:Source is '{location}', and there is no such file.");
+        }
+
+        await using var stream = File.OpenRead(path);
+        var hash = Convert.ToHexStringLower(await SHA256.HashDataAsync(stream, cancellationToken));
+        return new FetchedSource(location, Path.GetFileName(path), path, hash, stream.Length, temporary: false);
+    }
+
+    private async Task<FetchedSource> DownloadAsync(Uri uri, CancellationToken cancellationToken)
+    {
+        var fileName = Path.GetFileName(Uri.UnescapeDataString(uri.AbsolutePath)) is { Length: > 0 } name ? name : "dataset";
+        var localPath = Path.Combine(Path.GetTempPath(), $"diabetes-source-{Guid.NewGuid():N}");
+        logger.LogInformation("Downloading the dataset from {Uri}", uri);
+        var stopwatch = Stopwatch.StartNew();
+        try
+        {
+            using var response = await httpClientFactory.CreateClient(HttpClientName)
+                .GetAsync(uri, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+            if (!response.IsSuccessStatusCode)
+            {
+                throw new IngestProblemException(StatusCodes.Status502BadGateway, "The dataset source could not be fetched",
+                    $"GET {uri} answered {(int)response.StatusCode} {response.ReasonPhrase}.");
+            }
+
+            var expected = response.Content.Headers.ContentLength;
+            await using var body = await response.Content.ReadAsStreamAsync(cancellationToken);
+            await using var file = File.Create(localPath);
+            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            var buffer = new byte[81_920];
+            long received = 0;
+            var nextReport = 1;
+            int read;
+            while ((read = await body.ReadAsync(buffer, cancellationToken)) > 0)
+            {
+                hash.AppendData(buffer, 0, read);
+                await file.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
+                received += read;
+                if (expected > 0 && received * ProgressSteps >= expected * nextReport)
+                {
+                    logger.LogInformation("Downloaded {Received:N0} of {Expected:N0} bytes ({Percent}%)",
+                        received, expected, 100 * received / expected);
+                    nextReport = (int)(received * ProgressSteps / expected.Value) + 1;
+                }
+            }
+
+            logger.LogInformation("Downloaded {Received:N0} bytes from {Uri} in {Elapsed:N1} s",
+                received, uri, stopwatch.Elapsed.TotalSeconds);
+            return new FetchedSource(uri.ToString(), fileName, localPath, Convert.ToHexStringLower(hash.GetHashAndReset()), received, temporary: true);
+        }
+        catch (HttpRequestException exception)
+        {
+            File.Delete(localPath);
+            throw new IngestProblemException(StatusCodes.Status502BadGateway, "The dataset source could not be fetched",
+                $"GET {uri} failed: {exception.Message}", exception);
+        }
+        catch
+        {
+            File.Delete(localPath);
+            throw;
+        }
+    }
+}
