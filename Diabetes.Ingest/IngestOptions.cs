@@ -15,7 +15,4 @@ public sealed class DatasetOptions
 
     /// <summary>An http(s) URL, or the path of a <c>.zip</c> or <c>.csv</c> file.</summary>
     public string Source { get; set; } = PublicSource;
-
-    /// <summary>The bucket that keeps every source file as received, keyed by its SHA-256.</summary>
-    public string Bucket { get; set; } = "datasets";
 }

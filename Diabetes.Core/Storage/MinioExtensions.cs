@@ -36,9 +36,22 @@ public static class MinioExtensions
     /// <summary>Creates the bucket unless it exists. Nobody creates buckets for us: not MinIO, not the AppHost.</summary>
     public static async Task EnsureBucketAsync(this IMinioClient client, string bucket, CancellationToken cancellationToken)
     {
-        if (!await client.BucketExistsAsync(new BucketExistsArgs().WithBucket(bucket), cancellationToken))
+        if (await client.BucketExistsAsync(new BucketExistsArgs().WithBucket(bucket), cancellationToken))
+        {
+            return;
+        }
+
+        try
         {
             await client.MakeBucketAsync(new MakeBucketArgs().WithBucket(bucket), cancellationToken);
+        }
+        catch (Minio.Exceptions.MinioException)
+        {
+            // Another caller may have created it in between, which is what we wanted; anything else stands.
+            if (!await client.BucketExistsAsync(new BucketExistsArgs().WithBucket(bucket), cancellationToken))
+            {
+                throw;
+            }
         }
     }
 

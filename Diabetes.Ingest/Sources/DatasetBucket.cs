@@ -10,9 +10,10 @@ namespace Diabetes.Ingest.Sources;
 /// It is the source of truth for the train batches: every batch is cut from the stored file, so a restarted
 /// service or another replica cuts exactly the same batches.
 /// </summary>
-public sealed class DatasetBucket(IMinioClient client, IOptions<DatasetOptions> options, ILogger<DatasetBucket> logger)
+public sealed class DatasetBucket(IMinioClient client, ILogger<DatasetBucket> logger)
 {
-    private string Bucket => options.Value.Bucket;
+    /// <summary>The bucket that keeps every source file as received.</summary>
+    public const string Bucket = "datasets";
 
     public static string ObjectKey(string sha256, string fileName) => $"sha256/{sha256}/{fileName}";
 

@@ -22,8 +22,6 @@ public sealed class IngestApp : WebApplicationFactory<Program>
 
     public string CleanConnectionString => _settings["ConnectionStrings:cleandata"]!;
 
-    public string Bucket => _settings["Dataset:Bucket"]!;
-
     public static async Task<IngestApp> StartAsync(string source, int batchSize = 15_000, string? minioConnectionString = null) =>
         new(new Dictionary<string, string?>
         {
@@ -31,7 +29,6 @@ public sealed class IngestApp : WebApplicationFactory<Program>
             ["ConnectionStrings:cleandata"] = await TestServers.CreateDatabaseAsync("cleandata"),
             ["ConnectionStrings:minio"] = minioConnectionString ?? TestServers.S3ConnectionString,
             ["Dataset:Source"] = source,
-            ["Dataset:Bucket"] = TestServers.UniqueBucket("datasets"),
             ["Ingest:BatchSize"] = batchSize.ToString(System.Globalization.CultureInfo.InvariantCulture),
         });
 

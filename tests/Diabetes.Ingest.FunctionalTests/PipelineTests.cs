@@ -73,7 +73,7 @@ public class PipelineTests
 
         // The source file is kept as received, keyed by its SHA-256
         var stat = await TestServers.CreateMinioClient().StatObjectAsync(new StatObjectArgs()
-            .WithBucket(app.Bucket).WithObject(DatasetBucket.ObjectKey(DatasetSha256, "dataset_diabetes.zip")));
+            .WithBucket(DatasetBucket.Bucket).WithObject(DatasetBucket.ObjectKey(DatasetSha256, "dataset_diabetes.zip")));
         Assert.Equal(new FileInfo(TestData.DatasetZip).Length, stat.Size);
     }
 
