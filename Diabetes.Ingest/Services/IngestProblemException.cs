@@ -18,7 +18,14 @@ public sealed class IngestProblemHandler(IProblemDetailsService problemDetails, 
 {
     public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
     {
-        if (exception is not IngestProblemException problem)
+        var problem = exception switch
+        {
+            IngestProblemException refused => refused,
+            _ when StorageRetry.IsTransient(exception) => new IngestProblemException(StatusCodes.Status503ServiceUnavailable,
+                "Storage is unavailable", $"PostgreSQL or the object store did not answer, even when tried again: {exception.Message}", exception),
+            _ => null,
+        };
+        if (problem is null)
         {
             return false;
         }

@@ -14,6 +14,10 @@ public static class StorageRetry
 {
     public const string Name = "storage";
 
+    /// <summary>A failure that may pass: PostgreSQL or the object store unreachable or restarting.</summary>
+    public static bool IsTransient(Exception exception) =>
+        exception is NpgsqlException { IsTransient: true } or ConnectionException or HttpRequestException;
+
     public static void Configure(ResiliencePipelineBuilder pipeline, AddResiliencePipelineContext<string> context)
     {
         var logger = context.ServiceProvider.GetRequiredService<ILoggerFactory>().CreateLogger("Diabetes.Ingest.StorageRetry");

@@ -22,10 +22,11 @@ public sealed class IngestApp : WebApplicationFactory<Program>
 
     public string CleanConnectionString => _settings["ConnectionStrings:cleandata"]!;
 
-    public static async Task<IngestApp> StartAsync(string source, int batchSize = 15_000, string? minioConnectionString = null) =>
+    public static async Task<IngestApp> StartAsync(
+        string source, int batchSize = 15_000, string? minioConnectionString = null, string? rawConnectionString = null) =>
         new(new Dictionary<string, string?>
         {
-            ["ConnectionStrings:rawdata"] = await TestServers.CreateDatabaseAsync("rawdata"),
+            ["ConnectionStrings:rawdata"] = rawConnectionString ?? await TestServers.CreateDatabaseAsync("rawdata"),
             ["ConnectionStrings:cleandata"] = await TestServers.CreateDatabaseAsync("cleandata"),
             ["ConnectionStrings:minio"] = minioConnectionString ?? TestServers.S3ConnectionString,
             ["Dataset:Source"] = source,

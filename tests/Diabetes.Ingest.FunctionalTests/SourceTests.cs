@@ -228,4 +228,20 @@ public class SourceTests
         Assert.Equal("Unhealthy", await health.Content.ReadAsStringAsync());
         Assert.Equal(StatusCodes.Status200OK, (int)alive.StatusCode);
     }
+
+    [Fact]
+    public async Task AnswersServiceUnavailableWhenPostgresIsDownAndSaysSoInHealth()
+    {
+        // Arrange: RAW DATA points at a port nothing listens on
+        await using var app = await IngestApp.StartAsync(TestData.DatasetZip,
+            rawConnectionString: "Host=127.0.0.1;Port=9;Username=postgres;Database=rawdata;Timeout=2");
+
+        // Act: tried again with back-off before giving up
+        var problem = await app.PostExpectingProblemAsync("/api/dataset/prepare", StatusCodes.Status503ServiceUnavailable);
+        using var health = await app.CreateClient().GetAsync("/health");
+
+        // Assert
+        Assert.Equal("Storage is unavailable", problem.Title);
+        Assert.Equal(StatusCodes.Status503ServiceUnavailable, (int)health.StatusCode);
+    }
 }
