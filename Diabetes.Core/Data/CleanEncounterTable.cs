@@ -5,8 +5,9 @@ using NpgsqlTypes;
 
 namespace Diabetes.Core.Data;
 
-/// <summary>A row of <c>clean_encounters</c>: the key columns and the cleaned encounter.</summary>
-public sealed record CleanEncounterRow(long EncounterId, long PatientNbr, DatasetSplit Split, int? BatchNumber, CleanEncounter Encounter);
+/// <summary>A row of <c>clean_encounters</c>: the key columns, the source file it came from, and the cleaned encounter.</summary>
+public sealed record CleanEncounterRow(
+    long EncounterId, long PatientNbr, DatasetSplit Split, int? BatchNumber, string SourceSha256, CleanEncounter Encounter);
 
 /// <summary>
 /// The table <c>clean_encounters</c> in CLEAN DATA: written by the ingest service, read by the trainer.
@@ -51,7 +52,7 @@ public static class CleanEncounterTable
         ("readmitted_within_30_days", NpgsqlDbType.Boolean),
     ];
 
-    private static readonly string[] KeyColumns = ["encounter_id", "patient_nbr", "split", "batch_number"];
+    private static readonly string[] KeyColumns = ["encounter_id", "patient_nbr", "split", "batch_number", "source_sha256"];
 
     private static readonly string ColumnList = string.Join(", ", KeyColumns.Concat(FeatureColumns.Select(c => c.Column)));
 
@@ -61,6 +62,7 @@ public static class CleanEncounterTable
             patient_nbr bigint NOT NULL,
             split text NOT NULL CHECK (split IN ('train', 'validation', 'test')),
             batch_number integer,
+            source_sha256 text NOT NULL,
             {string.Join(",\n    ", FeatureColumns.Select(c => $"{c.Column} {SqlType(c.Type)}{(IsNullable(c.Column) ? "" : " NOT NULL")}"))},
             cleaned_at timestamptz NOT NULL DEFAULT now()
         );
@@ -80,6 +82,7 @@ public static class CleanEncounterTable
             await writer.WriteAsync(row.PatientNbr, NpgsqlDbType.Bigint, cancellationToken);
             await writer.WriteAsync(row.Split.ToName(), NpgsqlDbType.Text, cancellationToken);
             await writer.WriteNullableAsync(row.BatchNumber, NpgsqlDbType.Integer, cancellationToken);
+            await writer.WriteAsync(row.SourceSha256, NpgsqlDbType.Text, cancellationToken);
             var values = FeatureValues(row.Encounter);
             for (var i = 0; i < FeatureColumns.Length; i++)
             {
@@ -153,6 +156,7 @@ public static class CleanEncounterTable
             reader.GetInt64(1),
             SplitRule.Parse(reader.GetString(2)),
             reader.IsDBNull(3) ? null : reader.GetInt32(3),
+            reader.GetString(4),
             encounter);
     }
 

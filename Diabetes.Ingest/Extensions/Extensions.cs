@@ -1,5 +1,4 @@
 using Diabetes.Core.Storage;
-using Microsoft.Extensions.Http.Resilience;
 using Polly;
 
 namespace Diabetes.Ingest;
@@ -24,14 +23,17 @@ public static class Extensions
         builder.Services.AddProblemDetails();
         builder.Services.AddExceptionHandler<IngestProblemHandler>();
 
-        builder.Services.AddHttpClient(SourceFetcher.HttpClientName);
         // The standard handler allows 30 s a request; a dataset download on a slow link needs longer.
-        builder.Services.Configure<HttpStandardResilienceOptions>($"{SourceFetcher.HttpClientName}-standard", options =>
-        {
-            options.AttemptTimeout.Timeout = TimeSpan.FromMinutes(5);
-            options.TotalRequestTimeout.Timeout = TimeSpan.FromMinutes(15);
-            options.CircuitBreaker.SamplingDuration = TimeSpan.FromMinutes(10);
-        });
+#pragma warning disable EXTEXP0001 // RemoveAllResilienceHandlers is an evaluation API; it is the way to replace the default handler for one client.
+        builder.Services.AddHttpClient(SourceFetcher.HttpClientName)
+            .RemoveAllResilienceHandlers()
+            .AddStandardResilienceHandler(options =>
+            {
+                options.AttemptTimeout.Timeout = TimeSpan.FromMinutes(5);
+                options.TotalRequestTimeout.Timeout = TimeSpan.FromMinutes(15);
+                options.CircuitBreaker.SamplingDuration = TimeSpan.FromMinutes(10);
+            });
+#pragma warning restore EXTEXP0001
 
         builder.Services.AddResiliencePipeline(StorageRetry.Name, StorageRetry.Configure);
 

@@ -55,7 +55,7 @@ public sealed class DatasetCleaning(
             switch (EncounterCleaner.Clean(row.Encounter))
             {
                 case CleaningResult.Cleaned result:
-                    cleaned.Add(new CleanEncounterRow(row.EncounterId, row.PatientNbr, row.Split, row.BatchNumber, result.Encounter));
+                    cleaned.Add(new CleanEncounterRow(row.EncounterId, row.PatientNbr, row.Split, row.BatchNumber, batch.SourceSha256, result.Encounter));
                     break;
                 case CleaningResult.Excluded result:
                     excluded.Add(new ExcludedEncounter(row.EncounterId, row.Split, row.BatchNumber, result.Reason,

@@ -1,0 +1,697 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+
+namespace Diabetes.MlflowDouble;
+
+/// <summary>
+/// A test double of an MLflow 2.17 tracking server with proxied artifacts, on a real loopback port, answering like
+/// the transcript in <c>shared/mlflow/rest-transcript-2.17.2.md</c>: status codes, <c>error_code</c>s and messages,
+/// field names and which fields are left out, pretty-printed successes and one-line errors, <c>application/json</c>
+/// required on POST, HTML pages for unknown paths and methods.
+/// <para>
+/// What it does not model: the GraphQL endpoint and <c>/get-artifact</c>; page tokens (every search answers one
+/// page); the search filter grammar beyond <c>AND</c>ed comparisons of <c>metrics.</c>, <c>params.</c>,
+/// <c>tags.</c> and <c>attributes.status</c>/<c>run_name</c> for runs, <c>name</c>/<c>run_id</c> equality for
+/// versions and <c>name</c> equality or <c>LIKE</c> for models (any other filter is refused with 400); deleting
+/// or renaming experiments, runs and models; run and model-version tag endpoints were not in the transcript and
+/// follow MLflow's REST reference. State lives in memory for the life of the instance.
+/// </para>
+/// </summary>
+public sealed partial class MlflowServerDouble : IAsyncDisposable
+{
+    public const string ServerVersion = "2.17.2";
+    private const string ArtifactsDestination = "s3://mlflow";
+
+    // Like Python's json module: quotes and apostrophes are not escaped.
+    private static readonly JsonSerializerOptions Pretty = new()
+    {
+        WriteIndented = true, IndentSize = 2, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
+
+    private readonly WebApplication _app;
+    private readonly object _gate = new();
+    private readonly Dictionary<string, ExperimentState> _experiments = new();
+    private readonly Dictionary<string, RunState> _runs = new();
+    private readonly Dictionary<string, ModelState> _models = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (byte[] Content, string ContentType)> _artifacts = new(StringComparer.Ordinal);
+    private int _nextExperimentId = 1;
+
+    private MlflowServerDouble(WebApplication app, Uri baseAddress)
+    {
+        _app = app;
+        BaseAddress = baseAddress;
+        _experiments["0"] = new ExperimentState("0", "Default", Now(), []);
+    }
+
+    public Uri BaseAddress { get; }
+
+    /// <summary>Every request answered, as "METHOD path status", for tests that check what a client sent.</summary>
+    public List<string> RequestLog { get; } = [];
+
+    /// <summary>Fails every call with 503 while true, as a server that is down behind a proxy.</summary>
+    public bool Unavailable { get; set; }
+
+    public static async Task<MlflowServerDouble> StartAsync()
+    {
+        var port = FreePort();
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
+        builder.Logging.ClearProviders();
+        var app = builder.Build();
+        var double_ = new MlflowServerDouble(app, new Uri($"http://127.0.0.1:{port}"));
+        double_.Map(app);
+        await app.StartAsync();
+        return double_;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+
+    /// <summary>The artifact paths stored, relative to the artifact destination (<c>1/&lt;run&gt;/artifacts/model/model.zip</c>).</summary>
+    public IReadOnlyList<string> ArtifactPaths()
+    {
+        lock (_gate)
+        {
+            return _artifacts.Keys.Order(StringComparer.Ordinal).ToArray();
+        }
+    }
+
+    private void Map(WebApplication app)
+    {
+        app.Use(async (context, next) =>
+        {
+            if (Unavailable)
+            {
+                context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+                await context.Response.WriteAsync("Service Unavailable");
+            }
+            else
+            {
+                await next(context);
+            }
+
+            lock (RequestLog)
+            {
+                RequestLog.Add($"{context.Request.Method} {context.Request.Path}{context.Request.QueryString} {context.Response.StatusCode}");
+            }
+        });
+
+        app.MapGet("/health", () => Text("OK", "text/html; charset=utf-8"));
+        app.MapGet("/version", () => Text(ServerVersion, "text/html; charset=utf-8"));
+
+        const string api = "/api/2.0/mlflow";
+        MapPost(app, $"{api}/experiments/create", CreateExperiment);
+        MapGet(app, $"{api}/experiments/get-by-name", GetExperimentByName);
+        MapGet(app, $"{api}/experiments/get", GetExperiment);
+        MapPost(app, $"{api}/runs/create", CreateRun);
+        MapPost(app, $"{api}/runs/update", UpdateRun);
+        MapGet(app, $"{api}/runs/get", GetRun);
+        MapPost(app, $"{api}/runs/search", SearchRuns);
+        MapPost(app, $"{api}/runs/log-batch", LogBatch);
+        MapPost(app, $"{api}/runs/log-inputs", LogInputs);
+        MapPost(app, $"{api}/runs/set-tag", SetRunTag);
+        MapGet(app, $"{api}/metrics/get-history", GetMetricHistory);
+        MapGet(app, $"{api}/artifacts/list", ListRunArtifacts);
+        MapPost(app, $"{api}/registered-models/create", CreateRegisteredModel);
+        MapGet(app, $"{api}/registered-models/get", GetRegisteredModel);
+        MapGet(app, $"{api}/registered-models/search", SearchRegisteredModels);
+        MapGet(app, $"{api}/registered-models/get-latest-versions", GetLatestVersions);
+        MapPost(app, $"{api}/registered-models/get-latest-versions", GetLatestVersions);
+        MapPost(app, $"{api}/registered-models/alias", SetAlias);
+        MapGet(app, $"{api}/registered-models/alias", GetByAlias);
+        app.MapMethods($"{api}/registered-models/alias", ["DELETE"], Route(DeleteAlias));
+        MapPost(app, $"{api}/model-versions/create", CreateModelVersion);
+        MapGet(app, $"{api}/model-versions/get", GetModelVersion);
+        MapGet(app, $"{api}/model-versions/search", SearchModelVersions);
+        MapGet(app, $"{api}/model-versions/get-download-uri", GetDownloadUri);
+        MapPost(app, $"{api}/model-versions/transition-stage", TransitionStage);
+        MapPost(app, $"{api}/model-versions/set-tag", SetModelVersionTag);
+
+        app.MapGet("/api/2.0/mlflow-artifacts/artifacts", Route(ListProxiedArtifacts));
+        app.MapPut("/api/2.0/mlflow-artifacts/artifacts/{**path}", UploadArtifactAsync);
+        app.MapGet("/api/2.0/mlflow-artifacts/artifacts/{**path}", (string path) => DownloadArtifact(path));
+
+        // Flask answers an unknown path with 404 and a known path with the wrong method with 405, both as HTML.
+        app.MapFallback((Func<HttpContext, IResult>)(context => HtmlError(
+            app.Services.GetService(typeof(Microsoft.AspNetCore.Routing.EndpointDataSource)) is Microsoft.AspNetCore.Routing.EndpointDataSource source
+                && source.Endpoints.OfType<Microsoft.AspNetCore.Routing.RouteEndpoint>().Any(e =>
+                    string.Equals("/" + e.RoutePattern.RawText?.TrimStart('/'), context.Request.Path.Value, StringComparison.Ordinal))
+                ? StatusCodes.Status405MethodNotAllowed
+                : StatusCodes.Status404NotFound)));
+    }
+
+    private void MapPost(WebApplication app, string path, Func<Request, IResult> handler) => app.MapPost(path, Route(handler));
+
+    private void MapGet(WebApplication app, string path, Func<Request, IResult> handler) => app.MapGet(path, Route(handler));
+
+    // A route handler (whose IResult is written), not a RequestDelegate (whose result would be dropped).
+    private Delegate Route(Func<Request, IResult> handler) => (Func<HttpContext, Task<IResult>>)(context => Handle(context, handler));
+
+    private async Task<IResult> Handle(HttpContext context, Func<Request, IResult> handler)
+    {
+        JsonObject body = [];
+        if (!HttpMethods.IsGet(context.Request.Method))
+        {
+            var mediaType = context.Request.ContentType?.Split(';')[0].Trim();
+            if (!string.Equals(mediaType, "application/json", StringComparison.OrdinalIgnoreCase))
+            {
+                return Error(400, "INVALID_PARAMETER_VALUE", "Bad Request. Content-Type must be one of ['application/json'].");
+            }
+
+            using var reader = new StreamReader(context.Request.Body);
+            var text = await reader.ReadToEndAsync();
+            try
+            {
+                body = JsonNode.Parse(text) as JsonObject ?? [];
+            }
+            catch (JsonException)
+            {
+                // The server reads a body it cannot parse as empty, and then misses its first required field.
+                body = [];
+            }
+        }
+
+        var request = new Request(context.Request.Query, body);
+        try
+        {
+            lock (_gate)
+            {
+                return handler(request);
+            }
+        }
+        catch (MlflowError error)
+        {
+            return Error(error.Status, error.Code, error.Message);
+        }
+    }
+
+    // ---- Experiments ----
+
+    private IResult CreateExperiment(Request request)
+    {
+        var name = request.Required("name");
+        if (_experiments.Values.Any(e => e.Name == name))
+        {
+            throw new MlflowError(400, "RESOURCE_ALREADY_EXISTS",
+                $"Experiment(name={name}) already exists. Error: (psycopg2.errors.UniqueViolation) duplicate key value violates unique constraint \"experiments_name_key\"");
+        }
+
+        var id = (_nextExperimentId++).ToString(CultureInfo.InvariantCulture);
+        _experiments[id] = new ExperimentState(id, name, Now(), request.Tags("tags"));
+        return Ok(new JsonObject { ["experiment_id"] = id });
+    }
+
+    private IResult GetExperimentByName(Request request)
+    {
+        var name = request.Required("experiment_name");
+        var experiment = _experiments.Values.FirstOrDefault(e => e.Name == name)
+            ?? throw new MlflowError(404, "RESOURCE_DOES_NOT_EXIST", $"Could not find experiment with name '{name}'");
+        return Ok(new JsonObject { ["experiment"] = experiment.ToJson() });
+    }
+
+    private IResult GetExperiment(Request request)
+    {
+        var id = request.Required("experiment_id");
+        var experiment = _experiments.GetValueOrDefault(id)
+            ?? throw new MlflowError(404, "RESOURCE_DOES_NOT_EXIST", $"No Experiment with id={id} exists");
+        return Ok(new JsonObject { ["experiment"] = experiment.ToJson() });
+    }
+
+    // ---- Runs ----
+
+    private IResult CreateRun(Request request)
+    {
+        var experimentId = request.Optional("experiment_id") ?? "0";
+        if (!_experiments.ContainsKey(experimentId))
+        {
+            throw new MlflowError(404, "RESOURCE_DOES_NOT_EXIST", $"No Experiment with id={experimentId} exists");
+        }
+
+        var runId = Guid.NewGuid().ToString("N");
+        var tags = request.Tags("tags");
+        var runName = request.Optional("run_name") ?? tags.FirstOrDefault(t => t.Key == "mlflow.runName")?.Value ?? $"run-{runId[..8]}";
+        var run = new RunState(runId, experimentId, runName, request.Long("start_time") ?? Now());
+        foreach (var tag in tags.Where(t => t.Key != "mlflow.runName"))
+        {
+            run.Tags[tag.Key] = tag.Value;
+        }
+
+        run.Tags["mlflow.runName"] = runName;
+        _runs[runId] = run;
+        return Ok(new JsonObject { ["run"] = run.ToJson() });
+    }
+
+    private IResult UpdateRun(Request request)
+    {
+        var run = FindRun(request.Required("run_id"));
+        if (request.Optional("status") is { } status)
+        {
+            run.Status = status;
+        }
+
+        run.EndTime = request.Long("end_time") ?? run.EndTime;
+        if (request.Optional("run_name") is { } name)
+        {
+            run.Name = name;
+            run.Tags["mlflow.runName"] = name;
+        }
+
+        return Ok(new JsonObject { ["run_info"] = run.InfoJson() });
+    }
+
+    private IResult GetRun(Request request) => Ok(new JsonObject { ["run"] = FindRun(request.Required("run_id")).ToJson() });
+
+    private IResult LogBatch(Request request)
+    {
+        var run = FindRun(request.Required("run_id"));
+        foreach (var param in request.Array("params").OfType<JsonObject>())
+        {
+            var key = (string)param["key"]!;
+            var value = (string?)param["value"] ?? "";
+            if (run.Params.TryGetValue(key, out var existing) && existing != value)
+            {
+                throw new MlflowError(400, "INVALID_PARAMETER_VALUE",
+                    $"Changing param values is not allowed. Param with key='{key}' was already logged with value='{existing}' for run ID='{run.Id}'. Attempted logging new value '{value}'.");
+            }
+
+            run.Params[key] = value;
+        }
+
+        foreach (var metric in request.Array("metrics").OfType<JsonObject>())
+        {
+            run.Metrics.Add(new MetricState((string)metric["key"]!, (double)metric["value"]!, (long?)metric["timestamp"] ?? Now(), (long?)metric["step"] ?? 0));
+        }
+
+        foreach (var tag in request.Tags("tags"))
+        {
+            run.Tags[tag.Key] = tag.Value;
+        }
+
+        return Ok([]);
+    }
+
+    private IResult LogInputs(Request request)
+    {
+        var run = FindRun(request.Required("run_id"));
+        foreach (var input in request.Array("datasets").OfType<JsonObject>())
+        {
+            run.Inputs.Add(input.DeepClone().AsObject());
+        }
+
+        return Ok([]);
+    }
+
+    private IResult SetRunTag(Request request)
+    {
+        var run = FindRun(request.Required("run_id"));
+        run.Tags[request.Required("key")] = request.Optional("value") ?? "";
+        return Ok([]);
+    }
+
+    private IResult GetMetricHistory(Request request)
+    {
+        var run = FindRun(request.Required("run_id"));
+        var key = request.Required("metric_key");
+        return Ok(new JsonObject
+        {
+            ["metrics"] = new JsonArray(run.Metrics.Where(m => m.Key == key).Select(m => (JsonNode)m.ToJson()).ToArray()),
+        });
+    }
+
+    private IResult SearchRuns(Request request)
+    {
+        var experimentIds = request.Array("experiment_ids").Select(e => (string)e!).ToHashSet();
+        var conditions = ParseFilter(request.Optional("filter"), RunFilterPattern());
+        IEnumerable<RunState> runs = _runs.Values.Where(r => experimentIds.Contains(r.ExperimentId) && conditions.All(c => RunMatches(r, c)));
+        runs = OrderRuns(runs, request.Array("order_by").Select(o => (string)o!).FirstOrDefault());
+        var maxResults = (int?)request.Long("max_results") ?? 1000;
+        var page = runs.Take(maxResults).Select(r => (JsonNode)r.ToJson()).ToArray();
+        return Ok(page.Length == 0 ? [] : new JsonObject { ["runs"] = new JsonArray(page) });
+    }
+
+    private static IEnumerable<RunState> OrderRuns(IEnumerable<RunState> runs, string? orderBy)
+    {
+        var parts = (orderBy ?? "start_time DESC").Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        var descending = parts.Length < 2 || parts[1].Equals("DESC", StringComparison.OrdinalIgnoreCase);
+        var field = parts[0].Replace("attributes.", "", StringComparison.Ordinal);
+        Func<RunState, double> key = field.StartsWith("metrics.", StringComparison.Ordinal)
+            ? r => r.LatestMetric(field["metrics.".Length..].Trim('`'))?.Value ?? double.NegativeInfinity
+            : r => r.StartTime;
+        return descending ? runs.OrderByDescending(key) : runs.OrderBy(key);
+    }
+
+    private static bool RunMatches(RunState run, Match condition)
+    {
+        var kind = condition.Groups["kind"].Value.ToLowerInvariant();
+        var key = condition.Groups["key"].Value.Trim('`', '"');
+        var op = condition.Groups["op"].Value;
+        var literal = condition.Groups["value"].Value;
+        if (kind == "metrics")
+        {
+            return run.LatestMetric(key) is { } metric && Compare(metric.Value, op, double.Parse(literal, CultureInfo.InvariantCulture));
+        }
+
+        var text = Unquote(literal);
+        var actual = kind switch
+        {
+            "params" => run.Params.GetValueOrDefault(key),
+            "tags" => run.Tags.GetValueOrDefault(key),
+            _ => key switch
+            {
+                "status" => run.Status,
+                "run_name" => run.Name,
+                _ => throw new MlflowError(400, "INVALID_PARAMETER_VALUE", $"Invalid attribute key '{key}' specified."),
+            },
+        };
+        return actual is not null && op switch
+        {
+            "=" => actual == text,
+            "!=" => actual != text,
+            _ => throw new MlflowError(400, "INVALID_PARAMETER_VALUE", $"Invalid comparator '{op}' for a string value."),
+        };
+    }
+
+    private static bool Compare(double actual, string op, double expected) => op switch
+    {
+        ">" => actual > expected,
+        ">=" => actual >= expected,
+        "<" => actual < expected,
+        "<=" => actual <= expected,
+        "=" => actual == expected,
+        "!=" => actual != expected,
+        _ => throw new MlflowError(400, "INVALID_PARAMETER_VALUE", $"Invalid comparator '{op}'."),
+    };
+
+    [GeneratedRegex(@"^\s*(?<kind>metrics|params|tags|attributes|)\.?(?<key>`[^`]+`|""[^""]+""|[\w.\-]+)\s*(?<op>>=|<=|!=|=|>|<)\s*(?<value>'[^']*'|""[^""]*""|-?[\d.eE+\-]+)\s*$", RegexOptions.IgnoreCase)]
+    private static partial Regex RunFilterPattern();
+
+    [GeneratedRegex(@"^\s*(?<kind>)(?<key>name|run_id)\s*(?<op>=|LIKE|ILIKE)\s*(?<value>'[^']*')\s*$", RegexOptions.IgnoreCase)]
+    private static partial Regex RegistryFilterPattern();
+
+    private static List<Match> ParseFilter(string? filter, Regex pattern)
+    {
+        if (string.IsNullOrWhiteSpace(filter))
+        {
+            return [];
+        }
+
+        return Regex.Split(filter, @"\s+AND\s+", RegexOptions.IgnoreCase).Select(part =>
+        {
+            var match = pattern.Match(part);
+            return match.Success
+                ? match
+                : throw new MlflowError(400, "INVALID_PARAMETER_VALUE", $"Invalid filter '{filter}': this test double does not model '{part}'.");
+        }).ToList();
+    }
+
+    // ---- Artifacts ----
+
+    private IResult ListRunArtifacts(Request request)
+    {
+        var run = FindRun(request.Required("run_id"));
+        var path = request.Optional("path")?.Trim('/') ?? "";
+        var root = $"{run.ExperimentId}/{run.Id}/artifacts";
+        var files = ListDirectory(path.Length == 0 ? root : $"{root}/{path}")
+            .Select(f => f with { Path = path.Length == 0 ? f.Path : $"{path}/{f.Path}" });
+        return Ok(new JsonObject { ["root_uri"] = run.ArtifactUri, ["files"] = FilesJson(files) });
+    }
+
+    private IResult ListProxiedArtifacts(Request request) =>
+        Ok(new JsonObject { ["files"] = FilesJson(ListDirectory(request.Optional("path")?.Trim('/') ?? "")) });
+
+    private List<FileEntry> ListDirectory(string directory)
+    {
+        var prefix = directory.Length == 0 ? "" : directory + "/";
+        return _artifacts.Where(a => a.Key.StartsWith(prefix, StringComparison.Ordinal))
+            .Select(a => (Remainder: a.Key[prefix.Length..], Size: a.Value.Content.LongLength))
+            .GroupBy(a => a.Remainder.Split('/')[0])
+            .Select(g => g.Any(a => a.Remainder.Contains('/')) ? new FileEntry(g.Key, true, null) : new FileEntry(g.Key, false, g.Single().Size))
+            .OrderBy(f => f.Path, StringComparer.Ordinal)
+            .ToList();
+    }
+
+    private static JsonArray FilesJson(IEnumerable<FileEntry> files) => new(files.Select(f =>
+    {
+        var node = new JsonObject { ["path"] = f.Path, ["is_dir"] = f.IsDir };
+        if (f.Size is { } size)
+        {
+            node["file_size"] = size;
+        }
+
+        return (JsonNode)node;
+    }).ToArray());
+
+    private async Task<IResult> UploadArtifactAsync(string path, HttpContext context)
+    {
+        using var buffer = new MemoryStream();
+        await context.Request.Body.CopyToAsync(buffer);
+        lock (_gate)
+        {
+            _artifacts[path.Trim('/')] = (buffer.ToArray(), ContentTypeOf(path));
+        }
+
+        return Ok([]);
+    }
+
+    private IResult DownloadArtifact(string path)
+    {
+        lock (_gate)
+        {
+            return _artifacts.TryGetValue(path.Trim('/'), out var artifact)
+                ? Results.Bytes(artifact.Content, artifact.ContentType)
+                : Error(500, "INTERNAL_ERROR",
+                    $"The following failures occurred while downloading one or more artifacts from {ArtifactsDestination}:\n##### File {path.Trim('/')} #####\nAn error occurred (404) when calling the HeadObject operation: Not Found");
+        }
+    }
+
+    private static string ContentTypeOf(string path) => Path.GetExtension(path).ToLowerInvariant() switch
+    {
+        ".zip" => "application/zip",
+        ".json" => "application/json",
+        ".png" => "image/png",
+        "" or ".txt" or ".yaml" or ".yml" or ".md" => "text/plain",
+        _ => "application/octet-stream",
+    };
+
+    // ---- Registry ----
+
+    private IResult CreateRegisteredModel(Request request)
+    {
+        var name = request.Required("name");
+        if (_models.ContainsKey(name))
+        {
+            throw new MlflowError(400, "RESOURCE_ALREADY_EXISTS",
+                $"Registered Model (name={name}) already exists. Error: (psycopg2.errors.UniqueViolation) duplicate key value violates unique constraint \"registered_model_pk\"");
+        }
+
+        var model = new ModelState(name, request.Optional("description") ?? "", Now());
+        foreach (var tag in request.Tags("tags"))
+        {
+            model.Tags[tag.Key] = tag.Value;
+        }
+
+        _models[name] = model;
+        return Ok(new JsonObject { ["registered_model"] = model.ToJson() });
+    }
+
+    private IResult GetRegisteredModel(Request request) =>
+        Ok(new JsonObject { ["registered_model"] = FindModel(request.Required("name")).ToJson() });
+
+    private IResult SearchRegisteredModels(Request request)
+    {
+        var conditions = ParseFilter(request.Optional("filter"), RegistryFilterPattern());
+        var models = _models.Values.Where(m => conditions.All(c => TextMatches(m.Name, c))).OrderBy(m => m.Name, StringComparer.Ordinal)
+            .Take((int?)request.Long("max_results") ?? 100).Select(m => (JsonNode)m.ToJson()).ToArray();
+        return Ok(models.Length == 0 ? [] : new JsonObject { ["registered_models"] = new JsonArray(models) });
+    }
+
+    private IResult GetLatestVersions(Request request)
+    {
+        var model = FindModel(request.Required("name"));
+        var stages = request.Strings("stages");
+        var versions = model.LatestPerStage()
+            .Where(v => stages.Count == 0 || stages.Contains(v.Stage, StringComparer.OrdinalIgnoreCase))
+            .Select(v => (JsonNode)v.ToJson(withAliases: false)).ToArray();
+        return Ok(versions.Length == 0 ? [] : new JsonObject { ["model_versions"] = new JsonArray(versions) });
+    }
+
+    private IResult SetAlias(Request request)
+    {
+        var model = FindModel(request.Required("name"));
+        var alias = request.Required("alias");
+        var version = FindVersion(model, request.Required("version"));
+        model.Aliases[alias] = version.Version;
+        model.Touch(Now());
+        return Ok([]);
+    }
+
+    private IResult GetByAlias(Request request)
+    {
+        var name = request.Required("name");
+        var alias = request.Required("alias");
+        if (!_models.TryGetValue(name, out var model) || !model.Aliases.TryGetValue(alias, out var version))
+        {
+            throw new MlflowError(400, "INVALID_PARAMETER_VALUE", $"Registered model alias {alias} not found.");
+        }
+
+        return Ok(new JsonObject { ["model_version"] = model.Versions[version].ToJson(withAliases: true) });
+    }
+
+    private IResult DeleteAlias(Request request)
+    {
+        var model = FindModel(request.Required("name"));
+        model.Aliases.Remove(request.Required("alias"));
+        return Ok([]);
+    }
+
+    private IResult CreateModelVersion(Request request)
+    {
+        var name = request.Required("name");
+        var source = request.Required("source");
+        var model = FindModel(name);
+        var runId = request.Optional("run_id");
+        if (runId is not null)
+        {
+            FindRun(runId);
+        }
+
+        var number = (model.Versions.Count + 1).ToString(CultureInfo.InvariantCulture);
+        var version = new VersionState(model, number, source, runId, request.Optional("description") ?? "", Now());
+        foreach (var tag in request.Tags("tags"))
+        {
+            version.Tags[tag.Key] = tag.Value;
+        }
+
+        model.Versions[number] = version;
+        model.Touch(version.Created);
+        return Ok(new JsonObject { ["model_version"] = version.ToJson(withAliases: false) });
+    }
+
+    private IResult GetModelVersion(Request request)
+    {
+        var model = FindModel(request.Required("name"), versionQuery: request.Optional("version"));
+        return Ok(new JsonObject { ["model_version"] = FindVersion(model, request.Required("version")).ToJson(withAliases: true) });
+    }
+
+    private IResult SearchModelVersions(Request request)
+    {
+        var conditions = ParseFilter(request.Optional("filter"), RegistryFilterPattern());
+        var versions = _models.Values.SelectMany(m => m.Versions.Values)
+            .Where(v => conditions.All(c => TextMatches(c.Groups["key"].Value.Equals("run_id", StringComparison.OrdinalIgnoreCase) ? v.RunId ?? "" : v.Model.Name, c)))
+            .OrderBy(v => v.Model.Name, StringComparer.Ordinal).ThenByDescending(v => int.Parse(v.Version, CultureInfo.InvariantCulture))
+            .Take((int?)request.Long("max_results") ?? 10_000)
+            .Select(v => (JsonNode)v.ToJson(withAliases: false)).ToArray();
+        return Ok(versions.Length == 0 ? [] : new JsonObject { ["model_versions"] = new JsonArray(versions) });
+    }
+
+    private IResult GetDownloadUri(Request request)
+    {
+        var model = FindModel(request.Required("name"), versionQuery: request.Optional("version"));
+        return Ok(new JsonObject { ["artifact_uri"] = FindVersion(model, request.Required("version")).Source });
+    }
+
+    private IResult TransitionStage(Request request)
+    {
+        var model = FindModel(request.Required("name"));
+        var version = FindVersion(model, request.Required("version"));
+        var requested = request.Required("stage");
+        var stage = Stages.FirstOrDefault(s => s.Equals(requested, StringComparison.OrdinalIgnoreCase))
+            ?? throw new MlflowError(400, "INVALID_PARAMETER_VALUE",
+                $"Invalid Model Version stage: {requested}. Value must be one of {string.Join(", ", Stages)}.");
+        var now = Now();
+        if (request.Bool("archive_existing_versions") && stage is "Production" or "Staging")
+        {
+            foreach (var other in model.Versions.Values.Where(v => v != version && v.Stage == stage))
+            {
+                other.Stage = "Archived";
+                other.Updated = now;
+            }
+        }
+
+        version.Stage = stage;
+        version.Updated = now;
+        model.Touch(now);
+        return Ok(new JsonObject { ["model_version"] = version.ToJson(withAliases: true) });
+    }
+
+    private IResult SetModelVersionTag(Request request)
+    {
+        var model = FindModel(request.Required("name"));
+        var version = FindVersion(model, request.Required("version"));
+        version.Tags[request.Required("key")] = request.Optional("value") ?? "";
+        return Ok([]);
+    }
+
+    private static readonly string[] Stages = ["None", "Staging", "Production", "Archived"];
+
+    private static bool TextMatches(string actual, Match condition)
+    {
+        var expected = Unquote(condition.Groups["value"].Value);
+        return condition.Groups["op"].Value.ToUpperInvariant() switch
+        {
+            "=" => actual == expected,
+            "LIKE" => Regex.IsMatch(actual, "^" + Regex.Escape(expected).Replace("%", ".*").Replace("_", ".") + "$"),
+            _ => Regex.IsMatch(actual, "^" + Regex.Escape(expected).Replace("%", ".*").Replace("_", ".") + "$", RegexOptions.IgnoreCase),
+        };
+    }
+
+    private RunState FindRun(string runId) =>
+        _runs.GetValueOrDefault(runId) ?? throw new MlflowError(404, "RESOURCE_DOES_NOT_EXIST", $"Run with id={runId} not found");
+
+    private ModelState FindModel(string name, string? versionQuery = null) =>
+        _models.GetValueOrDefault(name) ?? throw (versionQuery is null
+            ? new MlflowError(404, "RESOURCE_DOES_NOT_EXIST", $"Registered Model with name={name} not found")
+            : new MlflowError(404, "RESOURCE_DOES_NOT_EXIST", $"Model Version (name={name}, version={versionQuery}) not found"));
+
+    private static VersionState FindVersion(ModelState model, string version) =>
+        model.Versions.GetValueOrDefault(version)
+            ?? throw new MlflowError(404, "RESOURCE_DOES_NOT_EXIST", $"Model Version (name={model.Name}, version={version}) not found");
+
+    // ---- Answers ----
+
+    private static IResult Ok(JsonObject body) =>
+        Text(body.Count == 0 ? "{}" : body.ToJsonString(Pretty), "application/json");
+
+    private static IResult Error(int status, string code, string message) =>
+        Results.Text($"{{\"error_code\": {JsonSerializer.Serialize(code, Pretty)}, \"message\": {JsonSerializer.Serialize(message, Pretty)}}}",
+            "application/json", Encoding.UTF8, status);
+
+    private static IResult HtmlError(int status) => Results.Text(status == 404
+            ? "<!doctype html>\n<html lang=en>\n<title>404 Not Found</title>\n<h1>Not Found</h1>\n<p>The requested URL was not found on the server. If you entered the URL manually please check your spelling and try again.</p>\n"
+            : "<!doctype html>\n<html lang=en>\n<title>405 Method Not Allowed</title>\n<h1>Method Not Allowed</h1>\n<p>The method is not allowed for the requested URL.</p>\n",
+        "text/html; charset=utf-8", Encoding.UTF8, status);
+
+    private static IResult Text(string text, string contentType) => Results.Text(text, contentType, Encoding.UTF8);
+
+    private static string Unquote(string literal) => literal.Length >= 2 && literal[0] is '\'' or '"' ? literal[1..^1] : literal;
+
+    private static long Now() => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+
+    private static int FreePort()
+    {
+        using var socket = new TcpListener(IPAddress.Loopback, 0);
+        socket.Start();
+        return ((IPEndPoint)socket.LocalEndpoint).Port;
+    }
+
+    private sealed record FileEntry(string Path, bool IsDir, long? Size);
+
+    private sealed class MlflowError(int status, string code, string message) : Exception(message)
+    {
+        public int Status { get; } = status;
+
+        public string Code { get; } = code;
+    }
+}
