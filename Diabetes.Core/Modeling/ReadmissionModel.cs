@@ -1,0 +1,45 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+
+namespace Diabetes.Core.Modeling;
+
+/// <summary>
+/// A trained model (featurization included) as it is saved in <c>model.zip</c>: loads from those bytes and answers
+/// the probability of readmission within 30 days for cleaned encounters.
+/// </summary>
+public sealed class ReadmissionModel
+{
+    public const string ProbabilityColumn = nameof(ModelOutput.Probability);
+
+    private readonly MLContext _ml;
+
+    public ReadmissionModel(MLContext ml, ITransformer transformer, DataViewSchema inputSchema)
+    {
+        _ml = ml;
+        Transformer = transformer;
+        InputSchema = inputSchema;
+    }
+
+    public ITransformer Transformer { get; }
+
+    public DataViewSchema InputSchema { get; }
+
+    public static ReadmissionModel Load(byte[] zip)
+    {
+        var ml = new MLContext(seed: 1);
+        using var stream = new MemoryStream(zip, writable: false);
+        var transformer = ml.Model.Load(stream, out var schema);
+        return new ReadmissionModel(ml, transformer, schema);
+    }
+
+    /// <summary>Probabilities in the order of <paramref name="rows"/>. Safe to call from several threads.</summary>
+    public float[] Predict(IEnumerable<ModelInput> rows) =>
+        Transformer.Transform(_ml.Data.LoadFromEnumerable(rows)).GetColumn<float>(ProbabilityColumn).ToArray();
+
+    public byte[] ToZip()
+    {
+        using var stream = new MemoryStream();
+        _ml.Model.Save(Transformer, InputSchema, stream);
+        return stream.ToArray();
+    }
+}

@@ -1,0 +1,113 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using Diabetes.Core.Encounters;
+using Diabetes.Core.Mlflow;
+using Diabetes.Core.Modeling;
+using Diabetes.Trainer.Training;
+
+namespace Diabetes.Trainer.Promotion;
+
+/// <summary>A version and its ROC AUC on the current validation set.</summary>
+public sealed record ScoredVersion(string Version, double Metric);
+
+/// <summary>Answer of <c>POST /api/promotions</c>.</summary>
+public sealed record PromotionResponse(bool Promoted, ScoredVersion? Production, ScoredVersion? Challenger, string Reason);
+
+/// <summary>
+/// Champion against challenger: the newest registered version against the one holding Production, both scored on
+/// the validation set as CLEAN DATA holds it now; the better holds Production (alias and stage). Calls run one at a
+/// time, and a second call with nothing new changes nothing.
+/// </summary>
+public sealed class PromotionService(CleanDataReader data, MlflowClient mlflow, TimeProvider timeProvider, ILogger<PromotionService> logger)
+{
+    public const string MetricName = "val_roc_auc";
+    private const string DecisionTag = "promotion_decision";
+    private const string ReasonTag = "promotion_reason";
+
+    private readonly SemaphoreSlim _gate = new(1, 1);
+
+    // A version's model never changes once registered, so a loaded model can be kept.
+    private readonly ConcurrentDictionary<string, ReadmissionModel> _models = new();
+
+    public async Task<PromotionResponse> PromoteAsync(CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            var newest = await mlflow.GetNewestVersionAsync(TrainingWorkflow.ModelName, cancellationToken)
+                ?? throw new PromotionRefusedException($"No version of {TrainingWorkflow.ModelName} is registered yet: run a training job (POST /api/trainings) first.");
+            var production = await mlflow.GetProductionVersionAsync(TrainingWorkflow.ModelName, cancellationToken);
+            var validation = await data.ReadAsync(DatasetSplit.Validation, cancellationToken);
+            var inputs = validation.Rows.Select(r => ModelInput.FromClean(r.Encounter)).ToArray();
+            if (inputs.Length == 0 || inputs.All(i => i.Label) || inputs.All(i => !i.Label))
+            {
+                throw new PromotionRefusedException("CLEAN DATA has no validation set with both outcomes to judge versions on.");
+            }
+
+            var challenger = new ScoredVersion(newest.Version, await ScoreAsync(newest, inputs, cancellationToken));
+            if (production is null)
+            {
+                var reason = $"version {newest.Version} is the first to hold Production ({MetricName} {challenger.Metric:F4} on {inputs.Length:N0} validation rows)";
+                await GiveProductionAsync(newest.Version, reason, cancellationToken);
+                return new PromotionResponse(true, challenger, challenger, reason);
+            }
+
+            if (production.Version == newest.Version)
+            {
+                return new PromotionResponse(false, challenger, challenger, $"version {newest.Version}, the newest, already holds Production");
+            }
+
+            var champion = new ScoredVersion(production.Version, await ScoreAsync(production, inputs, cancellationToken));
+            if (challenger.Metric > champion.Metric)
+            {
+                var reason = $"version {challenger.Version} ({MetricName} {challenger.Metric:F4}) beats version {champion.Version} ({champion.Metric:F4}) on {inputs.Length:N0} validation rows";
+                await GiveProductionAsync(challenger.Version, reason, cancellationToken);
+                return new PromotionResponse(true, challenger, champion, reason);
+            }
+
+            var kept = $"version {champion.Version} ({MetricName} {champion.Metric:F4}) keeps Production: version {challenger.Version} scores {challenger.Metric:F4} on {inputs.Length:N0} validation rows";
+            if (newest.Tag(DecisionTag) != "rejected" || newest.Tag(ReasonTag) != kept)
+            {
+                await TagAsync(challenger.Version, "rejected", kept, cancellationToken);
+            }
+
+            logger.LogInformation("Promotion: {Reason}", kept);
+            return new PromotionResponse(false, champion, challenger, kept);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    private async Task GiveProductionAsync(string version, string reason, CancellationToken cancellationToken)
+    {
+        await mlflow.PromoteAsync(TrainingWorkflow.ModelName, version, cancellationToken);
+        await TagAsync(version, "promoted", reason, cancellationToken);
+        logger.LogInformation("Promotion: {Reason}", reason);
+    }
+
+    private async Task TagAsync(string version, string decision, string reason, CancellationToken cancellationToken)
+    {
+        var at = timeProvider.GetUtcNow().ToString("O", CultureInfo.InvariantCulture);
+        foreach (var (key, value) in new[] { (DecisionTag, decision), (ReasonTag, reason), ("promotion_at", at) })
+        {
+            await mlflow.Api.SetModelVersionTagAsync(new SetModelVersionTagRequest(TrainingWorkflow.ModelName, version, key, value), cancellationToken);
+        }
+    }
+
+    private async Task<double> ScoreAsync(ModelVersion version, IReadOnlyList<ModelInput> inputs, CancellationToken cancellationToken)
+    {
+        if (!_models.TryGetValue(version.Version, out var model))
+        {
+            var root = await mlflow.ResolveModelRootAsync(version, cancellationToken);
+            model = ReadmissionModel.Load(await mlflow.DownloadArtifactAsync(root, ModelFolder.ModelFile, cancellationToken));
+            _models[version.Version] = model;
+        }
+
+        return BinaryMetrics.AreaUnderRoc(model.Predict(inputs), inputs.Select(i => i.Label).ToArray());
+    }
+}
+
+/// <summary>Nothing to promote yet, or nothing to judge with: a 409 with the reason.</summary>
+public sealed class PromotionRefusedException(string message) : Exception(message);

@@ -1,0 +1,109 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Diabetes.Core.Encounters;
+using Diabetes.Core.Modeling;
+
+namespace Diabetes.Trainer.Training;
+
+/// <summary>A file of the model folder: its path below the run's artifact root, bytes and content type.</summary>
+public sealed record ArtifactFile(string Path, byte[] Content, string ContentType);
+
+/// <summary>
+/// The model folder MLflow keeps for every candidate (<c>model/</c> in the run): <c>MLmodel</c> (flavor <c>mlnet</c>,
+/// signature of the request it serves), <c>model.zip</c> (featurization and learner), <c>input_example.json</c>
+/// and <c>metadata.json</c> (decision threshold, features, lineage).
+/// </summary>
+public static class ModelFolder
+{
+    public const string Path = "model";
+    public const string ModelFile = "model.zip";
+    public const string MetadataFile = "metadata.json";
+    public const string MlNetVersion = "5.0.1";
+
+    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+
+    public static IReadOnlyList<ArtifactFile> Build(string runId, TrainedCandidate trained, FeaturePipeline features, TrainingLineage lineage, DateTimeOffset created) =>
+    [
+        new($"{Path}/{ModelFile}", trained.Model.ToZip(), "application/zip"),
+        new($"{Path}/MLmodel", Encoding.UTF8.GetBytes(MlModel(runId, created)), "text/plain"),
+        new($"{Path}/input_example.json", Encoding.UTF8.GetBytes(InputExample()), "application/json"),
+        new($"{Path}/{MetadataFile}", Encoding.UTF8.GetBytes(Metadata(trained, features, lineage, created)), "application/json"),
+    ];
+
+    /// <summary>The request a served model answers, in MLflow's column-spec form: the dataset's fields without ids and label.</summary>
+    public static string InputSignature() => new JsonArray(EncounterSchema.FeatureColumns.Select(c => (JsonNode)new JsonObject
+    {
+        ["type"] = c.Kind == ColumnKind.Integer ? "long" : "string",
+        ["name"] = c.SourceName,
+        ["required"] = c.Kind == ColumnKind.Integer,
+    }).ToArray()).ToJsonString();
+
+    private static string MlModel(string runId, DateTimeOffset created)
+    {
+        const string outputs = "[{\"type\": \"boolean\", \"name\": \"readmitted_within_30_days\", \"required\": true}, {\"type\": \"double\", \"name\": \"probability\", \"required\": true}]";
+        return $"""
+            artifact_path: {Path}
+            flavors:
+              mlnet:
+                model_file: {ModelFile}
+                mlnet_version: {MlNetVersion}
+                input_type: Diabetes.Core.Modeling.ModelInput
+                preprocessing: Diabetes.Core.Cleaning.EncounterCleaner
+            model_uuid: {Guid.NewGuid():N}
+            run_id: {runId}
+            signature:
+              inputs: '{InputSignature()}'
+              outputs: '{outputs}'
+              params: null
+            utc_time_created: '{created.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss.ffffff", CultureInfo.InvariantCulture)}'
+
+            """;
+    }
+
+    private static string InputExample() => JsonSerializer.Serialize(
+        new JsonObject(TypicalEncounter.Fields.Select(f => KeyValuePair.Create(f.Key, (JsonNode?)JsonValue.Create(f.Value)))), Indented);
+
+    private static string Metadata(TrainedCandidate trained, FeaturePipeline features, TrainingLineage lineage, DateTimeOffset created) =>
+        JsonSerializer.Serialize(new
+        {
+            model_name = TrainingWorkflow.ModelName,
+            algorithm = trained.Candidate.Algorithm,
+            parameters = trained.Candidate.Parameters,
+            threshold = trained.Validation.Threshold,
+            threshold_rule = "the probability with the best F1 on the validation set",
+            label = "readmitted_within_30_days (readmitted = '<30')",
+            features = FeaturePipeline.InputColumns,
+            categories_kept = features.KeptCategories,
+            minimum_category_count = FeaturePipeline.MinimumCategoryCount,
+            validation = Metrics(trained.Validation),
+            lineage = new
+            {
+                source_sha256 = lineage.SourceSha256,
+                batches = lineage.Batches,
+                train_rows = lineage.TrainRows,
+                validation_rows = lineage.ValidationRows,
+                train_digest = lineage.TrainDigest,
+                table = "cleandata.clean_encounters",
+            },
+            created = created.ToString("O", CultureInfo.InvariantCulture),
+        }, Indented);
+
+    /// <summary>The metrics as logged, under their MLflow names without the split prefix.</summary>
+    public static IReadOnlyDictionary<string, double> Metrics(BinaryMetrics metrics) => new Dictionary<string, double>
+    {
+        ["roc_auc"] = metrics.RocAuc,
+        ["pr_auc"] = metrics.PrAuc,
+        ["f1"] = metrics.F1,
+        ["recall"] = metrics.Recall,
+        ["precision"] = metrics.Precision,
+        ["log_loss"] = metrics.LogLoss,
+        ["brier"] = metrics.Brier,
+        ["threshold"] = metrics.Threshold,
+    };
+}
+
+/// <summary>Where a job's data came from.</summary>
+public sealed record TrainingLineage(
+    IReadOnlyList<string> SourceSha256, IReadOnlyList<int> Batches, int TrainRows, int ValidationRows, string TrainDigest);

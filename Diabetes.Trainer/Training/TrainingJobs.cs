@@ -1,0 +1,63 @@
+using System.Collections.Concurrent;
+using System.Threading.Channels;
+
+namespace Diabetes.Trainer.Training;
+
+/// <summary>The jobs of this process, and the queue the runner takes them from. One job runs at a time.</summary>
+public sealed class TrainingJobs(TimeProvider timeProvider)
+{
+    private readonly object _gate = new();
+    private readonly ConcurrentDictionary<string, TrainingJob> _jobs = new();
+    private readonly Channel<TrainingJob> _queue = Channel.CreateUnbounded<TrainingJob>();
+    private TrainingJob? _current;
+
+    public ChannelReader<TrainingJob> Queue => _queue.Reader;
+
+    /// <summary>Starts a job, or answers the one running (<c>Created</c> is then false).</summary>
+    public (TrainingJob Job, bool Created) StartOrGetRunning()
+    {
+        lock (_gate)
+        {
+            if (_current is { IsRunning: true } running)
+            {
+                return (running, false);
+            }
+
+            var job = new TrainingJob(Guid.NewGuid().ToString("N")[..12], timeProvider);
+            _jobs[job.Id] = job;
+            _current = job;
+            _queue.Writer.TryWrite(job);
+            return (job, true);
+        }
+    }
+
+    public TrainingJob? Find(string id) => _jobs.GetValueOrDefault(id);
+}
+
+/// <summary>Runs queued jobs one after the other; a job that throws is marked failed with the reason.</summary>
+public sealed class TrainingJobRunner(TrainingJobs jobs, TrainingWorkflow workflow, ILogger<TrainingJobRunner> logger) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        await foreach (var job in jobs.Queue.ReadAllAsync(stoppingToken))
+        {
+            try
+            {
+                await workflow.RunAsync(job, stoppingToken);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                job.Failed("The trainer stopped during the job.");
+                throw;
+            }
+            catch (Exception exception)
+            {
+                logger.LogError(exception, "Training job {JobId} failed", job.Id);
+                job.Failed(exception is TrainingRefusedException ? exception.Message : $"{exception.GetType().Name}: {exception.Message}");
+            }
+        }
+    }
+}
+
+/// <summary>A job that cannot start for a reason in the data (no CLEAN rows): its message is the whole story.</summary>
+public sealed class TrainingRefusedException(string message) : Exception(message);

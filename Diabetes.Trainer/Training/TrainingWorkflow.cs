@@ -1,0 +1,259 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using Diabetes.Core.Data;
+using Diabetes.Core.Encounters;
+using Diabetes.Core.Mlflow;
+using Diabetes.Core.Modeling;
+
+namespace Diabetes.Trainer.Training;
+
+/// <summary>
+/// A training job from CLEAN DATA to a registered model version: the parent run, one child run per candidate
+/// (params, validation metrics, training dataset, model folder), the best candidate judged once on the test set
+/// (test metrics and plots), and its registration as a new version of <see cref="ModelName"/>.
+/// </summary>
+public sealed class TrainingWorkflow(CleanDataReader data, MlflowClient mlflow, TimeProvider timeProvider, ILogger<TrainingWorkflow> logger)
+{
+    public const string ExperimentName = "diabetes-readmission";
+    public const string ModelName = "diabetes-readmission";
+    public const string JobTag = "diabetes.job_id";
+    public const string RoleTag = "diabetes.role";
+    public const string ErrorTag = "diabetes.error";
+
+    public static readonly ActivitySource ActivitySource = new("Diabetes.Trainer");
+
+    public async Task RunAsync(TrainingJob job, CancellationToken cancellationToken)
+    {
+        using var activity = ActivitySource.StartActivity("training.job");
+        activity?.SetTag("training.job_id", job.Id);
+        job.Stage("reading CLEAN DATA");
+        var train = await data.ReadAsync(DatasetSplit.Train, cancellationToken);
+        var validation = await data.ReadAsync(DatasetSplit.Validation, cancellationToken);
+        var test = await data.ReadAsync(DatasetSplit.Test, cancellationToken);
+        var experimentId = await mlflow.GetOrCreateExperimentAsync(ExperimentName, cancellationToken);
+        var parent = await mlflow.StartRunAsync(experimentId, $"training-{job.Id}",
+            new Dictionary<string, string> { [JobTag] = job.Id, [RoleTag] = "training-job" }, null, cancellationToken);
+        job.SetParentRun(parent.RunId);
+        RunInfo? current = null;
+        try
+        {
+            EnsureTrainable(train, validation);
+            var lineage = new TrainingLineage([.. train.SourceSha256.Union(validation.SourceSha256)], train.Batches, train.Rows.Count, validation.Rows.Count, train.Digest);
+            var candidates = Candidates.All;
+            job.Started(parent.RunId, train.Rows.Count, train.Batches, candidates.Count);
+            logger.LogInformation("Training job {JobId}: {TrainRows:N0} train rows from batches {Batches}, {ValidationRows:N0} validation rows, {Candidates} candidates",
+                job.Id, train.Rows.Count, string.Join(",", train.Batches), validation.Rows.Count, candidates.Count);
+            await LogParentAsync(parent, train, validation, test, lineage, candidates.Count, cancellationToken);
+
+            job.Stage("featurizing");
+            var validationInputs = Inputs(validation);
+            var trainer = new ModelTrainer(Inputs(train), validationInputs);
+            await mlflow.LogAsync(parent.RunId, parameters: new Dictionary<string, string>
+            {
+                ["positive_weight"] = trainer.PositiveWeight.ToString("F4", CultureInfo.InvariantCulture),
+                ["minimum_category_count"] = FeaturePipeline.MinimumCategoryCount.ToString(CultureInfo.InvariantCulture),
+            }, cancellationToken: cancellationToken);
+
+            var results = new List<(RunInfo Run, TrainedCandidate Trained)>();
+            var stopwatch = Stopwatch.StartNew();
+            for (var i = 0; i < candidates.Count; i++)
+            {
+                job.Stage($"candidate {i + 1} of {candidates.Count}: {candidates[i].Name}");
+                logger.LogInformation("Training job {JobId}: candidate {Index} of {Count} {Candidate}, {Elapsed:N0} s elapsed",
+                    job.Id, i + 1, candidates.Count, candidates[i].Name, stopwatch.Elapsed.TotalSeconds);
+                current = await mlflow.StartRunAsync(experimentId, $"{candidates[i].Algorithm}-{i + 1}",
+                    new Dictionary<string, string> { [JobTag] = job.Id, [RoleTag] = "candidate" }, parent.RunId, cancellationToken);
+                var trained = trainer.Train(candidates[i]);
+                await LogCandidateAsync(current, trained, trainer.Features, train, lineage, cancellationToken);
+                results.Add((current, trained));
+                job.CandidateFinished(new CandidateResult(current.RunId, trained.Candidate.Algorithm, trained.Candidate.Name,
+                    trained.Candidate.Parameters, Prefixed("val_", ModelFolder.Metrics(trained.Validation), trained.TrainTime)));
+                current = null;
+            }
+
+            var (bestRun, best) = results.MaxBy(r => r.Trained.Validation.RocAuc);
+            job.Stage("testing the best candidate");
+            var testMetrics = await LogBestAsync(parent, bestRun, best, validationInputs, test, cancellationToken);
+
+            job.Stage("registering");
+            var version = await RegisterAsync(bestRun, best, testMetrics, lineage, cancellationToken);
+            await mlflow.EndRunAsync(parent.RunId, MlflowNames.Finished, cancellationToken);
+            job.Succeeded(bestRun.RunId, version.Version);
+            logger.LogInformation("Training job {JobId} registered {Model} version {Version}: {Algorithm}, val_roc_auc {ValAuc:F4}, test_roc_auc {TestAuc:F4}, {Elapsed:N0} s",
+                job.Id, ModelName, version.Version, best.Candidate.Name, best.Validation.RocAuc, testMetrics.RocAuc, stopwatch.Elapsed.TotalSeconds);
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            var reason = exception is TrainingRefusedException ? exception.Message : $"{exception.GetType().Name}: {exception.Message}";
+            await RecordFailureAsync(parent, current, reason);
+            throw;
+        }
+    }
+
+    private static void EnsureTrainable(SplitData train, SplitData validation)
+    {
+        if (train.Rows.Count == 0)
+        {
+            throw new TrainingRefusedException(
+                "CLEAN DATA has no train rows: load at least one batch (POST ingest/api/batches/next) and clean it (POST ingest/api/clean) first.");
+        }
+
+        if (validation.Rows.Count == 0)
+        {
+            throw new TrainingRefusedException(
+                "CLEAN DATA has no validation rows to choose a model with: prepare the dataset (POST ingest/api/dataset/prepare) and clean it first.");
+        }
+
+        if (train.Positives == 0 || train.Positives == train.Rows.Count || validation.Positives == 0 || validation.Positives == validation.Rows.Count)
+        {
+            throw new TrainingRefusedException(
+                $"Both outcomes must occur in train ({train.Positives:N0} readmitted of {train.Rows.Count:N0}) and validation ({validation.Positives:N0} of {validation.Rows.Count:N0}).");
+        }
+    }
+
+    private async Task LogParentAsync(RunInfo parent, SplitData train, SplitData validation, SplitData test, TrainingLineage lineage, int candidates, CancellationToken cancellationToken)
+    {
+        await mlflow.LogAsync(parent.RunId,
+            parameters: new Dictionary<string, string>
+            {
+                ["train_rows"] = Text(train.Rows.Count),
+                ["validation_rows"] = Text(validation.Rows.Count),
+                ["test_rows"] = Text(test.Rows.Count),
+                ["batches"] = string.Join(",", train.Batches),
+                ["source_sha256"] = string.Join(",", lineage.SourceSha256),
+                ["candidates"] = Text(candidates),
+                ["selection_metric"] = "val_roc_auc",
+            },
+            tags: new Dictionary<string, string>
+            {
+                ["batches"] = string.Join(",", train.Batches),
+                ["source_sha256"] = string.Join(",", lineage.SourceSha256),
+            },
+            cancellationToken: cancellationToken);
+        foreach (var (split, context) in new[] { (train, "training"), (validation, "validation"), (test, "testing") })
+        {
+            await mlflow.LogDatasetAsync(parent.RunId, DatasetOf(split, lineage), context, cancellationToken);
+        }
+    }
+
+    private async Task LogCandidateAsync(RunInfo run, TrainedCandidate trained, FeaturePipeline features, SplitData train, TrainingLineage lineage, CancellationToken cancellationToken)
+    {
+        await mlflow.LogAsync(run.RunId,
+            metrics: Prefixed("val_", ModelFolder.Metrics(trained.Validation), trained.TrainTime),
+            parameters: new Dictionary<string, string>(trained.Candidate.Parameters) { ["algorithm"] = trained.Candidate.Algorithm },
+            tags: new Dictionary<string, string> { ["algorithm"] = trained.Candidate.Algorithm },
+            cancellationToken: cancellationToken);
+        await mlflow.LogDatasetAsync(run.RunId, DatasetOf(train, lineage), "training", cancellationToken);
+        foreach (var file in ModelFolder.Build(run.RunId, trained, features, lineage, timeProvider.GetUtcNow()))
+        {
+            await mlflow.UploadArtifactAsync(run, file.Path, file.Content, file.ContentType, cancellationToken);
+        }
+
+        await mlflow.EndRunAsync(run.RunId, MlflowNames.Finished, cancellationToken);
+    }
+
+    /// <summary>The test set, used once: the chosen model's test metrics and its plots.</summary>
+    private async Task<BinaryMetrics> LogBestAsync(
+        RunInfo parent, RunInfo bestRun, TrainedCandidate best, IReadOnlyList<ModelInput> validation, SplitData test, CancellationToken cancellationToken)
+    {
+        var testInputs = Inputs(test);
+        var testLabels = testInputs.Select(r => r.Label).ToArray();
+        BinaryMetrics? testMetrics = null;
+        if (testInputs.Count > 0 && testLabels.Distinct().Count() == 2)
+        {
+            var probabilities = best.Model.Predict(testInputs);
+            testMetrics = BinaryMetrics.Compute(probabilities, testLabels, best.Validation.Threshold);
+            await UploadPlotAsync(bestRun, "plots/roc_curve.png", Plots.Roc(probabilities, testLabels, $"ROC curve on the test set - {best.Candidate.Algorithm}"), cancellationToken);
+            await UploadPlotAsync(bestRun, "plots/precision_recall_curve.png", Plots.PrecisionRecall(probabilities, testLabels, $"Precision-recall on the test set - {best.Candidate.Algorithm}"), cancellationToken);
+            await UploadPlotAsync(bestRun, "plots/confusion_matrix.png", Plots.Confusion(testMetrics.Confusion, testMetrics.Threshold, "Confusion matrix on the test set"), cancellationToken);
+        }
+
+        var importance = PermutationImportance.Compute(best.Model, validation);
+        await UploadPlotAsync(bestRun, "plots/feature_importance.png",
+            Plots.FeatureImportance(importance, $"Permutation importance on validation ({Math.Min(validation.Count, PermutationImportance.MaxRows):N0} rows)"), cancellationToken);
+        await mlflow.UploadArtifactAsync(bestRun, "feature_importance.json",
+            JsonSerializer.SerializeToUtf8Bytes(importance.Select(i => new { feature = i.Feature, roc_auc_drop = i.RocAucDrop })), "application/json", cancellationToken);
+
+        var testValues = testMetrics is null ? new Dictionary<string, double>() : Prefixed("test_", ModelFolder.Metrics(testMetrics), null);
+        await mlflow.LogAsync(bestRun.RunId, metrics: testValues, tags: new Dictionary<string, string> { ["chosen"] = "true" }, cancellationToken: cancellationToken);
+        await mlflow.LogAsync(parent.RunId,
+            metrics: new Dictionary<string, double>(testValues) { ["best_val_roc_auc"] = best.Validation.RocAuc },
+            tags: new Dictionary<string, string> { ["best_run_id"] = bestRun.RunId, ["best_algorithm"] = best.Candidate.Name },
+            cancellationToken: cancellationToken);
+        return testMetrics ?? best.Validation;
+    }
+
+    private async Task<ModelVersion> RegisterAsync(RunInfo bestRun, TrainedCandidate best, BinaryMetrics test, TrainingLineage lineage, CancellationToken cancellationToken)
+    {
+        await mlflow.EnsureRegisteredModelAsync(ModelName,
+            "Readmission within 30 days of a diabetic inpatient encounter (Diabetes 130-US hospitals 1999-2008).", cancellationToken);
+        var tags = new Dictionary<string, string>
+        {
+            ["algorithm"] = best.Candidate.Algorithm,
+            ["candidate"] = best.Candidate.Name,
+            ["val_roc_auc"] = Text(best.Validation.RocAuc),
+            ["test_roc_auc"] = Text(test.RocAuc),
+            ["threshold"] = Text(best.Validation.Threshold),
+            ["batches"] = string.Join(",", lineage.Batches),
+            ["train_rows"] = Text(lineage.TrainRows),
+            ["source_sha256"] = string.Join(",", lineage.SourceSha256),
+        };
+        return (await mlflow.Api.CreateModelVersionAsync(new CreateModelVersionRequest(ModelName, $"{bestRun.ArtifactUri}/{ModelFolder.Path}", bestRun.RunId,
+            $"{best.Candidate.Name}, trained on batches {string.Join(",", lineage.Batches)}",
+            [.. tags.Select(t => new MlflowTag(t.Key, t.Value))]), cancellationToken)).ModelVersion;
+    }
+
+    /// <summary>Marks the runs failed with the reason; MLflow being down too is logged, not thrown over the first error.</summary>
+    private async Task RecordFailureAsync(RunInfo parent, RunInfo? candidate, string reason)
+    {
+        foreach (var run in new[] { candidate, parent }.OfType<RunInfo>())
+        {
+            try
+            {
+                await mlflow.LogAsync(run.RunId, tags: new Dictionary<string, string> { [ErrorTag] = reason, [MlflowNames.NoteTag] = $"Failed: {reason}" });
+                await mlflow.EndRunAsync(run.RunId, MlflowNames.Failed, CancellationToken.None);
+            }
+            catch (Exception exception)
+            {
+                logger.LogError(exception, "Could not mark run {RunId} failed in MLflow", run.RunId);
+            }
+        }
+    }
+
+    private Task UploadPlotAsync(RunInfo run, string path, byte[] png, CancellationToken cancellationToken) =>
+        mlflow.UploadArtifactAsync(run, path, png, "image/png", cancellationToken);
+
+    private static Dataset DatasetOf(SplitData split, TrainingLineage lineage) => new(
+        $"diabetes-clean-{split.Split.ToName()}",
+        split.Digest[..16],
+        "postgresql",
+        JsonSerializer.Serialize(new
+        {
+            database = "cleandata",
+            table = CleanEncounterTable.Name,
+            split = split.Split.ToName(),
+            batches = split.Batches,
+            source_sha256 = lineage.SourceSha256,
+            digest_sha256 = split.Digest,
+        }),
+        JsonSerializer.Serialize(new { mlflow_colspec = FeaturePipeline.InputColumns.Select(c => new { type = "string", name = c }) }),
+        JsonSerializer.Serialize(new { num_rows = split.Rows.Count, readmitted_within_30_days = split.Positives }));
+
+    private static List<ModelInput> Inputs(SplitData split) => split.Rows.Select(r => ModelInput.FromClean(r.Encounter)).ToList();
+
+    private static Dictionary<string, double> Prefixed(string prefix, IReadOnlyDictionary<string, double> metrics, TimeSpan? trainTime)
+    {
+        var values = metrics.ToDictionary(m => prefix + m.Key, m => m.Value);
+        if (trainTime is { } time)
+        {
+            values["train_seconds"] = Math.Round(time.TotalSeconds, 3);
+        }
+
+        return values;
+    }
+
+    private static string Text(double value) => value.ToString("G6", CultureInfo.InvariantCulture);
+
+    private static string Text(int value) => value.ToString(CultureInfo.InvariantCulture);
+}

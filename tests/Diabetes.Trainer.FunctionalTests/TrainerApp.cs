@@ -1,0 +1,77 @@
+using System.Net.Http.Json;
+using Diabetes.Core.Mlflow;
+using Diabetes.MlflowDouble;
+using Diabetes.Testing;
+using Diabetes.Trainer.Training;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Diabetes.Trainer.FunctionalTests;
+
+/// <summary>
+/// The trainer in memory, configured only through its documented keys: CLEAN DATA in a fresh database of the real
+/// PostgreSQL, and the MLflow double on a loopback port as <c>services__mlflow__http__0</c>.
+/// </summary>
+public sealed class TrainerApp : WebApplicationFactory<Program>
+{
+    private readonly string _cleanConnectionString;
+
+    private TrainerApp(string cleanConnectionString, MlflowServerDouble mlflow)
+    {
+        _cleanConnectionString = cleanConnectionString;
+        Mlflow = mlflow;
+    }
+
+    public MlflowServerDouble Mlflow { get; }
+
+    /// <summary>A client of the double, for reading what the trainer logged.</summary>
+    public MlflowClient MlflowClient => Services.GetRequiredService<MlflowClient>();
+
+    public string CleanConnectionString => _cleanConnectionString;
+
+    /// <summary>Starts with CLEAN DATA made of the dataset's first <paramref name="encounters"/> lines (none: an empty table).</summary>
+    public static async Task<TrainerApp> StartAsync(int encounters, int batchSize = 1_000)
+    {
+        var connectionString = await TestServers.CreateDatabaseAsync("cleandata");
+        await CleanDataSeeder.SeedAsync(connectionString, TestData.CsvLines.Take(encounters + 1), batchSize);
+        return new TrainerApp(connectionString, await MlflowServerDouble.StartAsync());
+    }
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        builder.UseSetting("ConnectionStrings:cleandata", _cleanConnectionString);
+        builder.UseSetting("services:mlflow:http:0", Mlflow.BaseAddress.ToString());
+    }
+
+    public async Task<(TrainingJobResponse Job, Uri Location)> StartTrainingAsync()
+    {
+        using var response = await CreateClient().PostAsync("/api/trainings", null);
+        Assert.Equal(System.Net.HttpStatusCode.Accepted, response.StatusCode);
+        return ((await response.Content.ReadFromJsonAsync<TrainingJobResponse>())!, response.Headers.Location!);
+    }
+
+    /// <summary>Polls the job until it ends (at most three minutes).</summary>
+    public async Task<TrainingJobResponse> WaitForJobAsync(string id)
+    {
+        var client = CreateClient();
+        var deadline = DateTime.UtcNow.AddMinutes(3);
+        while (true)
+        {
+            var job = (await client.GetFromJsonAsync<TrainingJobResponse>($"/api/trainings/{id}"))!;
+            if (job.Status != nameof(TrainingStatus.Running))
+            {
+                return job;
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, $"Job {id} still running after three minutes: {job.Progress}");
+            await Task.Delay(250);
+        }
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        await base.DisposeAsync();
+        await Mlflow.DisposeAsync();
+    }
+}

@@ -1,0 +1,214 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Diabetes.Core.Encounters;
+using Diabetes.Core.Mlflow;
+using Diabetes.Core.Modeling;
+using Diabetes.Testing;
+using Diabetes.Trainer.Promotion;
+using Diabetes.Trainer.Training;
+using Microsoft.AspNetCore.Mvc;
+using Npgsql;
+
+namespace Diabetes.Trainer.FunctionalTests;
+
+public class TrainingTests
+{
+    private const string Model = TrainingWorkflow.ModelName;
+    private static readonly byte[] PngSignature = [0x89, (byte)'P', (byte)'N', (byte)'G'];
+
+    [Fact]
+    public async Task TrainsRegistersPromotesAndDefendsProduction()
+    {
+        // Arrange: CLEAN DATA from the dataset's first 6,000 encounters, train rows in batches of 1,000
+        await using var app = await TrainerApp.StartAsync(encounters: 6_000);
+        var mlflow = app.MlflowClient;
+
+        // Act: start a job; a second request while it runs answers the same job
+        var (started, location) = await app.StartTrainingAsync();
+        var (again, _) = await app.StartTrainingAsync();
+        var job = await app.WaitForJobAsync(started.Id);
+
+        // Assert: the job
+        Assert.Equal($"/api/trainings/{started.Id}", location.AbsolutePath);
+        Assert.Equal(started.Id, again.Id);
+        Assert.True(job.Status == nameof(TrainingStatus.Succeeded), job.Error);
+        Assert.Equal(Candidates.All.Count, job.Candidates.Count);
+        Assert.Equal(Candidates.All.Count, job.Progress.CompletedCandidates);
+        Assert.Equal("1", job.RegisteredVersion);
+        Assert.Equal([1, 2, 3, 4, 5], job.Batches);
+        Assert.Equal(job.Candidates.MaxBy(c => c.Metrics["val_roc_auc"])!.RunId, job.BestRunId);
+
+        // The parent run: lineage, datasets, FINISHED
+        var parent = (await mlflow.Api.GetRunAsync(job.ParentRunId!, CancellationToken.None)).Run;
+        Assert.Equal(MlflowNames.Finished, parent.Info.Status);
+        Assert.Equal(job.TrainRows.ToString(), parent.Data!.ParamValue("train_rows"));
+        Assert.Equal("1,2,3,4,5", parent.Data.ParamValue("batches"));
+        Assert.Equal(CleanDataSeeder.SourceSha256, parent.Data.ParamValue("source_sha256"));
+        Assert.Equal(["training", "validation", "testing"], parent.Inputs!.DatasetInputs!.Select(d => d.Tags!.Single().Value));
+        Assert.NotNull(parent.Data.MetricValue("test_roc_auc"));
+
+        // One child run per candidate, with every metric, the training dataset and the model folder
+        var children = (await mlflow.Api.SearchRunsAsync(new SearchRunsRequest([parent.Info.ExperimentId],
+            $"tags.`{MlflowNames.ParentRunIdTag}` = '{parent.Info.RunId}'"), CancellationToken.None)).Runs!;
+        Assert.Equal(Candidates.All.Count, children.Count);
+        Assert.Equal(Candidates.All.Select(c => c.Algorithm).Distinct().Count(), children.Select(c => c.Data!.ParamValue("algorithm")).Distinct().Count());
+        foreach (var child in children)
+        {
+            Assert.Equal(MlflowNames.Finished, child.Info.Status);
+            foreach (var metric in new[] { "val_roc_auc", "val_pr_auc", "val_f1", "val_recall", "val_precision", "val_log_loss", "val_brier", "train_seconds" })
+            {
+                Assert.True(child.Data!.MetricValue(metric) is not null, $"{child.Info.RunName} lacks {metric}");
+            }
+
+            Assert.Equal("training", Assert.Single(child.Inputs!.DatasetInputs!).Tags!.Single().Value);
+            var folder = await mlflow.Api.ListArtifactsAsync(child.Info.RunId, "model", CancellationToken.None);
+            Assert.Equal(["model/MLmodel", "model/input_example.json", "model/metadata.json", "model/model.zip"], folder.Files!.Select(f => f.Path));
+        }
+
+        // The chosen candidate: plots, test metrics, a model that reloads and predicts what was logged
+        var best = children.Single(c => c.Info.RunId == job.BestRunId);
+        foreach (var plot in new[] { "roc_curve", "precision_recall_curve", "confusion_matrix", "feature_importance" })
+        {
+            var png = await mlflow.DownloadArtifactAsync(best.Info.ArtifactUri, $"plots/{plot}.png", CancellationToken.None);
+            Assert.Equal(PngSignature, png[..4]);
+        }
+
+        Assert.NotNull(best.Data!.MetricValue("test_roc_auc"));
+        var mlModel = System.Text.Encoding.UTF8.GetString(await mlflow.DownloadArtifactAsync(best.Info.ArtifactUri, "model/MLmodel", CancellationToken.None));
+        Assert.Contains("  mlnet:\n", mlModel);
+        Assert.Contains($"run_id: {best.Info.RunId}", mlModel);
+        Assert.Contains("\"name\":\"A1Cresult\"", mlModel);
+        using var metadata = JsonDocument.Parse(await mlflow.DownloadArtifactAsync(best.Info.ArtifactUri, "model/metadata.json", CancellationToken.None));
+        Assert.Equal(best.Data.MetricValue("val_threshold")!.Value, metadata.RootElement.GetProperty("threshold").GetDouble(), 6);
+        var reloaded = ReadmissionModel.Load(await mlflow.DownloadArtifactAsync(best.Info.ArtifactUri, "model/model.zip", CancellationToken.None));
+        var validation = await ValidationInputsAsync(app);
+        var auc = BinaryMetrics.AreaUnderRoc(reloaded.Predict(validation), validation.Select(v => v.Label).ToArray());
+        Assert.Equal(best.Data.MetricValue("val_roc_auc")!.Value, auc, 9);
+
+        // The registered version names its run, metrics and batches
+        var version = (await mlflow.Api.GetModelVersionAsync(Model, "1", CancellationToken.None)).ModelVersion;
+        Assert.Equal((best.Info.RunId, $"{best.Info.ArtifactUri}/model"), (version.RunId, version.Source));
+        Assert.Equal("1,2,3,4,5", version.Tag("batches"));
+        Assert.NotNull(version.Tag("test_roc_auc"));
+
+        // Promotion: a first version is promoted directly, alias and stage
+        var first = await PromoteAsync(app);
+        Assert.True(first.Promoted, first.Reason);
+        Assert.Equal("1", first.Production!.Version);
+        Assert.Equal(auc, first.Production.Metric, 9);
+        var production = (await mlflow.Api.GetModelVersionByAliasAsync(Model, MlflowClient.ProductionAlias, CancellationToken.None)).ModelVersion;
+        Assert.Equal(("1", MlflowNames.StageProduction, "promoted"), (production.Version, production.CurrentStage, production.Tag("promotion_decision")));
+
+        // Promoting again changes nothing
+        var before = await RegistryStateAsync(app);
+        var second = await PromoteAsync(app);
+        Assert.False(second.Promoted);
+        Assert.Contains("already holds Production", second.Reason);
+        Assert.Equal(before, await RegistryStateAsync(app));
+
+        // A worse challenger (trained on shuffled labels) does not take Production, and saying so twice changes nothing
+        await RegisterShuffledLabelModelAsync(app);
+        var challenged = await PromoteAsync(app);
+        Assert.False(challenged.Promoted);
+        Assert.Equal(("1", "2"), (challenged.Production!.Version, challenged.Challenger!.Version));
+        Assert.True(challenged.Challenger.Metric < challenged.Production.Metric);
+        Assert.Contains("keeps Production", challenged.Reason);
+        var afterChallenge = await RegistryStateAsync(app);
+        Assert.Equal(challenged, await PromoteAsync(app));
+        Assert.Equal(afterChallenge, await RegistryStateAsync(app));
+        var rejected = (await mlflow.Api.GetModelVersionAsync(Model, "2", CancellationToken.None)).ModelVersion;
+        Assert.Equal(("None", "rejected"), (rejected.CurrentStage, rejected.Tag("promotion_decision")));
+        Assert.Equal("1", (await mlflow.GetProductionVersionAsync(Model, CancellationToken.None))!.Version);
+    }
+
+    [Fact]
+    public async Task AJobWithNoCleanTrainRowsFailsWithAClearReason()
+    {
+        // Arrange: CLEAN DATA holds the table but no rows
+        await using var app = await TrainerApp.StartAsync(encounters: 0);
+
+        // Act
+        var (started, _) = await app.StartTrainingAsync();
+        var job = await app.WaitForJobAsync(started.Id);
+
+        // Assert: the job and its MLflow run say why
+        Assert.Equal(nameof(TrainingStatus.Failed), job.Status);
+        Assert.Contains("CLEAN DATA has no train rows", job.Error);
+        var run = (await app.MlflowClient.Api.GetRunAsync(job.ParentRunId!, CancellationToken.None)).Run;
+        Assert.Equal(MlflowNames.Failed, run.Info.Status);
+        Assert.Equal(job.Error, run.Data!.Tag(TrainingWorkflow.ErrorTag));
+
+        // Nothing registered: promotion has nothing to promote
+        using var promotion = await app.CreateClient().PostAsync("/api/promotions", null);
+        Assert.Equal(HttpStatusCode.Conflict, promotion.StatusCode);
+        Assert.Contains("No version", (await promotion.Content.ReadFromJsonAsync<ProblemDetails>())!.Detail);
+    }
+
+    [Fact]
+    public async Task AnUnknownJobIsNotFound()
+    {
+        await using var app = await TrainerApp.StartAsync(encounters: 0);
+
+        using var response = await app.CreateClient().GetAsync("/api/trainings/000000000000");
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+    }
+
+    [Fact]
+    public async Task HealthSaysWhenMlflowIsDown()
+    {
+        await using var app = await TrainerApp.StartAsync(encounters: 0);
+        var client = app.CreateClient();
+
+        using var up = await client.GetAsync("/health");
+        app.Mlflow.Unavailable = true;
+        using var down = await client.GetAsync("/health");
+        using var alive = await client.GetAsync("/alive");
+
+        Assert.Equal(HttpStatusCode.OK, up.StatusCode);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, down.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, alive.StatusCode);
+    }
+
+    private static async Task<PromotionResponse> PromoteAsync(TrainerApp app)
+    {
+        using var response = await app.CreateClient().PostAsync("/api/promotions", null);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        return (await response.Content.ReadFromJsonAsync<PromotionResponse>())!;
+    }
+
+    /// <summary>Every version's stage, aliases and tags, as JSON: equal snapshots mean nothing changed.</summary>
+    private static async Task<string> RegistryStateAsync(TrainerApp app)
+    {
+        var versions = (await app.MlflowClient.Api.SearchModelVersionsAsync($"name='{Model}'", null, CancellationToken.None)).ModelVersions!;
+        var model = (await app.MlflowClient.Api.GetRegisteredModelAsync(Model, CancellationToken.None)).RegisteredModel;
+        return JsonSerializer.Serialize(new { versions, aliases = model.Aliases });
+    }
+
+    private static async Task<List<ModelInput>> ValidationInputsAsync(TrainerApp app)
+    {
+        var reader = new CleanDataReader(NpgsqlDataSource.Create(app.CleanConnectionString));
+        return (await reader.ReadAsync(DatasetSplit.Validation, CancellationToken.None)).Rows.Select(r => ModelInput.FromClean(r.Encounter)).ToList();
+    }
+
+    /// <summary>Registers version 2: a real model of the same pipeline, trained on labels in random order.</summary>
+    private static async Task RegisterShuffledLabelModelAsync(TrainerApp app)
+    {
+        var reader = new CleanDataReader(NpgsqlDataSource.Create(app.CleanConnectionString));
+        var train = (await reader.ReadAsync(DatasetSplit.Train, CancellationToken.None)).Rows.Select(r => ModelInput.FromClean(r.Encounter)).ToList();
+        var labels = train.Select(t => t.Label).OrderBy(_ => Random.Shared.Next()).ToArray();
+        for (var i = 0; i < train.Count; i++)
+        {
+            train[i].Label = labels[i];
+        }
+
+        var trained = new ModelTrainer(train, await ValidationInputsAsync(app)).Train(Candidates.All.First(c => c.Algorithm == "FastTree"));
+        var mlflow = app.MlflowClient;
+        var experimentId = await mlflow.GetOrCreateExperimentAsync(TrainingWorkflow.ExperimentName, CancellationToken.None);
+        var run = await mlflow.StartRunAsync(experimentId, "shuffled-labels", new Dictionary<string, string>(), null, CancellationToken.None);
+        await mlflow.UploadArtifactAsync(run, "model/model.zip", trained.Model.ToZip(), "application/zip", CancellationToken.None);
+        await mlflow.Api.CreateModelVersionAsync(new CreateModelVersionRequest(Model, $"runs:/{run.RunId}/model", run.RunId), CancellationToken.None);
+    }
+}
