@@ -1,0 +1,94 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using Diabetes.MlflowDouble;
+
+namespace Diabetes.Bench;
+
+/// <summary>The ingest and trainer services as child processes on loopback ports, and the MLflow double in this one.</summary>
+public sealed class BenchPlatform : IAsyncDisposable
+{
+    private readonly Dictionary<string, Process> _processes = new();
+
+    private BenchPlatform(MlflowServerDouble mlflow) => Mlflow = mlflow;
+
+    public MlflowServerDouble Mlflow { get; }
+
+    public HttpClient Ingest { get; private set; } = null!;
+
+    public HttpClient Trainer { get; private set; } = null!;
+
+    public static async Task<BenchPlatform> StartAsync(string binDirectory)
+    {
+        var platform = new BenchPlatform(await MlflowServerDouble.StartAsync());
+        platform.Ingest = await platform.StartServiceAsync("ingest", Path.Combine(binDirectory, "Diabetes.Ingest", "release", "Diabetes.Ingest.dll"));
+        platform.Trainer = await platform.StartServiceAsync("trainer", Path.Combine(binDirectory, "Diabetes.Trainer", "release", "Diabetes.Trainer.dll"));
+        return platform;
+    }
+
+    /// <summary>The peak resident memory of a service so far (VmHWM).</summary>
+    public long PeakMemoryMiB(string service)
+    {
+        var status = File.ReadAllLines($"/proc/{_processes[service].Id}/status").First(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
+        return long.Parse(status.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) / 1024;
+    }
+
+    private async Task<HttpClient> StartServiceAsync(string name, string dll)
+    {
+        var url = $"http://127.0.0.1:{FreePort()}";
+        var start = new ProcessStartInfo("dotnet", [dll, "--urls", url]) { RedirectStandardOutput = true, RedirectStandardError = true };
+        start.Environment["services__mlflow__http__0"] = Mlflow.BaseAddress.ToString();
+        start.Environment["Logging__LogLevel__Default"] = "Warning";
+        var process = Process.Start(start)!;
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is not null)
+            {
+                Console.Error.WriteLine($"[{name}] {e.Data}");
+            }
+        };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        _processes[name] = process;
+
+        var client = new HttpClient { BaseAddress = new Uri(url), Timeout = TimeSpan.FromMinutes(10) };
+        for (var attempt = 0; attempt < 150; attempt++)
+        {
+            try
+            {
+                using var alive = await client.GetAsync("/alive");
+                if (alive.IsSuccessStatusCode)
+                {
+                    return client;
+                }
+            }
+            catch (HttpRequestException)
+            {
+            }
+
+            await Task.Delay(200);
+        }
+
+        throw new InvalidOperationException($"{name} did not start on {url}.");
+    }
+
+    private static int FreePort()
+    {
+        using var socket = new TcpListener(IPAddress.Loopback, 0);
+        socket.Start();
+        return ((IPEndPoint)socket.LocalEndpoint).Port;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var process in _processes.Values)
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+            process.Dispose();
+        }
+
+        await Mlflow.DisposeAsync();
+    }
+}
