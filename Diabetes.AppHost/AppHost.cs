@@ -7,6 +7,7 @@ var postgres = builder.AddPostgres("postgres", password: postgresPassword)
     .WithDataVolume("postgres-data");
 var rawdata = postgres.AddDatabase("rawdata");
 var cleandata = postgres.AddDatabase("cleandata");
+var mlflowdb = postgres.AddDatabase("mlflowdb");
 
 var minioUser = builder.AddParameter("minio-user", "diabetes", publishValueAsDefault: true)
     .WithDescription("MinIO root user (the S3 access key of the services).");
@@ -14,6 +15,20 @@ var minioPassword = builder.AddParameter("minio-password", new GenerateParameter
     .WithDescription("MinIO root password (the S3 secret key of the services).");
 var minio = builder.AddMinio("minio", minioUser, minioPassword)
     .WithDataVolume();
+
+// MLflow: metadata in PostgreSQL, artifacts in MinIO (served through the server), restarted when it stops.
+var mlflow = builder.AddDockerfile("mlflow", "../mlflow")
+    .WithHttpEndpoint(targetPort: 5000, name: "http")
+    .WithEnvironment("MLFLOW_BACKEND_STORE_URI", ReferenceExpression.Create(
+        $"postgresql+psycopg2://postgres:{postgresPassword}@{postgres.Resource.PrimaryEndpoint.Property(EndpointProperty.Host)}:{postgres.Resource.PrimaryEndpoint.Property(EndpointProperty.Port)}/mlflowdb"))
+    .WithEnvironment("MLFLOW_ARTIFACTS_DESTINATION", "s3://mlflow")
+    .WithEnvironment("MLFLOW_S3_ENDPOINT_URL", ReferenceExpression.Create($"http://{minio.Resource.Api.Property(EndpointProperty.HostAndPort)}"))
+    .WithEnvironment("AWS_ACCESS_KEY_ID", minioUser)
+    .WithEnvironment("AWS_SECRET_ACCESS_KEY", minioPassword)
+    .WithEnvironment("MLFLOW_SERVER_ALLOWED_HOSTS", "mlflow,mlflow:*,localhost,localhost:*,127.0.0.1,127.0.0.1:*")
+    .WaitFor(mlflowdb)
+    .WaitFor(minio)
+    .WithHttpHealthCheck("/health");
 
 // Services.
 var datasetSource = builder.AddParameter("dataset-source",
@@ -33,6 +48,16 @@ builder.AddProject<Projects.Diabetes_Ingest>("ingest")
         commandOptions: new() { Method = HttpMethod.Post, Description = "Load the next 15,000 train rows into RAW DATA", IconName = "TableAdd" })
     .WithHttpCommand("/api/clean", "Clean",
         commandOptions: new() { Method = HttpMethod.Post, Description = "Clean the RAW rows not yet in CLEAN DATA", IconName = "Sparkle" });
+
+builder.AddProject<Projects.Diabetes_Trainer>("trainer")
+    .WithConnectionStringsOnly()
+    .WithReference(cleandata).WaitFor(cleandata)
+    .WithReference(mlflow.GetEndpoint("http")).WaitFor(mlflow)
+    .WithHttpHealthCheck("/health")
+    .WithHttpCommand("/api/trainings", "Train",
+        commandOptions: new() { Method = HttpMethod.Post, Description = "Train the candidates on all CLEAN train rows and register the best", IconName = "BrainCircuit" })
+    .WithHttpCommand("/api/promotions", "Promote",
+        commandOptions: new() { Method = HttpMethod.Post, Description = "Give Production to the better of the newest version and the current one", IconName = "Trophy" });
 
 builder.Build().Run();
 

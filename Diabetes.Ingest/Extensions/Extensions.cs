@@ -20,6 +20,7 @@ public static class Extensions
         builder.AddKeyedNpgsqlDataSource(CleanDataStore.ConnectionName);
         builder.AddMinioClient("minio");
 
+        builder.Services.AddMemoryCache();
         builder.Services.AddProblemDetails();
         builder.Services.AddExceptionHandler<IngestProblemHandler>();
 

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Caching.Memory;
 using System.Diagnostics;
 using Polly;
 using Polly.Registry;
@@ -11,10 +12,14 @@ public sealed class DatasetIngestion(
     RawDataStore raw,
     IOptions<DatasetOptions> datasetOptions,
     IOptions<IngestOptions> ingestOptions,
+    IMemoryCache cache,
     ResiliencePipelineProvider<string> resilience,
     ILogger<DatasetIngestion> logger)
 {
     public static readonly ActivitySource ActivitySource = new("Diabetes.Ingest");
+
+    /// <summary>How long the train rows of a parsed source stay in memory after their last use.</summary>
+    private static readonly TimeSpan TrainRowsKeptFor = TimeSpan.FromMinutes(10);
 
     private ResiliencePipeline Retry => resilience.GetPipeline(StorageRetry.Name);
 
@@ -52,6 +57,7 @@ public sealed class DatasetIngestion(
             }
 
             await bucket.StoreAsync(source, token);
+            KeepTrainRows(source.Sha256, parsed);
             var record = await raw.WriteAsync(async connection =>
             {
                 // A concurrent prepare may have won the lock first.
@@ -94,20 +100,33 @@ public sealed class DatasetIngestion(
             }, token);
         }, cancellationToken).AsTask();
 
-    /// <summary>Batch k (from 1) is the k-th slice of the train rows in arrival order, cut from the stored source file.</summary>
+    /// <summary>
+    /// Batch k (from 1) is the k-th slice of the train rows in arrival order, cut from the stored source file. A source
+    /// file never changes (it is keyed by its hash), so its train rows are kept in memory for a while: batches loaded
+    /// one after the other parse the file once.
+    /// </summary>
     private async Task<IReadOnlyList<SourceRow>> CutBatchAsync(SourceRecord source, int batchNumber, CancellationToken cancellationToken)
     {
-        var localPath = await bucket.DownloadAsync(source.ObjectKey, cancellationToken);
-        try
+        if (!cache.TryGetValue(TrainRowsKey(source.Sha256), out IReadOnlyList<SourceRow>? train) || train is null)
         {
-            var train = SourceParser.Parse(localPath).TrainRowsInArrivalOrder();
-            return train.Skip((batchNumber - 1) * source.BatchSize).Take(source.BatchSize).ToArray();
+            var localPath = await bucket.DownloadAsync(source.ObjectKey, cancellationToken);
+            try
+            {
+                train = KeepTrainRows(source.Sha256, SourceParser.Parse(localPath));
+            }
+            finally
+            {
+                File.Delete(localPath);
+            }
         }
-        finally
-        {
-            File.Delete(localPath);
-        }
+
+        return train.Skip((batchNumber - 1) * source.BatchSize).Take(source.BatchSize).ToArray();
     }
+
+    private IReadOnlyList<SourceRow> KeepTrainRows(string sha256, ParsedSource parsed) =>
+        cache.Set(TrainRowsKey(sha256), parsed.TrainRowsInArrivalOrder(), new MemoryCacheEntryOptions { SlidingExpiration = TrainRowsKeptFor });
+
+    private static string TrainRowsKey(string sha256) => $"train-rows:{sha256}";
 
     private async Task<SourceRecord> LoadPreparedAsync(
         Npgsql.NpgsqlConnection connection, FetchedSource source, ParsedSource parsed, CancellationToken cancellationToken)

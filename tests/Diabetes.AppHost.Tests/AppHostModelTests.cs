@@ -17,27 +17,32 @@ public class AppHostModelTests
     }
 
     [Fact]
-    public async Task DeclaresTheInfrastructureAndTheIngestService()
+    public async Task DeclaresTheInfrastructureAndTheServices()
     {
         var model = await BuildModelAsync();
 
         var names = model.Resources.Select(r => r.Name).ToHashSet();
-        Assert.Superset(new HashSet<string> { "postgres", "rawdata", "cleandata", "minio", "ingest" }, names);
+        Assert.Superset(new HashSet<string> { "postgres", "rawdata", "cleandata", "mlflowdb", "minio", "mlflow", "ingest", "trainer" }, names);
         Assert.IsType<PostgresServerResource>(model.Resources.Single(r => r.Name == "postgres"));
         Assert.IsType<PostgresDatabaseResource>(model.Resources.Single(r => r.Name == "rawdata"));
         Assert.IsType<MinioResource>(model.Resources.Single(r => r.Name == "minio"));
         Assert.IsType<ProjectResource>(model.Resources.Single(r => r.Name == "ingest"));
+        Assert.IsType<ProjectResource>(model.Resources.Single(r => r.Name == "trainer"));
+        Assert.IsAssignableFrom<ContainerResource>(model.Resources.Single(r => r.Name == "mlflow"));
     }
 
-    [Fact]
-    public async Task IngestWaitsForWhatItReferences()
+    [Theory]
+    [InlineData("ingest", new[] { "rawdata", "cleandata", "minio" })]
+    [InlineData("trainer", new[] { "cleandata", "mlflow" })]
+    [InlineData("mlflow", new[] { "mlflowdb", "minio" })]
+    public async Task EachResourceWaitsForWhatItUsesAndHasAHealthCheck(string resource, string[] dependencies)
     {
         var model = await BuildModelAsync();
-        var ingest = model.Resources.Single(r => r.Name == "ingest");
+        var service = model.Resources.Single(r => r.Name == resource);
 
-        var waitsFor = ingest.Annotations.OfType<WaitAnnotation>().Select(w => w.Resource.Name).ToHashSet();
-        Assert.Superset(new HashSet<string> { "rawdata", "cleandata", "minio" }, waitsFor);
-        Assert.Contains(ingest.Annotations.OfType<HealthCheckAnnotation>(), _ => true);
+        var waitsFor = service.Annotations.OfType<WaitAnnotation>().Select(w => w.Resource.Name).ToHashSet();
+        Assert.Superset(dependencies.ToHashSet(), waitsFor);
+        Assert.Contains(service.Annotations.OfType<HealthCheckAnnotation>(), _ => true);
     }
 
     [Fact]

@@ -1,0 +1,45 @@
+#!/bin/sh
+# Creates the artifact bucket if it is missing (nobody else does), then runs the tracking server, starting it again
+# whenever it stops (the container or pod restart policy covers a crash of this script itself).
+# Configuration (set by the AppHost or the Kubernetes manifests):
+#   MLFLOW_BACKEND_STORE_URI      postgresql+psycopg2://user:password@host:port/mlflowdb
+#   MLFLOW_ARTIFACTS_DESTINATION  s3://mlflow
+#   MLFLOW_S3_ENDPOINT_URL, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY   the MinIO server
+#   MLFLOW_SERVER_ALLOWED_HOSTS   Host headers accepted (MLflow 3.5+), e.g. mlflow,mlflow:*,localhost:*
+set -u
+
+python - <<'PY'
+import os, sys, time
+import boto3, botocore
+
+bucket = os.environ["MLFLOW_ARTIFACTS_DESTINATION"].removeprefix("s3://").split("/")[0]
+s3 = boto3.client("s3", endpoint_url=os.environ["MLFLOW_S3_ENDPOINT_URL"])
+for attempt in range(60):
+    try:
+        s3.head_bucket(Bucket=bucket)
+        print(f"artifact bucket {bucket} exists", flush=True)
+        break
+    except botocore.exceptions.ClientError as error:
+        if error.response["Error"]["Code"] in ("404", "NoSuchBucket"):
+            s3.create_bucket(Bucket=bucket)
+            print(f"created artifact bucket {bucket}", flush=True)
+            break
+        raise
+    except botocore.exceptions.EndpointConnectionError:
+        print(f"object store not reachable yet (attempt {attempt + 1}); waiting", flush=True)
+        time.sleep(2)
+else:
+    sys.exit("the object store never answered")
+PY
+[ $? -eq 0 ] || exit 1
+
+while true; do
+    mlflow server \
+        --host 0.0.0.0 \
+        --port 5000 \
+        --backend-store-uri "$MLFLOW_BACKEND_STORE_URI" \
+        --artifacts-destination "$MLFLOW_ARTIFACTS_DESTINATION" \
+        --serve-artifacts
+    echo "mlflow server stopped (exit code $?); starting it again in 5 s" >&2
+    sleep 5
+done
