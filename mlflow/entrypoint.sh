@@ -39,7 +39,8 @@ while true; do
         --port 5000 \
         --backend-store-uri "$MLFLOW_BACKEND_STORE_URI" \
         --artifacts-destination "$MLFLOW_ARTIFACTS_DESTINATION" \
-        --serve-artifacts
+        --serve-artifacts \
+        --allowed-hosts "$MLFLOW_SERVER_ALLOWED_HOSTS"
     echo "mlflow server stopped (exit code $?); starting it again in 5 s" >&2
     sleep 5
 done

@@ -33,7 +33,7 @@ public static class Candidates
         FastTree(leaves: 31, trees: 300, learningRate: 0.03, minLeaf: 200),
         FastForest(trees: 200, leaves: 64, minLeaf: 100),
         LogisticRegression(l2: 1f, l1: 0f),
-        LogisticRegression(l2: 0.1f, l1: 0.1f),
+        LogisticRegression(l2: 30f, l1: 1f),
         Sdca(l2: 0.01f),
     ];
 

@@ -146,6 +146,45 @@ public class TrainingTests
     }
 
     [Fact]
+    public async Task AJobLeftRunningByAStoppedTrainerIsMarkedFailedAtStartUp()
+    {
+        // Arrange: MLflow holds a job run that an earlier trainer process never finished
+        await using var app = await TrainerApp.StartAsync(encounters: 0);
+        using var http = new HttpClient { BaseAddress = app.Mlflow.BaseAddress };
+        var experiment = await PostJsonAsync(http, "experiments/create", new { name = TrainingWorkflow.ExperimentName });
+        var created = await PostJsonAsync(http, "runs/create", new
+        {
+            experiment_id = experiment.GetProperty("experiment_id").GetString(),
+            run_name = "interrupted",
+            tags = new[] { new { key = TrainingWorkflow.RoleTag, value = "training-job" } },
+        });
+        var runId = created.GetProperty("run").GetProperty("info").GetProperty("run_id").GetString()!;
+
+        // Act: the trainer starts
+        _ = app.CreateClient();
+
+        // Assert
+        Run run;
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        do
+        {
+            await Task.Delay(100);
+            run = (await app.MlflowClient.Api.GetRunAsync(runId, CancellationToken.None)).Run;
+        }
+        while (run.Info.Status == MlflowNames.Running && DateTime.UtcNow < deadline);
+
+        Assert.Equal(MlflowNames.Failed, run.Info.Status);
+        Assert.Contains("stopped during this job", run.Data!.Tag(TrainingWorkflow.ErrorTag));
+    }
+
+    private static async Task<JsonElement> PostJsonAsync(HttpClient http, string path, object body)
+    {
+        using var response = await http.PostAsJsonAsync($"/api/2.0/mlflow/{path}", body);
+        response.EnsureSuccessStatusCode();
+        return await response.Content.ReadFromJsonAsync<JsonElement>();
+    }
+
+    [Fact]
     public async Task AnUnknownJobIsNotFound()
     {
         await using var app = await TrainerApp.StartAsync(encounters: 0);
