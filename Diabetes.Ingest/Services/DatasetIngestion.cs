@@ -1,5 +1,5 @@
-using Microsoft.Extensions.Caching.Memory;
 using System.Diagnostics;
+using Microsoft.Extensions.Caching.Memory;
 using Polly;
 using Polly.Registry;
 

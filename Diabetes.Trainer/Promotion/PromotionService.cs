@@ -26,7 +26,8 @@ public sealed class PromotionService(CleanDataReader data, MlflowClient mlflow, 
 
     private readonly SemaphoreSlim _gate = new(1, 1);
 
-    // A version's model never changes once registered, so a loaded model can be kept.
+    // A version's model never changes once registered, so a loaded model is kept (keyed by version and creation
+    // time, so that a model deleted and registered again is not mistaken for the old one).
     private readonly ConcurrentDictionary<string, ReadmissionModel> _models = new();
 
     public async Task<PromotionResponse> PromoteAsync(CancellationToken cancellationToken)
@@ -98,11 +99,12 @@ public sealed class PromotionService(CleanDataReader data, MlflowClient mlflow, 
 
     private async Task<double> ScoreAsync(ModelVersion version, IReadOnlyList<ModelInput> inputs, CancellationToken cancellationToken)
     {
-        if (!_models.TryGetValue(version.Version, out var model))
+        var key = $"{version.Version}@{version.CreationTimestamp}";
+        if (!_models.TryGetValue(key, out var model))
         {
             var root = await mlflow.ResolveModelRootAsync(version, cancellationToken);
             model = ReadmissionModel.Load(await mlflow.DownloadArtifactAsync(root, ModelFolder.ModelFile, cancellationToken));
-            _models[version.Version] = model;
+            _models[key] = model;
         }
 
         return BinaryMetrics.AreaUnderRoc(model.Predict(inputs), inputs.Select(i => i.Label).ToArray());
