@@ -19,7 +19,7 @@ public static class DatasetApi
             .WithSummary("The ledger and the row counts by split in RAW and CLEAN DATA");
         api.MapGet("/profile", GetProfileAsync)
             .WithName("GetDatasetProfile")
-            .WithSummary("The data analysis: per column missing values, distinct values, top values; class balance by split");
+            .WithSummary("The data analysis: per column missing values, distinct values, top values; class balance by split (JSON, or Markdown with ?format=markdown)");
 
         return api;
     }
@@ -30,18 +30,29 @@ public static class DatasetApi
     public static async Task<Ok<StatusResponse>> GetStatusAsync(DatasetReport report, CancellationToken cancellationToken) =>
         TypedResults.Ok(await report.StatusAsync(cancellationToken));
 
-    public static async Task<Results<Ok<ProfileResponse>, ValidationProblem>> GetProfileAsync(
-        DatasetReport report, CancellationToken cancellationToken, int top = DefaultTopValues)
+    public static async Task<Results<Ok<ProfileResponse>, ContentHttpResult, ValidationProblem>> GetProfileAsync(
+        DatasetReport report, CancellationToken cancellationToken, int top = DefaultTopValues, string format = "json")
     {
+        var errors = new Dictionary<string, string[]>();
         if (top is < 1 or > MaxTopValues)
         {
-            return TypedResults.ValidationProblem(new Dictionary<string, string[]>
-            {
-                ["top"] = [$"must be between 1 and {MaxTopValues}"],
-            });
+            errors["top"] = [$"must be between 1 and {MaxTopValues}"];
         }
 
-        return TypedResults.Ok(await report.ProfileAsync(top, cancellationToken));
+        if (format is not ("json" or "markdown"))
+        {
+            errors["format"] = ["must be json or markdown"];
+        }
+
+        if (errors.Count > 0)
+        {
+            return TypedResults.ValidationProblem(errors);
+        }
+
+        var profile = await report.ProfileAsync(top, cancellationToken);
+        return format == "markdown"
+            ? TypedResults.Text(ProfileReport.ToMarkdown(profile), ProfileReport.MediaType)
+            : TypedResults.Ok(profile);
     }
 }
 

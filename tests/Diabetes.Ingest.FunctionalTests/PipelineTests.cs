@@ -167,5 +167,15 @@ public class PipelineTests
         Assert.Equal(7, profile.Batches.Count);
         Assert.Equal(99_343, profile.Clean.RowsBySplit.Values.Sum());
         Assert.All(profile.Clean.ReadmittedWithin30DaysPercentBySplit.Values, p => Assert.InRange(p, 9.5, 13));
+
+        // The same analysis for people, as Markdown
+        using var markdown = await app.CreateClient().GetAsync("/api/dataset/profile?format=markdown&top=3");
+        var report = await markdown.Content.ReadAsStringAsync();
+        Assert.Equal("text/markdown", markdown.Content.Headers.ContentType?.MediaType);
+        Assert.Contains("| `weight` | Category | 98,569 (96.86 %) | 10 |", report);
+        Assert.Contains("| `time_in_hospital` | Integer |", report);
+        Assert.Contains("Left out: expired 1,652, hospice 771.", report);
+        using var badFormat = await app.CreateClient().GetAsync("/api/dataset/profile?format=xml");
+        Assert.Equal(System.Net.HttpStatusCode.BadRequest, badFormat.StatusCode);
     }
 }
