@@ -20,11 +20,15 @@ for attempt in range(60):
         print(f"artifact bucket {bucket} exists", flush=True)
         break
     except botocore.exceptions.ClientError as error:
-        if error.response["Error"]["Code"] in ("404", "NoSuchBucket"):
+        code = error.response["Error"]["Code"]
+        if code in ("404", "NoSuchBucket"):
             s3.create_bucket(Bucket=bucket)
             print(f"created artifact bucket {bucket}", flush=True)
             break
-        raise
+        if not code.startswith("5"):
+            raise
+        print(f"object store answered {code} (attempt {attempt + 1}); waiting", flush=True)
+        time.sleep(2)
     except botocore.exceptions.EndpointConnectionError:
         print(f"object store not reachable yet (attempt {attempt + 1}); waiting", flush=True)
         time.sleep(2)
@@ -33,14 +37,24 @@ else:
 PY
 [ $? -eq 0 ] || exit 1
 
-while true; do
+# This shell is PID 1: it forwards a stop request to the server and ends, rather than restarting it.
+stopping=0
+trap 'stopping=1; kill -TERM "$server" 2>/dev/null' TERM INT
+
+while [ "$stopping" -eq 0 ]; do
     mlflow server \
         --host 0.0.0.0 \
         --port 5000 \
         --backend-store-uri "$MLFLOW_BACKEND_STORE_URI" \
         --artifacts-destination "$MLFLOW_ARTIFACTS_DESTINATION" \
         --serve-artifacts \
-        --allowed-hosts "$MLFLOW_SERVER_ALLOWED_HOSTS"
-    echo "mlflow server stopped (exit code $?); starting it again in 5 s" >&2
+        --allowed-hosts "$MLFLOW_SERVER_ALLOWED_HOSTS" &
+    server=$!
+    wait "$server"
+    status=$?
+    [ "$stopping" -eq 1 ] && break
+    echo "mlflow server stopped (exit code $status); starting it again in 5 s" >&2
     sleep 5
 done
+wait "$server" 2>/dev/null
+exit 0

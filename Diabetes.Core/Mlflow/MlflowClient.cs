@@ -14,10 +14,10 @@ public sealed class MlflowClient(IMlflowApi api, IServiceProvider services, Time
     private const string ProxiedScheme = "mlflow-artifacts:";
     private const string S3Scheme = "s3://";
 
-    // The server's limits for one log-batch call.
-    private const int MaxMetricsPerBatch = 1000;
+    // The server's limits for one log-batch call: 1,000 metrics, 100 params, 100 tags, and 1,000 values in all.
     private const int MaxParamsPerBatch = 100;
     private const int MaxTagsPerBatch = 100;
+    private const int MaxMetricsPerBatch = 1000 - MaxParamsPerBatch - MaxTagsPerBatch;
 
     public IMlflowApi Api { get; } = api;
 

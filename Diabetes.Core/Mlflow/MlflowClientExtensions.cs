@@ -24,7 +24,8 @@ public static class MlflowClientExtensions
     /// Registers <see cref="IMlflowApi"/> and <see cref="MlflowClient"/> for the server at <c>http://mlflow</c> (or
     /// <paramref name="baseAddress"/>). Bodies go as <c>application/json</c> (the server refuses text/plain); error
     /// answers become typed <see cref="MlflowException"/>s; only what may pass is retried: no connection, a timeout,
-    /// 408, 429, 502, 503, 504. A 500 is not retried: MLflow answers it for faults that stay (a missing artifact).
+    /// 408, 429, 502, 503, 504 (a POST, which may create a run or a version, only when no connection was made). A 500
+    /// is not retried: MLflow answers it for faults that stay (a missing artifact).
     /// </summary>
     public static IServiceCollection AddMlflowClient(this IServiceCollection services, Uri? baseAddress = null)
     {
@@ -36,11 +37,16 @@ public static class MlflowClientExtensions
 
 #pragma warning disable EXTEXP0001 // RemoveAllResilienceHandlers is an evaluation API; it is the way to replace the default handler for one client.
         services.AddRefitGeneratedClient<IMlflowApi>(settings, ServiceName)
-            .ConfigureHttpClient(client => client.BaseAddress = baseAddress ?? new Uri($"http://{ServiceName}"))
+            .ConfigureHttpClient(client =>
+            {
+                client.BaseAddress = baseAddress ?? new Uri($"http://{ServiceName}");
+                // The resilience handler's timeouts rule; HttpClient's own 100 s would cut them short.
+                client.Timeout = Timeout.InfiniteTimeSpan;
+            })
             .RemoveAllResilienceHandlers()
             .AddStandardResilienceHandler(options =>
             {
-                options.Retry.ShouldHandle = args => ValueTask.FromResult(IsTransient(args.Outcome));
+                options.Retry.ShouldHandle = args => ValueTask.FromResult(IsTransient(args.Outcome, args.Context));
                 // Artifacts (a model, plots) may take longer than the default 10 s an attempt.
                 options.AttemptTimeout.Timeout = TimeSpan.FromSeconds(60);
                 options.TotalRequestTimeout.Timeout = TimeSpan.FromMinutes(3);
@@ -52,11 +58,20 @@ public static class MlflowClientExtensions
         return services;
     }
 
-    private static bool IsTransient(Outcome<HttpResponseMessage> outcome) => outcome switch
+    private static bool IsTransient(Outcome<HttpResponseMessage> outcome, ResilienceContext context)
     {
-        { Exception: HttpRequestException or Polly.Timeout.TimeoutRejectedException } => true,
-        { Result.StatusCode: HttpStatusCode.RequestTimeout or HttpStatusCode.TooManyRequests or HttpStatusCode.BadGateway
-            or HttpStatusCode.ServiceUnavailable or HttpStatusCode.GatewayTimeout } => true,
-        _ => false,
-    };
+        if (context.GetRequestMessage() is { Method.Method: "POST" })
+        {
+            // A POST may have been carried out although its answer was lost: send it again only if it never left.
+            return outcome.Exception is HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError };
+        }
+
+        return outcome switch
+        {
+            { Exception: HttpRequestException or Polly.Timeout.TimeoutRejectedException } => true,
+            { Result.StatusCode: HttpStatusCode.RequestTimeout or HttpStatusCode.TooManyRequests or HttpStatusCode.BadGateway
+                or HttpStatusCode.ServiceUnavailable or HttpStatusCode.GatewayTimeout } => true,
+            _ => false,
+        };
+    }
 }

@@ -27,6 +27,8 @@ public static class Extensions
         // The standard handler allows 30 s a request; a dataset download on a slow link needs longer.
 #pragma warning disable EXTEXP0001 // RemoveAllResilienceHandlers is an evaluation API; it is the way to replace the default handler for one client.
         builder.Services.AddHttpClient(SourceFetcher.HttpClientName)
+            // The resilience handler's timeouts rule; HttpClient's own 100 s would cut them short.
+            .ConfigureHttpClient(client => client.Timeout = Timeout.InfiniteTimeSpan)
             .RemoveAllResilienceHandlers()
             .AddStandardResilienceHandler(options =>
             {
@@ -40,6 +42,7 @@ public static class Extensions
 
         builder.Services.AddSingleton<SourceFetcher>();
         builder.Services.AddSingleton<DatasetBucket>();
+        builder.Services.AddHostedService<DatasetBucketInitializer>();
         builder.Services.AddSingleton<RawDataStore>();
         builder.Services.AddSingleton<CleanDataStore>();
         builder.Services.AddSingleton<DatasetIngestion>();

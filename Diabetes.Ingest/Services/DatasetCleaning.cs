@@ -10,8 +10,12 @@ public sealed class DatasetCleaning(
     ResiliencePipelineProvider<string> resilience,
     ILogger<DatasetCleaning> logger)
 {
-    public Task<CleanResponse> CleanAsync(CancellationToken cancellationToken) =>
-        resilience.GetPipeline(StorageRetry.Name).ExecuteAsync(async token =>
+    public Task<CleanResponse> CleanAsync(CancellationToken cancellationToken)
+    {
+        // Outside the retried work: batches saved before a failure still count when it is tried again.
+        var cleanedRows = 0;
+        var excludedByReason = new Dictionary<string, int>();
+        return resilience.GetPipeline(StorageRetry.Name).ExecuteAsync(async token =>
         {
             using var activity = DatasetIngestion.ActivitySource.StartActivity("dataset.clean");
             var source = await raw.GetSourceAsync(token)
@@ -21,8 +25,6 @@ public sealed class DatasetCleaning(
             var pending = (await raw.GetLedgerAsync(token))
                 .Where(b => b.SourceSha256 == source.Sha256 && !alreadyCleaned.Contains((b.Split, b.BatchNumber)));
 
-            var cleanedRows = 0;
-            var excludedByReason = new Dictionary<string, int>();
             foreach (var batch in pending)
             {
                 var stopwatch = System.Diagnostics.Stopwatch.StartNew();
@@ -47,6 +49,7 @@ public sealed class DatasetCleaning(
             var counts = await clean.CountAsync(token);
             return new CleanResponse(cleanedRows, excludedByReason.Values.Sum(), excludedByReason, counts.RowsBySplit);
         }, cancellationToken).AsTask();
+    }
 
     private async Task<(List<CleanEncounterRow> Cleaned, List<ExcludedEncounter> Excluded)> CleanBatchAsync(
         LedgerEntry batch, CancellationToken cancellationToken)

@@ -35,6 +35,9 @@ public sealed class SourceFetcher(IHttpClientFactory httpClientFactory, ILogger<
 
     private const int ProgressSteps = 10;
 
+    /// <summary>The longest a download may take, body included (the resilience handler only times the answer's headers).</summary>
+    private static readonly TimeSpan DownloadTimeout = TimeSpan.FromMinutes(15);
+
     public static bool IsUrl(string location) =>
         Uri.TryCreate(location, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https";
 
@@ -42,7 +45,7 @@ public sealed class SourceFetcher(IHttpClientFactory httpClientFactory, ILogger<
     {
         if (IsUrl(location))
         {
-            return await DownloadAsync(new Uri(location), cancellationToken);
+            return await DownloadAsync(location, cancellationToken);
         }
 
         var path = Path.GetFullPath(location);
@@ -57,8 +60,9 @@ public sealed class SourceFetcher(IHttpClientFactory httpClientFactory, ILogger<
         return new FetchedSource(location, Path.GetFileName(path), path, hash, stream.Length, temporary: false);
     }
 
-    private async Task<FetchedSource> DownloadAsync(Uri uri, CancellationToken cancellationToken)
+    private async Task<FetchedSource> DownloadAsync(string location, CancellationToken cancellationToken)
     {
+        var uri = new Uri(location);
         var fileName = Path.GetFileName(Uri.UnescapeDataString(uri.AbsolutePath)) is { Length: > 0 } name ? name : "dataset";
         var localPath = Path.Combine(Path.GetTempPath(), $"diabetes-source-{Guid.NewGuid():N}");
         logger.LogInformation("Downloading the dataset from {Uri}", uri);
@@ -74,14 +78,16 @@ public sealed class SourceFetcher(IHttpClientFactory httpClientFactory, ILogger<
             }
 
             var expected = response.Content.Headers.ContentLength;
-            await using var body = await response.Content.ReadAsStreamAsync(cancellationToken);
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(DownloadTimeout);
+            await using var body = await response.Content.ReadAsStreamAsync(timeout.Token);
             await using var file = File.Create(localPath);
             using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
             var buffer = new byte[81_920];
             long received = 0;
             var nextReport = 1;
             int read;
-            while ((read = await body.ReadAsync(buffer, cancellationToken)) > 0)
+            while ((read = await body.ReadAsync(buffer, timeout.Token)) > 0)
             {
                 hash.AppendData(buffer, 0, read);
                 await file.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
@@ -96,7 +102,14 @@ public sealed class SourceFetcher(IHttpClientFactory httpClientFactory, ILogger<
 
             logger.LogInformation("Downloaded {Received:N0} bytes from {Uri} in {Elapsed:N1} s",
                 received, uri, stopwatch.Elapsed.TotalSeconds);
-            return new FetchedSource(uri.ToString(), fileName, localPath, Convert.ToHexStringLower(hash.GetHashAndReset()), received, temporary: true);
+            // The location as configured, so that the next prepare recognises it.
+            return new FetchedSource(location, fileName, localPath, Convert.ToHexStringLower(hash.GetHashAndReset()), received, temporary: true);
+        }
+        catch (OperationCanceledException exception) when (!cancellationToken.IsCancellationRequested)
+        {
+            File.Delete(localPath);
+            throw new IngestProblemException(StatusCodes.Status502BadGateway, "The dataset source could not be fetched",
+                $"GET {uri} took longer than {DownloadTimeout.TotalMinutes:N0} minutes.", exception);
         }
         catch (HttpRequestException exception)
         {

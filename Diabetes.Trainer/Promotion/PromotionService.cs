@@ -55,6 +55,14 @@ public sealed class PromotionService(CleanDataReader data, MlflowClient mlflow, 
 
             if (production.Version == newest.Version)
             {
+                // A promotion cut short (alias set, stage or tags not) is finished now; a complete one is left alone.
+                if (production.CurrentStage != MlflowNames.StageProduction || production.Tag(DecisionTag) != "promoted")
+                {
+                    var reason = $"version {newest.Version} completes its promotion ({MetricName} {challenger.Metric:F4} on {inputs.Length:N0} validation rows)";
+                    await GiveProductionAsync(newest.Version, reason, cancellationToken);
+                    return new PromotionResponse(true, challenger, challenger, reason);
+                }
+
                 return new PromotionResponse(false, challenger, challenger, $"version {newest.Version}, the newest, already holds Production");
             }
 
@@ -104,6 +112,12 @@ public sealed class PromotionService(CleanDataReader data, MlflowClient mlflow, 
         {
             var root = await mlflow.ResolveModelRootAsync(version, cancellationToken);
             model = ReadmissionModel.Load(await mlflow.DownloadArtifactAsync(root, ModelFolder.ModelFile, cancellationToken));
+            // Keep at most the two versions a promotion compares.
+            foreach (var old in _models.Keys.Where(k => k != key).OrderBy(k => k, StringComparer.Ordinal).SkipLast(1))
+            {
+                _models.TryRemove(old, out _);
+            }
+
             _models[key] = model;
         }
 

@@ -20,6 +20,8 @@ public sealed class TrainingWorkflow(CleanDataReader data, MlflowClient mlflow, 
     public const string JobTag = "diabetes.job_id";
     public const string RoleTag = "diabetes.role";
     public const string ErrorTag = "diabetes.error";
+    public const string JobRole = "training-job";
+    public const string CandidateRole = "candidate";
 
     public static readonly ActivitySource ActivitySource = new("Diabetes.Trainer");
 
@@ -33,7 +35,7 @@ public sealed class TrainingWorkflow(CleanDataReader data, MlflowClient mlflow, 
         var test = await data.ReadAsync(DatasetSplit.Test, cancellationToken);
         var experimentId = await mlflow.GetOrCreateExperimentAsync(ExperimentName, cancellationToken);
         var parent = await mlflow.StartRunAsync(experimentId, $"training-{job.Id}",
-            new Dictionary<string, string> { [JobTag] = job.Id, [RoleTag] = "training-job" }, null, cancellationToken);
+            new Dictionary<string, string> { [JobTag] = job.Id, [RoleTag] = JobRole }, null, cancellationToken);
         job.SetParentRun(parent.RunId);
         RunInfo? current = null;
         try
@@ -63,7 +65,7 @@ public sealed class TrainingWorkflow(CleanDataReader data, MlflowClient mlflow, 
                 logger.LogInformation("Training job {JobId}: candidate {Index} of {Count} {Candidate}, {Elapsed:N0} s elapsed",
                     job.Id, i + 1, candidates.Count, candidates[i].Name, stopwatch.Elapsed.TotalSeconds);
                 current = await mlflow.StartRunAsync(experimentId, $"{candidates[i].Algorithm}-{i + 1}",
-                    new Dictionary<string, string> { [JobTag] = job.Id, [RoleTag] = "candidate" }, parent.RunId, cancellationToken);
+                    new Dictionary<string, string> { [JobTag] = job.Id, [RoleTag] = CandidateRole }, parent.RunId, cancellationToken);
                 var trained = trainer.Train(candidates[i]);
                 await LogCandidateAsync(current, trained, trainer.Features, train, lineage, cancellationToken);
                 results.Add((current, trained));
@@ -80,8 +82,8 @@ public sealed class TrainingWorkflow(CleanDataReader data, MlflowClient mlflow, 
             var version = await RegisterAsync(bestRun, best, testMetrics, lineage, cancellationToken);
             await mlflow.EndRunAsync(parent.RunId, MlflowNames.Finished, cancellationToken);
             job.Succeeded(bestRun.RunId, version.Version);
-            logger.LogInformation("Training job {JobId} registered {Model} version {Version}: {Algorithm}, val_roc_auc {ValAuc:F4}, test_roc_auc {TestAuc:F4}, {Elapsed:N0} s",
-                job.Id, ModelName, version.Version, best.Candidate.Name, best.Validation.RocAuc, testMetrics.RocAuc, stopwatch.Elapsed.TotalSeconds);
+            logger.LogInformation("Training job {JobId} registered {Model} version {Version}: {Algorithm}, val_roc_auc {ValAuc:F4}, test_roc_auc {TestAuc}, {Elapsed:N0} s",
+                job.Id, ModelName, version.Version, best.Candidate.Name, best.Validation.RocAuc, testMetrics?.RocAuc.ToString("F4", CultureInfo.InvariantCulture) ?? "(no test set)", stopwatch.Elapsed.TotalSeconds);
         }
         catch (Exception exception) when (exception is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
@@ -153,8 +155,8 @@ public sealed class TrainingWorkflow(CleanDataReader data, MlflowClient mlflow, 
         await mlflow.EndRunAsync(run.RunId, MlflowNames.Finished, cancellationToken);
     }
 
-    /// <summary>The test set, used once: the chosen model's test metrics and its plots.</summary>
-    private async Task<BinaryMetrics> LogBestAsync(
+    /// <summary>The test set, used once: the chosen model's test metrics and its plots; null when there is no usable test set.</summary>
+    private async Task<BinaryMetrics?> LogBestAsync(
         RunInfo parent, RunInfo bestRun, TrainedCandidate best, IReadOnlyList<ModelInput> validation, SplitData test, CancellationToken cancellationToken)
     {
         var testInputs = Inputs(test);
@@ -181,10 +183,10 @@ public sealed class TrainingWorkflow(CleanDataReader data, MlflowClient mlflow, 
             metrics: new Dictionary<string, double>(testValues) { ["best_val_roc_auc"] = best.Validation.RocAuc },
             tags: new Dictionary<string, string> { ["best_run_id"] = bestRun.RunId, ["best_algorithm"] = best.Candidate.Name },
             cancellationToken: cancellationToken);
-        return testMetrics ?? best.Validation;
+        return testMetrics;
     }
 
-    private async Task<ModelVersion> RegisterAsync(RunInfo bestRun, TrainedCandidate best, BinaryMetrics test, TrainingLineage lineage, CancellationToken cancellationToken)
+    private async Task<ModelVersion> RegisterAsync(RunInfo bestRun, TrainedCandidate best, BinaryMetrics? test, TrainingLineage lineage, CancellationToken cancellationToken)
     {
         await mlflow.EnsureRegisteredModelAsync(ModelName,
             "Readmission within 30 days of a diabetic inpatient encounter (Diabetes 130-US hospitals 1999-2008).", cancellationToken);
@@ -193,12 +195,16 @@ public sealed class TrainingWorkflow(CleanDataReader data, MlflowClient mlflow, 
             ["algorithm"] = best.Candidate.Algorithm,
             ["candidate"] = best.Candidate.Name,
             ["val_roc_auc"] = Text(best.Validation.RocAuc),
-            ["test_roc_auc"] = Text(test.RocAuc),
             ["threshold"] = Text(best.Validation.Threshold),
             ["batches"] = string.Join(",", lineage.Batches),
             ["train_rows"] = Text(lineage.TrainRows),
             ["source_sha256"] = string.Join(",", lineage.SourceSha256),
         };
+        if (test is not null)
+        {
+            tags["test_roc_auc"] = Text(test.RocAuc);
+        }
+
         return (await mlflow.Api.CreateModelVersionAsync(new CreateModelVersionRequest(ModelName, $"{bestRun.ArtifactUri}/{ModelFolder.Path}", bestRun.RunId,
             $"{best.Candidate.Name}, trained on batches {string.Join(",", lineage.Batches)}",
             [.. tags.Select(t => new MlflowTag(t.Key, t.Value))]), cancellationToken)).ModelVersion;

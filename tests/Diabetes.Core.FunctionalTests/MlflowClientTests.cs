@@ -104,6 +104,19 @@ public class MlflowClientTests
 
         Assert.Equal(3, mlflow.Requests("/runs/log-batch").Length);
         Assert.Equal(250, (await mlflow.Api.GetRunAsync(run.RunId, CancellationToken.None)).Run.Data!.Params!.Count);
+
+        // 1,000 metrics with params and tags exceed one request's 1,000 values: the client splits them
+        await mlflow.Client.LogAsync(run.RunId,
+            metrics: Enumerable.Range(0, 1000).ToDictionary(i => $"n{i}", i => (double)i),
+            parameters: Enumerable.Range(0, 100).ToDictionary(i => $"q{i}", i => i.ToString()),
+            tags: Enumerable.Range(0, 100).ToDictionary(i => $"t{i}", i => i.ToString()),
+            cancellationToken: CancellationToken.None);
+        Assert.All(mlflow.Requests("/runs/log-batch"), r => Assert.EndsWith(" 200", r));
+        Assert.Equal(1010, (await mlflow.Api.GetRunAsync(run.RunId, CancellationToken.None)).Run.Data!.Metrics!.Count);
+        var tooMany = await Assert.ThrowsAsync<MlflowInvalidParameterException>(() => mlflow.Api.LogBatchAsync(new LogBatchRequest(run.RunId,
+            Enumerable.Range(0, 901).Select(i => new Metric($"x{i}", i, 0)).ToArray(), Enumerable.Range(0, 100).Select(i => new Param($"y{i}", "v")).ToArray(), null),
+            CancellationToken.None));
+        Assert.Contains("at most 1000", tooMany.ServerMessage);
     }
 
     [Fact]
@@ -302,7 +315,7 @@ public class MlflowClientTests
         using var response = await http.PostAsync("/api/2.0/mlflow/experiments/create", content);
 
         Assert.Equal(status, (int)response.StatusCode);
-        Assert.Equal("application/json", response.Content.Headers.ContentType!.MediaType);
+        Assert.Equal("application/json", response.Content.Headers.ContentType!.ToString());
         Assert.Equal(expected, await response.Content.ReadAsStringAsync());
     }
 

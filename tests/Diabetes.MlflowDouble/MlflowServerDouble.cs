@@ -45,14 +45,16 @@ public sealed partial class MlflowServerDouble : IAsyncDisposable
     private readonly Dictionary<string, (byte[] Content, string ContentType)> _artifacts = new(StringComparer.Ordinal);
     private int _nextExperimentId = 1;
 
-    private MlflowServerDouble(WebApplication app, Uri baseAddress)
+    private readonly Func<Uri> _baseAddress;
+
+    private MlflowServerDouble(WebApplication app, Func<Uri> baseAddress)
     {
         _app = app;
-        BaseAddress = baseAddress;
+        _baseAddress = baseAddress;
         _experiments["0"] = new ExperimentState("0", "Default", Now(), []);
     }
 
-    public Uri BaseAddress { get; }
+    public Uri BaseAddress => _baseAddress();
 
     /// <summary>Every request answered, as "METHOD path status", for tests that check what a client sent.</summary>
     public List<string> RequestLog { get; } = [];
@@ -62,14 +64,16 @@ public sealed partial class MlflowServerDouble : IAsyncDisposable
 
     public static async Task<MlflowServerDouble> StartAsync()
     {
-        var port = FreePort();
         var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
+        // Port 0: the system picks a free port when the server binds, so parallel tests cannot collide.
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Logging.ClearProviders();
         var app = builder.Build();
-        var double_ = new MlflowServerDouble(app, new Uri($"http://127.0.0.1:{port}"));
+        var address = new Uri("http://127.0.0.1");
+        var double_ = new MlflowServerDouble(app, () => address);
         double_.Map(app);
         await app.StartAsync();
+        address = new Uri(app.Urls.Single());
         return double_;
     }
 
@@ -276,6 +280,16 @@ public sealed partial class MlflowServerDouble : IAsyncDisposable
     private IResult LogBatch(Request request)
     {
         var run = FindRun(request.Required("run_id"));
+        var (metrics, parameters, tags) = (request.Array("metrics").Count, request.Array("params").Count, request.Array("tags").Count);
+        foreach (var (count, limit, what) in new[] { (metrics, 1000, "metrics"), (parameters, 100, "params"), (tags, 100, "tags"), (metrics + parameters + tags, 1000, "metrics, params, and tags in total") })
+        {
+            if (count > limit)
+            {
+                throw new MlflowError(400, "INVALID_PARAMETER_VALUE",
+                    $"A batch logging request can contain at most {limit} {what}. Got {count}. Please split up {what} across multiple requests and try again.");
+            }
+        }
+
         foreach (var param in request.Array("params").OfType<JsonObject>())
         {
             var key = (string)param["key"]!;
@@ -425,11 +439,23 @@ public sealed partial class MlflowServerDouble : IAsyncDisposable
         var root = $"{run.ExperimentId}/{run.Id}/artifacts";
         var files = ListDirectory(path.Length == 0 ? root : $"{root}/{path}")
             .Select(f => f with { Path = path.Length == 0 ? f.Path : $"{path}/{f.Path}" });
-        return Ok(new JsonObject { ["root_uri"] = run.ArtifactUri, ["files"] = FilesJson(files) });
+        return Ok(WithFiles(new JsonObject { ["root_uri"] = run.ArtifactUri }, files));
     }
 
     private IResult ListProxiedArtifacts(Request request) =>
-        Ok(new JsonObject { ["files"] = FilesJson(ListDirectory(request.Optional("path")?.Trim('/') ?? "")) });
+        Ok(WithFiles([], ListDirectory(request.Optional("path")?.Trim('/') ?? "")));
+
+    /// <summary>An empty listing has no <c>files</c> field at all.</summary>
+    private static JsonObject WithFiles(JsonObject answer, IEnumerable<FileEntry> files)
+    {
+        var list = FilesJson(files);
+        if (list.Count > 0)
+        {
+            answer["files"] = list;
+        }
+
+        return answer;
+    }
 
     private List<FileEntry> ListDirectory(string directory)
     {
@@ -661,30 +687,24 @@ public sealed partial class MlflowServerDouble : IAsyncDisposable
 
     // ---- Answers ----
 
+    // JSON answers are "application/json" with no charset, as the server writes them.
     private static IResult Ok(JsonObject body) =>
-        Text(body.Count == 0 ? "{}" : body.ToJsonString(Pretty), "application/json");
+        Results.Text(body.Count == 0 ? "{}" : body.ToJsonString(Pretty), "application/json");
 
     private static IResult Error(int status, string code, string message) =>
         Results.Text($"{{\"error_code\": {JsonSerializer.Serialize(code, Pretty)}, \"message\": {JsonSerializer.Serialize(message, Pretty)}}}",
-            "application/json", Encoding.UTF8, status);
+            "application/json", statusCode: status);
 
     private static IResult HtmlError(int status) => Results.Text(status == 404
             ? "<!doctype html>\n<html lang=en>\n<title>404 Not Found</title>\n<h1>Not Found</h1>\n<p>The requested URL was not found on the server. If you entered the URL manually please check your spelling and try again.</p>\n"
             : "<!doctype html>\n<html lang=en>\n<title>405 Method Not Allowed</title>\n<h1>Method Not Allowed</h1>\n<p>The method is not allowed for the requested URL.</p>\n",
-        "text/html; charset=utf-8", Encoding.UTF8, status);
+        "text/html; charset=utf-8", statusCode: status);
 
-    private static IResult Text(string text, string contentType) => Results.Text(text, contentType, Encoding.UTF8);
+    private static IResult Text(string text, string contentType) => Results.Text(text, contentType);
 
     private static string Unquote(string literal) => literal.Length >= 2 && literal[0] is '\'' or '"' ? literal[1..^1] : literal;
 
     private static long Now() => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-
-    private static int FreePort()
-    {
-        using var socket = new TcpListener(IPAddress.Loopback, 0);
-        socket.Start();
-        return ((IPEndPoint)socket.LocalEndpoint).Port;
-    }
 
     private sealed record FileEntry(string Path, bool IsDir, long? Size);
 

@@ -244,9 +244,13 @@ public sealed partial class MlflowServerDouble
                 ["current_stage"] = Stage,
                 ["description"] = description,
                 ["source"] = Source,
-                ["run_id"] = RunId ?? "",
-                ["status"] = "READY",
             };
+            if (RunId is not null)
+            {
+                json["run_id"] = RunId;
+            }
+
+            json["status"] = "READY";
             if (Tags.Count > 0)
             {
                 json["tags"] = TagsJson(Tags);

@@ -156,7 +156,7 @@ public class TrainingTests
         {
             experiment_id = experiment.GetProperty("experiment_id").GetString(),
             run_name = "interrupted",
-            tags = new[] { new { key = TrainingWorkflow.RoleTag, value = "training-job" } },
+            tags = new[] { new { key = TrainingWorkflow.RoleTag, value = TrainingWorkflow.JobRole } },
         });
         var runId = created.GetProperty("run").GetProperty("info").GetProperty("run_id").GetString()!;
 
@@ -237,7 +237,8 @@ public class TrainingTests
     {
         var reader = new CleanDataReader(NpgsqlDataSource.Create(app.CleanConnectionString));
         var train = (await reader.ReadAsync(DatasetSplit.Train, CancellationToken.None)).Rows.Select(r => ModelInput.FromClean(r.Encounter)).ToList();
-        var labels = train.Select(t => t.Label).OrderBy(_ => Random.Shared.Next()).ToArray();
+        var random = new Random(7);
+        var labels = train.Select(t => t.Label).OrderBy(_ => random.Next()).ToArray();
         for (var i = 0; i < train.Count; i++)
         {
             train[i].Label = labels[i];
