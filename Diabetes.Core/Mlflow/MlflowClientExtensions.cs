@@ -3,7 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using Microsoft.Extensions.Http.Resilience;
+using Diabetes.Core.Http;
 using Polly;
 using Refit;
 
@@ -35,16 +35,9 @@ public static class MlflowClientExtensions
             ExceptionFactory = async response => response.IsSuccessStatusCode ? null : await MlflowException.FromResponseAsync(response),
         };
 
-#pragma warning disable EXTEXP0001 // RemoveAllResilienceHandlers is an evaluation API; it is the way to replace the default handler for one client.
         services.AddRefitGeneratedClient<IMlflowApi>(settings, ServiceName)
-            .ConfigureHttpClient(client =>
-            {
-                client.BaseAddress = baseAddress ?? new Uri($"http://{ServiceName}");
-                // The resilience handler's timeouts rule; HttpClient's own 100 s would cut them short.
-                client.Timeout = Timeout.InfiniteTimeSpan;
-            })
-            .RemoveAllResilienceHandlers()
-            .AddStandardResilienceHandler(options =>
+            .ConfigureHttpClient(client => client.BaseAddress = baseAddress ?? new Uri($"http://{ServiceName}"))
+            .ReplaceStandardResilienceHandler(options =>
             {
                 options.Retry.ShouldHandle = args => ValueTask.FromResult(IsTransient(args.Outcome, args.Context));
                 // Artifacts (a model, plots) may take longer than the default 10 s an attempt.
@@ -52,7 +45,6 @@ public static class MlflowClientExtensions
                 options.TotalRequestTimeout.Timeout = TimeSpan.FromMinutes(3);
                 options.CircuitBreaker.SamplingDuration = TimeSpan.FromMinutes(2);
             });
-#pragma warning restore EXTEXP0001
         services.AddSingleton<MlflowClient>();
         services.TryAddSingleton(TimeProvider.System);
         return services;

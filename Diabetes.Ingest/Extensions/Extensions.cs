@@ -1,3 +1,4 @@
+using Diabetes.Core.Http;
 using Diabetes.Core.Storage;
 using Polly;
 
@@ -25,18 +26,13 @@ public static class Extensions
         builder.Services.AddExceptionHandler<IngestProblemHandler>();
 
         // The standard handler allows 30 s a request; a dataset download on a slow link needs longer.
-#pragma warning disable EXTEXP0001 // RemoveAllResilienceHandlers is an evaluation API; it is the way to replace the default handler for one client.
         builder.Services.AddHttpClient(SourceFetcher.HttpClientName)
-            // The resilience handler's timeouts rule; HttpClient's own 100 s would cut them short.
-            .ConfigureHttpClient(client => client.Timeout = Timeout.InfiniteTimeSpan)
-            .RemoveAllResilienceHandlers()
-            .AddStandardResilienceHandler(options =>
+            .ReplaceStandardResilienceHandler(options =>
             {
                 options.AttemptTimeout.Timeout = TimeSpan.FromMinutes(5);
                 options.TotalRequestTimeout.Timeout = TimeSpan.FromMinutes(15);
                 options.CircuitBreaker.SamplingDuration = TimeSpan.FromMinutes(10);
             });
-#pragma warning restore EXTEXP0001
 
         builder.Services.AddResiliencePipeline(StorageRetry.Name, StorageRetry.Configure);
 

@@ -38,6 +38,7 @@ public sealed class PromotionService(CleanDataReader data, MlflowClient mlflow, 
             var newest = await mlflow.GetNewestVersionAsync(TrainingWorkflow.ModelName, cancellationToken)
                 ?? throw new PromotionRefusedException($"No version of {TrainingWorkflow.ModelName} is registered yet: run a training job (POST /api/trainings) first.");
             var production = await mlflow.GetProductionVersionAsync(TrainingWorkflow.ModelName, cancellationToken);
+            ForgetModelsExcept(newest, production);
             var validation = await data.ReadAsync(DatasetSplit.Validation, cancellationToken);
             var inputs = validation.Rows.Select(r => ModelInput.FromClean(r.Encounter)).ToArray();
             if (inputs.Length == 0 || inputs.All(i => i.Label) || inputs.All(i => !i.Label))
@@ -105,19 +106,25 @@ public sealed class PromotionService(CleanDataReader data, MlflowClient mlflow, 
         }
     }
 
+    private static string ModelKey(ModelVersion version) => $"{version.Version}@{version.CreationTimestamp}";
+
+    /// <summary>Drops the loaded models of versions that are neither the newest nor the one holding Production.</summary>
+    private void ForgetModelsExcept(params ModelVersion?[] kept)
+    {
+        var keys = kept.OfType<ModelVersion>().Select(ModelKey).ToHashSet();
+        foreach (var key in _models.Keys.Where(k => !keys.Contains(k)))
+        {
+            _models.TryRemove(key, out _);
+        }
+    }
+
     private async Task<double> ScoreAsync(ModelVersion version, IReadOnlyList<ModelInput> inputs, CancellationToken cancellationToken)
     {
-        var key = $"{version.Version}@{version.CreationTimestamp}";
+        var key = ModelKey(version);
         if (!_models.TryGetValue(key, out var model))
         {
             var root = await mlflow.ResolveModelRootAsync(version, cancellationToken);
             model = ReadmissionModel.Load(await mlflow.DownloadArtifactAsync(root, ModelFolder.ModelFile, cancellationToken));
-            // Keep at most the two versions a promotion compares.
-            foreach (var old in _models.Keys.Where(k => k != key).OrderBy(k => k, StringComparer.Ordinal).SkipLast(1))
-            {
-                _models.TryRemove(old, out _);
-            }
-
             _models[key] = model;
         }
 

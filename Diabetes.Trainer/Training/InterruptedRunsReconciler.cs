@@ -1,3 +1,4 @@
+using Diabetes.Core.Hosting;
 using Diabetes.Core.Mlflow;
 
 namespace Diabetes.Trainer.Training;
@@ -7,31 +8,16 @@ namespace Diabetes.Trainer.Training;
 /// mid-job), with the reason, so that MLflow never shows a job as running forever. Only runs started before this
 /// process are touched: a job started meanwhile is alive. Waits for MLflow if it is not up yet.
 /// </summary>
-public sealed class InterruptedRunsReconciler(MlflowClient mlflow, TimeProvider timeProvider, ILogger<InterruptedRunsReconciler> logger) : BackgroundService
+public sealed class InterruptedRunsReconciler(MlflowClient mlflow, TimeProvider timeProvider, ILogger<InterruptedRunsReconciler> logger)
+    : StartUpTask(logger)
 {
     private const string Reason = "The trainer stopped during this job (restart or crash); start a new job.";
-    private static readonly TimeSpan RetryDelay = TimeSpan.FromSeconds(15);
 
     private readonly long _startedAt = timeProvider.GetUtcNow().ToUnixTimeMilliseconds();
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            try
-            {
-                await ReconcileAsync(stoppingToken);
-                return;
-            }
-            catch (Exception exception) when (!stoppingToken.IsCancellationRequested)
-            {
-                logger.LogWarning("Could not check MLflow for interrupted training runs ({Error}); trying again in {Delay}", exception.Message, RetryDelay);
-                await Task.Delay(RetryDelay, stoppingToken);
-            }
-        }
-    }
+    protected override string Description => "check MLflow for interrupted training runs";
 
-    private async Task ReconcileAsync(CancellationToken cancellationToken)
+    protected override async Task RunOnceAsync(CancellationToken cancellationToken)
     {
         string experimentId;
         try

@@ -1,6 +1,4 @@
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -45,16 +43,14 @@ public sealed partial class MlflowServerDouble : IAsyncDisposable
     private readonly Dictionary<string, (byte[] Content, string ContentType)> _artifacts = new(StringComparer.Ordinal);
     private int _nextExperimentId = 1;
 
-    private readonly Func<Uri> _baseAddress;
-
-    private MlflowServerDouble(WebApplication app, Func<Uri> baseAddress)
+    private MlflowServerDouble(WebApplication app)
     {
         _app = app;
-        _baseAddress = baseAddress;
         _experiments["0"] = new ExperimentState("0", "Default", Now(), []);
     }
 
-    public Uri BaseAddress => _baseAddress();
+    /// <summary>Where the double listens; known once it has started.</summary>
+    public Uri BaseAddress { get; private set; } = null!;
 
     /// <summary>Every request answered, as "METHOD path status", for tests that check what a client sent.</summary>
     public List<string> RequestLog { get; } = [];
@@ -69,11 +65,10 @@ public sealed partial class MlflowServerDouble : IAsyncDisposable
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Logging.ClearProviders();
         var app = builder.Build();
-        var address = new Uri("http://127.0.0.1");
-        var double_ = new MlflowServerDouble(app, () => address);
+        var double_ = new MlflowServerDouble(app);
         double_.Map(app);
         await app.StartAsync();
-        address = new Uri(app.Urls.Single());
+        double_.BaseAddress = new Uri(app.Urls.Single());
         return double_;
     }
 
