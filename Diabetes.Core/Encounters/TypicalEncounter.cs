@@ -1,32 +1,13 @@
-using System.Globalization;
-
 namespace Diabetes.Core.Encounters;
 
 /// <summary>
 /// A typical encounter of the dataset, field by field as a prediction request writes it (numbers for the ids and
 /// counts, dataset strings otherwise): the most frequent value of each category and about the median of each count.
-/// It is the model folder's input example and the web page's default patient.
+/// It is the model folder's input example.
 /// </summary>
 public static class TypicalEncounter
 {
     public static IReadOnlyList<KeyValuePair<string, object?>> Fields { get; } = Build();
-
-    /// <summary>The same encounter as the text fields of a RAW row (the label left empty).</summary>
-    public static RawEncounter ToRaw()
-    {
-        var values = new string?[EncounterSchema.Columns.Count];
-        foreach (var (name, value) in Fields)
-        {
-            values[EncounterSchema.Get(name).Ordinal] = value switch
-            {
-                null => null,
-                int number => number.ToString(CultureInfo.InvariantCulture),
-                _ => (string)value,
-            };
-        }
-
-        return new RawEncounter(values);
-    }
 
     private static KeyValuePair<string, object?>[] Build()
     {

@@ -121,5 +121,4 @@ public static class MlflowNames
     public const string StageStaging = "Staging";
     public const string StageProduction = "Production";
     public const string StageArchived = "Archived";
-    public static readonly IReadOnlyList<string> Stages = [StageNone, StageStaging, StageProduction, StageArchived];
 }

@@ -5,7 +5,7 @@ using Microsoft.ML;
 namespace Diabetes.Trainer.Training;
 
 /// <summary>A candidate fitted on the training rows and judged on validation.</summary>
-public sealed record TrainedCandidate(Candidate Candidate, ReadmissionModel Model, float[] ValidationProbabilities, BinaryMetrics Validation, TimeSpan TrainTime);
+public sealed record TrainedCandidate(Candidate Candidate, ReadmissionModel Model, BinaryMetrics Validation, TimeSpan TrainTime);
 
 /// <summary>Fits candidates: featurization and learner in one ML.NET pipeline, so the saved model carries both.</summary>
 public sealed class ModelTrainer
@@ -48,7 +48,7 @@ public sealed class ModelTrainer
         var trainTime = stopwatch.Elapsed;
         var probabilities = model.Predict(_validation);
         var threshold = BinaryMetrics.BestF1Threshold(probabilities, _validationLabels);
-        return new TrainedCandidate(candidate, model, probabilities, BinaryMetrics.Compute(probabilities, _validationLabels, threshold), trainTime);
+        return new TrainedCandidate(candidate, model, BinaryMetrics.Compute(probabilities, _validationLabels, threshold), trainTime);
     }
 
     private static double ClassWeight(IReadOnlyList<ModelInput> training)

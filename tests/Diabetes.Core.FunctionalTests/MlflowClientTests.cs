@@ -258,6 +258,8 @@ public class MlflowClientTests
         var model = (await mlflow.Api.GetRegisteredModelAsync("m", CancellationToken.None)).RegisteredModel;
         Assert.Equal([new RegisteredModelAlias("production", "2")], model.Aliases!);
         Assert.Equal(["Archived", "Production"], model.LatestVersions!.Select(v => v.CurrentStage));
+        var found = await mlflow.Api.SearchRegisteredModelsAsync("name LIKE 'm%'", 5, CancellationToken.None);
+        Assert.Equal("m", Assert.Single(found.RegisteredModels!).Name);
 
         // Without the alias, the stage still names Production
         await mlflow.Api.DeleteAliasAsync(new DeleteAliasRequest("m", "production"), CancellationToken.None);

@@ -78,15 +78,6 @@ public sealed partial class MlflowServerDouble : IAsyncDisposable
         await _app.DisposeAsync();
     }
 
-    /// <summary>The artifact paths stored, relative to the artifact destination (<c>1/&lt;run&gt;/artifacts/model/model.zip</c>).</summary>
-    public IReadOnlyList<string> ArtifactPaths()
-    {
-        lock (_gate)
-        {
-            return _artifacts.Keys.Order(StringComparer.Ordinal).ToArray();
-        }
-    }
-
     private void Map(WebApplication app)
     {
         app.Use(async (context, next) =>
