@@ -33,7 +33,9 @@ public static class SplitRule
         return (int)(BinaryPrimitives.ReadUInt64BigEndian(hash) % 100);
     }
 
-    public static DatasetSplit Assign(long patientNbr) => Bucket(patientNbr) switch
+    public static DatasetSplit Assign(long patientNbr) => OfBucket(Bucket(patientNbr));
+
+    public static DatasetSplit OfBucket(int bucket) => bucket switch
     {
         < TrainBelow => DatasetSplit.Train,
         < ValidationBelow => DatasetSplit.Validation,

@@ -36,7 +36,10 @@ public sealed class ModelInput
     public string Diag1Group { get; set; } = MissingCategory;
     public string Diag2Group { get; set; } = MissingCategory;
     public string Diag3Group { get; set; } = MissingCategory;
-    /// <summary>The ICD-9 category (the code before its decimal point), finer than the group; rare ones are capped.</summary>
+    /// <summary>
+    /// The ICD-9 code as recorded, finer than the group; rare ones are capped. Kept whole: the dataset writes decimals
+    /// almost only for the diabetes codes 250.xx, whose digits say complication, type and control.
+    /// </summary>
     public string Diag1Code { get; set; } = MissingCategory;
     public string Diag2Code { get; set; } = MissingCategory;
     public string Diag3Code { get; set; } = MissingCategory;
@@ -83,9 +86,9 @@ public sealed class ModelInput
         Diag1Group = encounter.Diag1Group,
         Diag2Group = encounter.Diag2Group,
         Diag3Group = encounter.Diag3Group,
-        Diag1Code = Icd9Category(encounter.Diag1),
-        Diag2Code = Icd9Category(encounter.Diag2),
-        Diag3Code = Icd9Category(encounter.Diag3),
+        Diag1Code = encounter.Diag1 ?? MissingCategory,
+        Diag2Code = encounter.Diag2 ?? MissingCategory,
+        Diag3Code = encounter.Diag3 ?? MissingCategory,
         MaxGluSerum = encounter.MaxGluSerum,
         A1CResult = encounter.A1CResult,
         Change = encounter.Change,
@@ -107,8 +110,6 @@ public sealed class ModelInput
     };
 
     private static string Code(int id) => id.ToString(System.Globalization.CultureInfo.InvariantCulture);
-
-    private static string Icd9Category(string? code) => code is null ? MissingCategory : code.Split('.')[0];
 }
 
 /// <summary>What a model writes: the calibrated probability of readmission within 30 days.</summary>

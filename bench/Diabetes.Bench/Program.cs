@@ -4,9 +4,16 @@ using Diabetes.Bench;
 // (Release builds), and prints the figures. bench/run.sh starts PostgreSQL and the S3 server and calls this with
 // the services' configuration keys in the environment (ConnectionStrings__rawdata, __cleandata, __minio,
 // Dataset__Source). MLflow is the test double of its REST API, in this process.
+// With "cv", it scores the candidates in patient-grouped cross-validation instead, in this process, with no service.
+if (args is ["cv", var datasetPath])
+{
+    CrossValidationBenchmark.Run(datasetPath);
+    return 0;
+}
+
 if (args is not [var binDirectory])
 {
-    Console.Error.WriteLine("usage: Diabetes.Bench <artifacts/bin folder of the Release builds>");
+    Console.Error.WriteLine("usage: Diabetes.Bench <artifacts/bin folder of the Release builds> | Diabetes.Bench cv <dataset zip>");
     return 2;
 }
 
