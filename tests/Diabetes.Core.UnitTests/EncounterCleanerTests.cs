@@ -2,6 +2,7 @@ using Diabetes.Core.Cleaning;
 using Diabetes.Core.Csv;
 using Diabetes.Core.Data;
 using Diabetes.Core.Encounters;
+using Diabetes.Core.Modeling;
 using Diabetes.Testing;
 
 namespace Diabetes.Core.UnitTests;
@@ -49,6 +50,26 @@ public class EncounterCleanerTests
         Assert.Equal("Up", clean.Medications[EncounterCleaner.KeptMedications.ToList().IndexOf("insulin")]);
         Assert.Equal("Ch", clean.Change);
         Assert.False(clean.ReadmittedWithin30Days);
+    }
+
+    [Fact]
+    public void TheModelReadsWholeDiagnosisCodesAndNamesWhatIsMissing()
+    {
+        // Arrange: the typical encounter's diagnoses are 276, 250.01 and 255; its payer and specialty are '?'
+        var clean = Cleaned(Encounter(("diag_3", "?")));
+
+        // Act
+        var input = ModelInput.FromClean(clean);
+
+        // Assert: 250.01 keeps its type and control digits
+        Assert.Equal("276", input.Diag1Code);
+        Assert.Equal("250.01", input.Diag2Code);
+        Assert.Equal(ModelInput.MissingCategory, input.Diag3Code);
+        Assert.Equal(Icd9.Diabetes, input.Diag2Group);
+        Assert.Equal(ModelInput.MissingCategory, input.PayerCode);
+        Assert.Equal(ModelInput.MissingCategory, input.MedicalSpecialty);
+        Assert.Equal("1", input.DischargeDisposition);
+        Assert.Equal(15f, input.AgeYears);
     }
 
     [Theory]

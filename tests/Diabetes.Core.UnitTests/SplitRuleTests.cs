@@ -17,6 +17,16 @@ public class SplitRuleTests
         Assert.Equal(split, SplitRule.Assign(patientNbr));
     }
 
+    [Theory]
+    [InlineData(0, DatasetSplit.Train)]
+    [InlineData(69, DatasetSplit.Train)]
+    [InlineData(70, DatasetSplit.Validation)]
+    [InlineData(84, DatasetSplit.Validation)]
+    [InlineData(85, DatasetSplit.Test)]
+    [InlineData(99, DatasetSplit.Test)]
+    public void BucketsBelowSeventyTrainBelowEightyFiveValidateTheRestTest(int bucket, DatasetSplit split) =>
+        Assert.Equal(split, SplitRule.OfBucket(bucket));
+
     [Fact]
     public void SplitsTheDatasetsPatientsSeventyFifteenFifteen()
     {
