@@ -56,8 +56,10 @@ public sealed class PromotionService(CleanDataReader data, MlflowClient mlflow, 
 
             if (production.Version == newest.Version)
             {
-                // A promotion cut short (alias set, stage or tags not) is finished now; a complete one is left alone.
-                if (production.CurrentStage != MlflowNames.StageProduction || production.Tag(DecisionTag) != "promoted")
+                // A promotion cut short (alias, stage or tags missing) is finished now; a complete one is left alone.
+                var complete = production.CurrentStage == MlflowNames.StageProduction && production.Tag(DecisionTag) == "promoted"
+                    && production.Aliases?.Contains(MlflowClient.ProductionAlias) == true;
+                if (!complete)
                 {
                     var reason = $"version {newest.Version} completes its promotion ({MetricName} {challenger.Metric:F4} on {inputs.Length:N0} validation rows)";
                     await GiveProductionAsync(newest.Version, reason, cancellationToken);

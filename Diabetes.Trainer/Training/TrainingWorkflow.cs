@@ -20,6 +20,9 @@ public sealed class TrainingWorkflow(CleanDataReader data, MlflowClient mlflow, 
     public const string JobTag = "diabetes.job_id";
     public const string RoleTag = "diabetes.role";
     public const string ErrorTag = "diabetes.error";
+
+    // MLflow refuses over-long tag values (a few thousand characters, by version); a reason is cut well below that.
+    private const int MaxErrorTagLength = 4_000;
     public const string JobRole = "training-job";
     public const string CandidateRole = "candidate";
 
@@ -29,10 +32,7 @@ public sealed class TrainingWorkflow(CleanDataReader data, MlflowClient mlflow, 
     {
         using var activity = ActivitySource.StartActivity("training.job");
         activity?.SetTag("training.job_id", job.Id);
-        job.Stage("reading CLEAN DATA");
-        var train = await data.ReadAsync(DatasetSplit.Train, cancellationToken);
-        var validation = await data.ReadAsync(DatasetSplit.Validation, cancellationToken);
-        var test = await data.ReadAsync(DatasetSplit.Test, cancellationToken);
+        // The run first, so that a job that fails from here on, CLEAN DATA unreadable included, says why in MLflow too.
         var experimentId = await mlflow.GetOrCreateExperimentAsync(ExperimentName, cancellationToken);
         var parent = await mlflow.StartRunAsync(experimentId, $"training-{job.Id}",
             new Dictionary<string, string> { [JobTag] = job.Id, [RoleTag] = JobRole }, null, cancellationToken);
@@ -40,6 +40,10 @@ public sealed class TrainingWorkflow(CleanDataReader data, MlflowClient mlflow, 
         RunInfo? current = null;
         try
         {
+            job.Stage("reading CLEAN DATA");
+            var train = await data.ReadAsync(DatasetSplit.Train, cancellationToken);
+            var validation = await data.ReadAsync(DatasetSplit.Validation, cancellationToken);
+            var test = await data.ReadAsync(DatasetSplit.Test, cancellationToken);
             EnsureTrainable(train, validation);
             var lineage = new TrainingLineage([.. train.SourceSha256.Union(validation.SourceSha256)], train.Batches, train.Rows.Count, validation.Rows.Count, train.Digest);
             var candidates = Candidates.All;
@@ -210,14 +214,26 @@ public sealed class TrainingWorkflow(CleanDataReader data, MlflowClient mlflow, 
             [.. tags.Select(t => new MlflowTag(t.Key, t.Value))]), cancellationToken)).ModelVersion;
     }
 
-    /// <summary>Marks the runs failed with the reason; MLflow being down too is logged, not thrown over the first error.</summary>
+    /// <summary>
+    /// Marks the runs failed with the reason. The status is set even when the tags are refused; MLflow being down too
+    /// is logged, not thrown over the first error.
+    /// </summary>
     private async Task RecordFailureAsync(RunInfo parent, RunInfo? candidate, string reason)
     {
+        var tagged = reason.Length <= MaxErrorTagLength ? reason : reason[..(MaxErrorTagLength - 1)] + "…";
         foreach (var run in new[] { candidate, parent }.OfType<RunInfo>())
         {
             try
             {
-                await mlflow.LogAsync(run.RunId, tags: new Dictionary<string, string> { [ErrorTag] = reason, [MlflowNames.NoteTag] = $"Failed: {reason}" });
+                await mlflow.LogAsync(run.RunId, tags: new Dictionary<string, string> { [ErrorTag] = tagged, [MlflowNames.NoteTag] = $"Failed: {tagged}" });
+            }
+            catch (Exception exception)
+            {
+                logger.LogError(exception, "Could not tag run {RunId} with why it failed", run.RunId);
+            }
+
+            try
+            {
                 await mlflow.EndRunAsync(run.RunId, MlflowNames.Failed, CancellationToken.None);
             }
             catch (Exception exception)

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Diabetes.Core.Data;
 using Diabetes.Core.Encounters;
 using Diabetes.Core.Mlflow;
 using Diabetes.Core.Modeling;
@@ -48,7 +49,10 @@ public class TrainingTests
         Assert.Equal(["training", "validation", "testing"], parent.Inputs!.DatasetInputs!.Select(d => d.Tags!.Single().Value));
         Assert.NotNull(parent.Data.MetricValue("test_roc_auc"));
 
-        // One child run per candidate, with every metric, the training dataset and the model folder
+        // One child run per candidate, with every metric, the training dataset and the model folder, whose model
+        // reloads and predicts the very probabilities its metrics were computed from (log loss and Brier see them)
+        var validation = await ValidationInputsAsync(app);
+        var validationLabels = validation.Select(v => v.Label).ToArray();
         var children = (await mlflow.Api.SearchRunsAsync(new SearchRunsRequest([parent.Info.ExperimentId],
             $"tags.`{MlflowNames.ParentRunIdTag}` = '{parent.Info.RunId}'"), CancellationToken.None)).Runs!;
         Assert.Equal(Candidates.All.Count, children.Count);
@@ -64,9 +68,14 @@ public class TrainingTests
             Assert.Equal("training", Assert.Single(child.Inputs!.DatasetInputs!).Tags!.Single().Value);
             var folder = await mlflow.Api.ListArtifactsAsync(child.Info.RunId, "model", CancellationToken.None);
             Assert.Equal(["model/MLmodel", "model/input_example.json", "model/metadata.json", "model/model.zip"], folder.Files!.Select(f => f.Path));
+            var reloaded = ReadmissionModel.Load(await mlflow.DownloadArtifactAsync(child.Info.ArtifactUri, "model/model.zip", CancellationToken.None));
+            var metrics = BinaryMetrics.Compute(reloaded.Predict(validation), validationLabels, child.Data!.MetricValue("val_threshold")!.Value);
+            Assert.Equal(child.Data.MetricValue("val_roc_auc")!.Value, metrics.RocAuc, 9);
+            Assert.Equal(child.Data.MetricValue("val_log_loss")!.Value, metrics.LogLoss, 9);
+            Assert.Equal(child.Data.MetricValue("val_brier")!.Value, metrics.Brier, 9);
         }
 
-        // The chosen candidate: plots, test metrics, a model that reloads and predicts what was logged
+        // The chosen candidate: plots, test metrics, the model folder's description
         var best = children.Single(c => c.Info.RunId == job.BestRunId);
         foreach (var plot in new[] { "roc_curve", "precision_recall_curve", "confusion_matrix", "feature_importance" })
         {
@@ -81,10 +90,7 @@ public class TrainingTests
         Assert.Contains("\"name\":\"A1Cresult\"", mlModel);
         using var metadata = JsonDocument.Parse(await mlflow.DownloadArtifactAsync(best.Info.ArtifactUri, "model/metadata.json", CancellationToken.None));
         Assert.Equal(best.Data.MetricValue("val_threshold")!.Value, metadata.RootElement.GetProperty("threshold").GetDouble(), 6);
-        var reloaded = ReadmissionModel.Load(await mlflow.DownloadArtifactAsync(best.Info.ArtifactUri, "model/model.zip", CancellationToken.None));
-        var validation = await ValidationInputsAsync(app);
-        var auc = BinaryMetrics.AreaUnderRoc(reloaded.Predict(validation), validation.Select(v => v.Label).ToArray());
-        Assert.Equal(best.Data.MetricValue("val_roc_auc")!.Value, auc, 9);
+        var auc = best.Data.MetricValue("val_roc_auc")!.Value;
 
         // The registered version names its run, metrics and batches
         var version = (await mlflow.Api.GetModelVersionAsync(Model, "1", CancellationToken.None)).ModelVersion;
@@ -100,6 +106,13 @@ public class TrainingTests
         var production = (await mlflow.Api.GetModelVersionByAliasAsync(Model, MlflowClient.ProductionAlias, CancellationToken.None)).ModelVersion;
         Assert.Equal(("1", MlflowNames.StageProduction, "promoted"), (production.Version, production.CurrentStage, production.Tag("promotion_decision")));
 
+        // A promotion cut short (the alias lost, the stage kept) is completed
+        await mlflow.Api.DeleteAliasAsync(new DeleteAliasRequest(Model, MlflowClient.ProductionAlias), CancellationToken.None);
+        var completed = await PromoteAsync(app);
+        Assert.True(completed.Promoted, completed.Reason);
+        Assert.Contains("completes its promotion", completed.Reason);
+        Assert.Equal("1", (await mlflow.Api.GetModelVersionByAliasAsync(Model, MlflowClient.ProductionAlias, CancellationToken.None)).ModelVersion.Version);
+
         // Promoting again changes nothing
         var before = await RegistryStateAsync(app);
         var second = await PromoteAsync(app);
@@ -108,7 +121,7 @@ public class TrainingTests
         Assert.Equal(before, await RegistryStateAsync(app));
 
         // A worse challenger (trained on shuffled labels) does not take Production, and saying so twice changes nothing
-        await RegisterShuffledLabelModelAsync(app);
+        await RegisterFastTreeModelAsync(app, shuffleLabels: true);
         var challenged = await PromoteAsync(app);
         Assert.False(challenged.Promoted);
         Assert.Equal(("1", "2"), (challenged.Production!.Version, challenged.Challenger!.Version));
@@ -120,6 +133,29 @@ public class TrainingTests
         var rejected = (await mlflow.Api.GetModelVersionAsync(Model, "2", CancellationToken.None)).ModelVersion;
         Assert.Equal(("None", "rejected"), (rejected.CurrentStage, rejected.Tag("promotion_decision")));
         Assert.Equal("1", (await mlflow.GetProductionVersionAsync(Model, CancellationToken.None))!.Version);
+    }
+
+    [Fact]
+    public async Task ABetterChallengerTakesProductionAndTheOldHolderIsArchived()
+    {
+        // Arrange: version 1, trained on shuffled labels, holds Production; version 2 learnt the real labels
+        await using var app = await TrainerApp.StartAsync(encounters: 4_000);
+        await RegisterFastTreeModelAsync(app, shuffleLabels: true);
+        Assert.True((await PromoteAsync(app)).Promoted);
+        await RegisterFastTreeModelAsync(app, shuffleLabels: false);
+
+        // Act
+        var challenged = await PromoteAsync(app);
+
+        // Assert: version 2 holds Production both ways, version 1 is archived, and the version says why
+        Assert.True(challenged.Promoted, challenged.Reason);
+        Assert.Equal(("2", "1"), (challenged.Production!.Version, challenged.Challenger!.Version));
+        Assert.True(challenged.Production.Metric > challenged.Challenger.Metric);
+        Assert.Contains("beats version 1", challenged.Reason);
+        var mlflow = app.MlflowClient;
+        var holder = (await mlflow.Api.GetModelVersionByAliasAsync(Model, MlflowClient.ProductionAlias, CancellationToken.None)).ModelVersion;
+        Assert.Equal(("2", MlflowNames.StageProduction, challenged.Reason), (holder.Version, holder.CurrentStage, holder.Tag("promotion_reason")));
+        Assert.Equal(MlflowNames.StageArchived, (await mlflow.Api.GetModelVersionAsync(Model, "1", CancellationToken.None)).ModelVersion.CurrentStage);
     }
 
     [Fact]
@@ -143,6 +179,27 @@ public class TrainingTests
         using var promotion = await app.CreateClient().PostAsync("/api/promotions", null);
         Assert.Equal(HttpStatusCode.Conflict, promotion.StatusCode);
         Assert.Contains("No version", (await promotion.Content.ReadFromJsonAsync<ProblemDetails>())!.Detail);
+    }
+
+    [Fact]
+    public async Task AJobThatCannotReadCleanDataFailsItsRunWithTheReason()
+    {
+        // Arrange: a clean_encounters table that is not CLEAN DATA's
+        await using var app = await TrainerApp.StartAsync(encounters: 0);
+        await using (var database = NpgsqlDataSource.Create(app.CleanConnectionString))
+        {
+            await database.CreateCommand($"DROP TABLE IF EXISTS {CleanEncounterTable.Name}; CREATE TABLE {CleanEncounterTable.Name} (id int)").ExecuteNonQueryAsync();
+        }
+
+        // Act
+        var (started, _) = await app.StartTrainingAsync();
+        var job = await app.WaitForJobAsync(started.Id);
+
+        // Assert: the database's own words, in the job and in its FAILED run
+        Assert.Equal(nameof(TrainingStatus.Failed), job.Status);
+        Assert.Contains("PostgresException", job.Error);
+        var run = (await app.MlflowClient.Api.GetRunAsync(job.ParentRunId!, CancellationToken.None)).Run;
+        Assert.Equal((MlflowNames.Failed, job.Error), (run.Info.Status, run.Data!.Tag(TrainingWorkflow.ErrorTag)));
     }
 
     [Fact]
@@ -232,23 +289,27 @@ public class TrainingTests
         return (await reader.ReadAsync(DatasetSplit.Validation, CancellationToken.None)).Rows.Select(r => ModelInput.FromClean(r.Encounter)).ToList();
     }
 
-    /// <summary>Registers version 2: a real model of the same pipeline, trained on labels in random order.</summary>
-    private static async Task RegisterShuffledLabelModelAsync(TrainerApp app)
+    /// <summary>Registers a new version: a real model of the same pipeline, trained on the labels or on them shuffled.</summary>
+    private static async Task RegisterFastTreeModelAsync(TrainerApp app, bool shuffleLabels)
     {
         var reader = new CleanDataReader(NpgsqlDataSource.Create(app.CleanConnectionString));
         var train = (await reader.ReadAsync(DatasetSplit.Train, CancellationToken.None)).Rows.Select(r => ModelInput.FromClean(r.Encounter)).ToList();
-        var random = new Random(7);
-        var labels = train.Select(t => t.Label).OrderBy(_ => random.Next()).ToArray();
-        for (var i = 0; i < train.Count; i++)
+        if (shuffleLabels)
         {
-            train[i].Label = labels[i];
+            var random = new Random(7);
+            var labels = train.Select(t => t.Label).OrderBy(_ => random.Next()).ToArray();
+            for (var i = 0; i < train.Count; i++)
+            {
+                train[i].Label = labels[i];
+            }
         }
 
         var trained = new ModelTrainer(train, await ValidationInputsAsync(app)).Train(Candidates.All.First(c => c.Algorithm == "FastTree"));
         var mlflow = app.MlflowClient;
         var experimentId = await mlflow.GetOrCreateExperimentAsync(TrainingWorkflow.ExperimentName, CancellationToken.None);
-        var run = await mlflow.StartRunAsync(experimentId, "shuffled-labels", new Dictionary<string, string>(), null, CancellationToken.None);
+        var run = await mlflow.StartRunAsync(experimentId, shuffleLabels ? "shuffled-labels" : "fasttree", new Dictionary<string, string>(), null, CancellationToken.None);
         await mlflow.UploadArtifactAsync(run, "model/model.zip", trained.Model.ToZip(), "application/zip", CancellationToken.None);
+        await mlflow.EnsureRegisteredModelAsync(Model, "readmission within 30 days", CancellationToken.None);
         await mlflow.Api.CreateModelVersionAsync(new CreateModelVersionRequest(Model, $"runs:/{run.RunId}/model", run.RunId), CancellationToken.None);
     }
 }
