@@ -41,9 +41,6 @@ public interface IMlflowApi
     [Post("/api/2.0/mlflow/runs/log-inputs")]
     Task LogInputsAsync([Body] LogInputsRequest request, CancellationToken cancellationToken);
 
-    [Post("/api/2.0/mlflow/runs/set-tag")]
-    Task SetRunTagAsync([Body] SetRunTagRequest request, CancellationToken cancellationToken);
-
     [Get("/api/2.0/mlflow/metrics/get-history")]
     Task<MetricHistoryResponse> GetMetricHistoryAsync(
         [AliasAs("run_id")] string runId, [AliasAs("metric_key")] string metricKey, CancellationToken cancellationToken);

@@ -75,6 +75,7 @@ public class MlflowClientTests
         var ended = await mlflow.Client.EndRunAsync(run.RunId, MlflowNames.Finished, CancellationToken.None);
         var read = (await mlflow.Api.GetRunAsync(run.RunId, CancellationToken.None)).Run;
         var history = await mlflow.Api.GetMetricHistoryAsync(run.RunId, "accuracy", CancellationToken.None);
+        var noHistory = await mlflow.Api.GetMetricHistoryAsync(run.RunId, "never_logged", CancellationToken.None);
 
         // Assert
         Assert.Equal(MlflowNames.Running, run.Status);
@@ -89,6 +90,7 @@ public class MlflowClientTests
         Assert.Equal("abc123", input.Dataset.Digest);
         Assert.Equal("training", input.Tags!.Single().Value);
         Assert.Equal([0.91, 0.94], history.Metrics!.Select(m => m.Value));
+        Assert.Null(noHistory.Metrics);
     }
 
     [Fact]
@@ -356,5 +358,21 @@ public class MlflowClientTests
         var attempts = mlflow.Requests("get-by-name?experiment_name=flaky");
         Assert.Contains(attempts, a => a.EndsWith(" 503", StringComparison.Ordinal));
         Assert.EndsWith(" 200", attempts[^1]);
+    }
+
+    [Fact]
+    public async Task APostTheServerReceivedIsNotSentAgain()
+    {
+        // Arrange: the server answers 503, which a GET would retry
+        await using var mlflow = await MlflowFixture.StartAsync();
+        mlflow.Server.Unavailable = true;
+
+        // Act: creating twice could make two experiments (or runs, or versions) of one call
+        var error = await Assert.ThrowsAnyAsync<MlflowException>(() =>
+            mlflow.Api.CreateExperimentAsync(new CreateExperimentRequest("once"), CancellationToken.None));
+
+        // Assert
+        Assert.Equal("HTTP_503", error.ErrorCode);
+        Assert.Single(mlflow.Requests("/experiments/create"));
     }
 }

@@ -20,8 +20,8 @@ namespace Diabetes.MlflowDouble;
 /// page); the search filter grammar beyond <c>AND</c>ed comparisons of <c>metrics.</c>, <c>params.</c>,
 /// <c>tags.</c> and <c>attributes.status</c>/<c>run_name</c> for runs, <c>name</c>/<c>run_id</c> equality for
 /// versions and <c>name</c> equality or <c>LIKE</c> for models (any other filter is refused with 400); deleting
-/// or renaming experiments, runs and models; run and model-version tag endpoints were not in the transcript and
-/// follow MLflow's REST reference. State lives in memory for the life of the instance.
+/// or renaming experiments, runs and models. Setting a model-version tag and deleting an alias were not in the
+/// transcript and follow MLflow's REST reference. State lives in memory for the life of the instance.
 /// </para>
 /// </summary>
 public sealed partial class MlflowServerDouble : IAsyncDisposable
@@ -111,7 +111,6 @@ public sealed partial class MlflowServerDouble : IAsyncDisposable
         MapPost(app, $"{api}/runs/search", SearchRuns);
         MapPost(app, $"{api}/runs/log-batch", LogBatch);
         MapPost(app, $"{api}/runs/log-inputs", LogInputs);
-        MapPost(app, $"{api}/runs/set-tag", SetRunTag);
         MapGet(app, $"{api}/metrics/get-history", GetMetricHistory);
         MapGet(app, $"{api}/artifacts/list", ListRunArtifacts);
         MapPost(app, $"{api}/registered-models/create", CreateRegisteredModel);
@@ -313,21 +312,12 @@ public sealed partial class MlflowServerDouble : IAsyncDisposable
         return Ok([]);
     }
 
-    private IResult SetRunTag(Request request)
-    {
-        var run = FindRun(request.Required("run_id"));
-        run.Tags[request.Required("key")] = request.Optional("value") ?? "";
-        return Ok([]);
-    }
-
     private IResult GetMetricHistory(Request request)
     {
         var run = FindRun(request.Required("run_id"));
         var key = request.Required("metric_key");
-        return Ok(new JsonObject
-        {
-            ["metrics"] = new JsonArray(run.Metrics.Where(m => m.Key == key).Select(m => (JsonNode)m.ToJson()).ToArray()),
-        });
+        var history = run.Metrics.Where(m => m.Key == key).Select(m => (JsonNode)m.ToJson()).ToArray();
+        return Ok(history.Length == 0 ? [] : new JsonObject { ["metrics"] = new JsonArray(history) });
     }
 
     private IResult SearchRuns(Request request)
