@@ -68,7 +68,6 @@ public sealed record LogBatchRequest(string RunId, IReadOnlyList<Metric>? Metric
 
 public sealed record LogInputsRequest(string RunId, IReadOnlyList<DatasetInput> Datasets);
 
-
 public sealed record MetricHistoryResponse(IReadOnlyList<Metric>? Metrics);
 
 public sealed record SearchRunsRequest(

@@ -20,11 +20,11 @@ public sealed class TrainingWorkflow(CleanDataReader data, MlflowClient mlflow, 
     public const string JobTag = "diabetes.job_id";
     public const string RoleTag = "diabetes.role";
     public const string ErrorTag = "diabetes.error";
+    public const string JobRole = "training-job";
+    public const string CandidateRole = "candidate";
 
     // MLflow refuses over-long tag values (a few thousand characters, by version); a reason is cut well below that.
     private const int MaxErrorTagLength = 4_000;
-    public const string JobRole = "training-job";
-    public const string CandidateRole = "candidate";
 
     public static readonly ActivitySource ActivitySource = new("Diabetes.Trainer");
 
