@@ -11,37 +11,41 @@ public static class Plots
 
     public static byte[] Roc(IReadOnlyList<float> probabilities, IReadOnlyList<bool> labels, string title)
     {
-        var curve = BinaryMetrics.RocCurve(probabilities, labels);
-        var plot = new Plot();
-        plot.Add.ScatterLine(curve.Select(p => p.X).ToArray(), curve.Select(p => p.Y).ToArray()).LegendText =
-            $"ROC AUC {BinaryMetrics.AreaUnderRoc(probabilities, labels):F3}";
-        var chance = plot.Add.Line(0, 0, 1, 1);
-        chance.LinePattern = LinePattern.Dashed;
-        chance.LegendText = "chance";
-        plot.Title(title);
-        plot.XLabel("False positive rate");
-        plot.YLabel("True positive rate");
-        plot.Axes.SetLimits(0, 1, 0, 1);
+        var plot = Curve(BinaryMetrics.RocCurve(probabilities, labels), $"ROC AUC {BinaryMetrics.AreaUnderRoc(probabilities, labels):F3}",
+            title, "False positive rate", "True positive rate");
+        Chance(plot.Add.Line(0, 0, 1, 1), "chance");
         plot.ShowLegend(Alignment.LowerRight);
         return Png(plot);
     }
 
     public static byte[] PrecisionRecall(IReadOnlyList<float> probabilities, IReadOnlyList<bool> labels, string title)
     {
-        var curve = BinaryMetrics.PrecisionRecallCurve(probabilities, labels);
-        var plot = new Plot();
-        plot.Add.ScatterLine(curve.Select(p => p.X).ToArray(), curve.Select(p => p.Y).ToArray()).LegendText =
-            $"average precision {BinaryMetrics.AveragePrecision(probabilities, labels):F3}";
+        var plot = Curve(BinaryMetrics.PrecisionRecallCurve(probabilities, labels),
+            $"average precision {BinaryMetrics.AveragePrecision(probabilities, labels):F3}", title, "Recall", "Precision");
         var baseRate = (double)labels.Count(l => l) / labels.Count;
-        var chance = plot.Add.HorizontalLine(baseRate);
-        chance.LinePattern = LinePattern.Dashed;
-        chance.LegendText = $"base rate {baseRate:P1}";
-        plot.Title(title);
-        plot.XLabel("Recall");
-        plot.YLabel("Precision");
-        plot.Axes.SetLimits(0, 1, 0, 1);
+        Chance(plot.Add.HorizontalLine(baseRate), $"base rate {baseRate:P1}");
         plot.ShowLegend(Alignment.UpperRight);
         return Png(plot);
+    }
+
+    /// <summary>A curve on the unit square, with its title and axis names.</summary>
+    private static Plot Curve(IReadOnlyList<CurvePoint> curve, string legend, string title, string xLabel, string yLabel)
+    {
+        var plot = new Plot();
+        plot.Add.ScatterLine(curve.Select(p => p.X).ToArray(), curve.Select(p => p.Y).ToArray()).LegendText = legend;
+        plot.Title(title);
+        plot.XLabel(xLabel);
+        plot.YLabel(yLabel);
+        plot.Axes.SetLimits(0, 1, 0, 1);
+        return plot;
+    }
+
+    /// <summary>What a model without skill would draw: a dashed reference line.</summary>
+    private static void Chance<TLine>(TLine line, string legend)
+        where TLine : IHasLine, IHasLegendText
+    {
+        line.LinePattern = LinePattern.Dashed;
+        line.LegendText = legend;
     }
 
     public static byte[] Confusion(ConfusionMatrix matrix, double threshold, string title)
