@@ -51,7 +51,7 @@ public class TrainingTests
 
         // One child run per candidate, with every metric, the training dataset and the model folder, whose model
         // reloads and predicts the very probabilities its metrics were computed from (log loss and Brier see them)
-        var validation = await ValidationInputsAsync(app);
+        var validation = await InputsAsync(app, DatasetSplit.Validation);
         var validationLabels = validation.Select(v => v.Label).ToArray();
         var children = (await mlflow.Api.SearchRunsAsync(new SearchRunsRequest([parent.Info.ExperimentId],
             $"tags.`{MlflowNames.ParentRunIdTag}` = '{parent.Info.RunId}'"), CancellationToken.None)).Runs!;
@@ -283,17 +283,18 @@ public class TrainingTests
         return JsonSerializer.Serialize(new { versions, aliases = model.Aliases });
     }
 
-    private static async Task<List<ModelInput>> ValidationInputsAsync(TrainerApp app)
+    /// <summary>A split of CLEAN DATA as the trainer reads it, in model inputs.</summary>
+    private static async Task<List<ModelInput>> InputsAsync(TrainerApp app, DatasetSplit split)
     {
-        var reader = new CleanDataReader(NpgsqlDataSource.Create(app.CleanConnectionString));
-        return (await reader.ReadAsync(DatasetSplit.Validation, CancellationToken.None)).Rows.Select(r => ModelInput.FromClean(r.Encounter)).ToList();
+        await using var database = NpgsqlDataSource.Create(app.CleanConnectionString);
+        var rows = (await new CleanDataReader(database).ReadAsync(split, CancellationToken.None)).Rows;
+        return rows.Select(r => ModelInput.FromClean(r.Encounter)).ToList();
     }
 
     /// <summary>Registers a new version: a real model of the same pipeline, trained on the labels or on them shuffled.</summary>
     private static async Task RegisterFastTreeModelAsync(TrainerApp app, bool shuffleLabels)
     {
-        var reader = new CleanDataReader(NpgsqlDataSource.Create(app.CleanConnectionString));
-        var train = (await reader.ReadAsync(DatasetSplit.Train, CancellationToken.None)).Rows.Select(r => ModelInput.FromClean(r.Encounter)).ToList();
+        var train = await InputsAsync(app, DatasetSplit.Train);
         if (shuffleLabels)
         {
             var random = new Random(7);
@@ -304,7 +305,7 @@ public class TrainingTests
             }
         }
 
-        var trained = new ModelTrainer(train, await ValidationInputsAsync(app)).Train(Candidates.All.First(c => c.Algorithm == "FastTree"));
+        var trained = new ModelTrainer(train, await InputsAsync(app, DatasetSplit.Validation)).Train(Candidates.All.First(c => c.Algorithm == "FastTree"));
         var mlflow = app.MlflowClient;
         var experimentId = await mlflow.GetOrCreateExperimentAsync(TrainingWorkflow.ExperimentName, CancellationToken.None);
         var run = await mlflow.StartRunAsync(experimentId, shuffleLabels ? "shuffled-labels" : "fasttree", new Dictionary<string, string>(), null, CancellationToken.None);
