@@ -14,6 +14,9 @@ public interface IMlflowApi
     [Get("/version")]
     Task<string> VersionAsync(CancellationToken cancellationToken);
 
+    [Get("/api/2.0/mlflow/experiments/search")]
+    Task<SearchExperimentsResponse> SearchExperimentsAsync([AliasAs("max_results")] int maxResults, CancellationToken cancellationToken);
+
     [Post("/api/2.0/mlflow/experiments/create")]
     Task<CreateExperimentResponse> CreateExperimentAsync([Body] CreateExperimentRequest request, CancellationToken cancellationToken);
 
@@ -41,9 +44,14 @@ public interface IMlflowApi
     [Post("/api/2.0/mlflow/runs/log-inputs")]
     Task LogInputsAsync([Body] LogInputsRequest request, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// One page of a metric's history. MLflow 3 answers no values at all when <paramref name="maxResults"/> is left out
+    /// (only a page token), so it is required here; the server allows at most 25,000.
+    /// </summary>
     [Get("/api/2.0/mlflow/metrics/get-history")]
     Task<MetricHistoryResponse> GetMetricHistoryAsync(
-        [AliasAs("run_id")] string runId, [AliasAs("metric_key")] string metricKey, CancellationToken cancellationToken);
+        [AliasAs("run_id")] string runId, [AliasAs("metric_key")] string metricKey, [AliasAs("max_results")] int maxResults,
+        CancellationToken cancellationToken);
 
     [Get("/api/2.0/mlflow/artifacts/list")]
     Task<ListArtifactsResponse> ListArtifactsAsync([AliasAs("run_id")] string runId, string? path, CancellationToken cancellationToken);

@@ -22,7 +22,8 @@ public static class MlflowClientExtensions
 
     /// <summary>
     /// Registers <see cref="IMlflowApi"/> and <see cref="MlflowClient"/> for the server at <c>http://mlflow</c> (or
-    /// <paramref name="baseAddress"/>). Bodies go as <c>application/json</c> (the server refuses text/plain); error
+    /// <paramref name="baseAddress"/>). Bodies go as <c>application/json</c> (the server refuses text/plain) and always
+    /// with a <c>Content-Length</c> (MLflow 3 under uvicorn reads a chunked body as empty: <see cref="ContentLengthHandler"/>); error
     /// answers become typed <see cref="MlflowException"/>s; only what may pass is retried: no connection, a timeout,
     /// 408, 429, 502, 503, 504 (a POST, which may create a run or a version, only when no connection was made). A 500
     /// is not retried: MLflow answers it for faults that stay (a missing artifact).
@@ -44,7 +45,9 @@ public static class MlflowClientExtensions
                 options.AttemptTimeout.Timeout = TimeSpan.FromSeconds(60);
                 options.TotalRequestTimeout.Timeout = TimeSpan.FromMinutes(3);
                 options.CircuitBreaker.SamplingDuration = TimeSpan.FromMinutes(2);
-            });
+            })
+            // Inside the resilience handler: every attempt goes out with the same buffered body.
+            .AddHttpMessageHandler(() => new ContentLengthHandler());
         services.AddSingleton<MlflowClient>();
         services.TryAddSingleton(TimeProvider.System);
         return services;

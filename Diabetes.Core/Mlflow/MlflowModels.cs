@@ -56,6 +56,8 @@ public sealed record CreateExperimentResponse(string ExperimentId);
 
 public sealed record ExperimentResponse(Experiment Experiment);
 
+public sealed record SearchExperimentsResponse(IReadOnlyList<Experiment>? Experiments, string? NextPageToken);
+
 public sealed record CreateRunRequest(string ExperimentId, string? RunName, long StartTime, IReadOnlyList<MlflowTag>? Tags);
 
 public sealed record RunResponse(Run Run);
@@ -68,7 +70,7 @@ public sealed record LogBatchRequest(string RunId, IReadOnlyList<Metric>? Metric
 
 public sealed record LogInputsRequest(string RunId, IReadOnlyList<DatasetInput> Datasets);
 
-public sealed record MetricHistoryResponse(IReadOnlyList<Metric>? Metrics);
+public sealed record MetricHistoryResponse(IReadOnlyList<Metric>? Metrics, string? NextPageToken);
 
 public sealed record SearchRunsRequest(
     IReadOnlyList<string> ExperimentIds, string? Filter = null, int? MaxResults = null, IReadOnlyList<string>? OrderBy = null,

@@ -24,9 +24,10 @@ public sealed class MlflowFixture : IAsyncDisposable
 
     public IMlflowApi Api => Client.Api;
 
-    public static async Task<MlflowFixture> StartAsync()
+    /// <summary>Starts a double answering as MLflow <paramref name="version"/> (see <see cref="MlflowServerDouble.StartAsync"/>).</summary>
+    public static async Task<MlflowFixture> StartAsync(string version = MlflowServerDouble.Mlflow3, IReadOnlyList<string>? allowedHosts = null)
     {
-        var server = await MlflowServerDouble.StartAsync();
+        var server = await MlflowServerDouble.StartAsync(version, allowedHosts);
         var services = new ServiceCollection();
         services.AddLogging();
         services.ConfigureHttpClientDefaults(http => http.AddStandardResilienceHandler());
@@ -35,12 +36,12 @@ public sealed class MlflowFixture : IAsyncDisposable
         return new MlflowFixture(server, services.BuildServiceProvider());
     }
 
-    /// <summary>The requests the server answered for one path, as "METHOD path status".</summary>
-    public string[] Requests(string pathPart)
+    /// <summary>The requests the server answered whose path (and query) contains <paramref name="pathPart"/>.</summary>
+    public ReceivedRequest[] Requests(string pathPart)
     {
         lock (Server.RequestLog)
         {
-            return Server.RequestLog.Where(r => r.Contains(pathPart, StringComparison.Ordinal)).ToArray();
+            return Server.RequestLog.Where(r => r.PathAndQuery.Contains(pathPart, StringComparison.Ordinal)).ToArray();
         }
     }
 

@@ -11,10 +11,19 @@ using Microsoft.Extensions.Logging;
 namespace Diabetes.MlflowDouble;
 
 /// <summary>
-/// A test double of an MLflow 2.17 tracking server with proxied artifacts, on a real loopback port, answering like
-/// the transcript in <c>shared/mlflow/rest-transcript-2.17.2.md</c>: status codes, <c>error_code</c>s and messages,
+/// A test double of an MLflow tracking server with proxied artifacts, on a real loopback port, answering like the
+/// transcript in <c>shared/mlflow/rest-transcript-2.17.2.md</c>: status codes, <c>error_code</c>s and messages,
 /// field names and which fields are left out, pretty-printed successes and one-line errors, <c>application/json</c>
 /// required on POST, HTML pages for unknown paths and methods.
+/// <para>
+/// It plays either major (<see cref="Mlflow2"/> or, by default, <see cref="Mlflow3"/>, what the platform's image
+/// runs). As MLflow 3 it is stricter, as the real server is: a POST or PUT body that arrives chunked is read as empty
+/// (uvicorn's WSGI bridge gives Flask no length; a JSON call then misses its first required parameter, an upload
+/// stores an empty file); API calls whose Host header is not allowed are refused with 403 while <c>/health</c> and
+/// <c>/version</c> still answer; errors carry <c>sqlstate</c> and <c>error_class</c>; <c>runs/get</c> has
+/// <c>inputs</c> and <c>outputs</c> even when empty; <c>metrics/get-history</c> without <c>max_results</c> answers
+/// only a page token; <c>artifacts/list</c> with an empty <c>path=</c> lists the root, where 2.17 lists nothing.
+/// </para>
 /// <para>
 /// What it does not model: the GraphQL endpoint and <c>/get-artifact</c>; page tokens (every search answers one
 /// page); the search filter grammar beyond <c>AND</c>ed comparisons of <c>metrics.</c>, <c>params.</c>,
@@ -26,7 +35,12 @@ namespace Diabetes.MlflowDouble;
 /// </summary>
 public sealed partial class MlflowServerDouble : IAsyncDisposable
 {
-    public const string ServerVersion = "2.17.2";
+    /// <summary>The 2.x release of the transcript (gunicorn).</summary>
+    public const string Mlflow2 = "2.17.2";
+
+    /// <summary>The 3.x release whose differences the double plays (uvicorn).</summary>
+    public const string Mlflow3 = "3.12.0";
+
     private const string ArtifactsDestination = "s3://mlflow";
 
     // Like Python's json module: quotes and apostrophes are not escaped.
@@ -43,29 +57,42 @@ public sealed partial class MlflowServerDouble : IAsyncDisposable
     private readonly Dictionary<string, (byte[] Content, string ContentType)> _artifacts = new(StringComparer.Ordinal);
     private int _nextExperimentId = 1;
 
-    private MlflowServerDouble(WebApplication app)
+    private MlflowServerDouble(WebApplication app, string version, IReadOnlyList<string>? allowedHosts)
     {
         _app = app;
+        Version = version;
+        _allowedHosts = allowedHosts ?? DefaultAllowedHosts;
         _experiments["0"] = new ExperimentState("0", "Default", Now(), []);
     }
+
+    /// <summary>The MLflow release the double answers as (<c>/version</c>).</summary>
+    public string Version { get; }
+
+    /// <summary>Whether it plays MLflow 3, with the stricter behaviour of that major.</summary>
+    public bool IsMlflow3 => Version.StartsWith("3.", StringComparison.Ordinal);
 
     /// <summary>Where the double listens; known once it has started.</summary>
     public Uri BaseAddress { get; private set; } = null!;
 
-    /// <summary>Every request answered, as "METHOD path status", for tests that check what a client sent.</summary>
-    public List<string> RequestLog { get; } = [];
+    /// <summary>Every request answered, with how its body was framed, for tests that check what a client sent.</summary>
+    public List<ReceivedRequest> RequestLog { get; } = [];
 
     /// <summary>Fails every call with 503 while true, as a server that is down behind a proxy.</summary>
     public bool Unavailable { get; set; }
 
-    public static async Task<MlflowServerDouble> StartAsync()
+    /// <summary>
+    /// Starts a double answering as MLflow <paramref name="version"/>; as MLflow 3 it accepts the Host headers
+    /// <paramref name="allowedHosts"/> (<c>--allowed-hosts</c> patterns; default: the server's own default of
+    /// localhost and private addresses).
+    /// </summary>
+    public static async Task<MlflowServerDouble> StartAsync(string version = Mlflow3, IReadOnlyList<string>? allowedHosts = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         // Port 0: the system picks a free port when the server binds, so parallel tests cannot collide.
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Logging.ClearProviders();
         var app = builder.Build();
-        var double_ = new MlflowServerDouble(app);
+        var double_ = new MlflowServerDouble(app, version, allowedHosts);
         double_.Map(app);
         await app.StartAsync();
         double_.BaseAddress = new Uri(app.Urls.Single());
@@ -87,21 +114,35 @@ public sealed partial class MlflowServerDouble : IAsyncDisposable
                 context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
                 await context.Response.WriteAsync("Service Unavailable");
             }
+            else if (IsMlflow3 && !IsHostAllowed(context.Request))
+            {
+                context.Response.StatusCode = StatusCodes.Status403Forbidden;
+                context.Response.ContentType = "text/plain";
+                await context.Response.WriteAsync(InvalidHostMessage);
+            }
             else
             {
+                if (IsMlflow3)
+                {
+                    AddSecurityHeaders(context.Response);
+                }
+
                 await next(context);
             }
 
             lock (RequestLog)
             {
-                RequestLog.Add($"{context.Request.Method} {context.Request.Path}{context.Request.QueryString} {context.Response.StatusCode}");
+                RequestLog.Add(new ReceivedRequest(context.Request.Method, $"{context.Request.Path}{context.Request.QueryString}",
+                    context.Response.StatusCode, context.Request.ContentLength, IsChunked(context.Request)));
             }
         });
 
         app.MapGet("/health", () => Text("OK", "text/html; charset=utf-8"));
-        app.MapGet("/version", () => Text(ServerVersion, "text/html; charset=utf-8"));
+        app.MapGet("/version", () => Text(Version, "text/html; charset=utf-8"));
 
         const string api = "/api/2.0/mlflow";
+        MapGet(app, $"{api}/experiments/search", SearchExperiments);
+        MapPost(app, $"{api}/experiments/search", SearchExperiments);
         MapPost(app, $"{api}/experiments/create", CreateExperiment);
         MapGet(app, $"{api}/experiments/get-by-name", GetExperimentByName);
         MapGet(app, $"{api}/experiments/get", GetExperiment);
@@ -159,8 +200,7 @@ public sealed partial class MlflowServerDouble : IAsyncDisposable
                 return Error(400, "INVALID_PARAMETER_VALUE", "Bad Request. Content-Type must be one of ['application/json'].");
             }
 
-            using var reader = new StreamReader(context.Request.Body);
-            var text = await reader.ReadToEndAsync();
+            var text = Encoding.UTF8.GetString(await ReadBodyAsync(context.Request));
             try
             {
                 body = JsonNode.Parse(text) as JsonObject ?? [];
@@ -185,6 +225,17 @@ public sealed partial class MlflowServerDouble : IAsyncDisposable
             return Error(error.Status, error.Code, error.Message);
         }
     }
+
+    /// <summary>The body as the server's Flask handlers see it: nothing at all when MLflow 3 receives it chunked.</summary>
+    private async Task<byte[]> ReadBodyAsync(HttpRequest request)
+    {
+        using var buffer = new MemoryStream();
+        await request.Body.CopyToAsync(buffer);
+        return IsMlflow3 && IsChunked(request) ? [] : buffer.ToArray();
+    }
+
+    private static bool IsChunked(HttpRequest request) =>
+        request.Headers.TransferEncoding.Any(value => value?.Contains("chunked", StringComparison.OrdinalIgnoreCase) == true);
 
     // ---- Experiments ----
 
@@ -216,6 +267,13 @@ public sealed partial class MlflowServerDouble : IAsyncDisposable
         var experiment = _experiments.GetValueOrDefault(id)
             ?? throw new MlflowError(404, "RESOURCE_DOES_NOT_EXIST", $"No Experiment with id={id} exists");
         return Ok(new JsonObject { ["experiment"] = experiment.ToJson() });
+    }
+
+    private IResult SearchExperiments(Request request)
+    {
+        var experiments = _experiments.Values.OrderByDescending(e => e.Created).ThenByDescending(e => int.Parse(e.Id, CultureInfo.InvariantCulture))
+            .Take((int?)request.Long("max_results") ?? 1000).Select(e => (JsonNode)e.ToJson()).ToArray();
+        return Ok(experiments.Length == 0 ? [] : new JsonObject { ["experiments"] = new JsonArray(experiments) });
     }
 
     // ---- Runs ----
@@ -260,7 +318,18 @@ public sealed partial class MlflowServerDouble : IAsyncDisposable
         return Ok(new JsonObject { ["run_info"] = run.InfoJson() });
     }
 
-    private IResult GetRun(Request request) => Ok(new JsonObject { ["run"] = FindRun(request.Required("run_id")).ToJson() });
+    private IResult GetRun(Request request)
+    {
+        var run = FindRun(request.Required("run_id")).ToJson();
+        if (IsMlflow3)
+        {
+            // The 3.x store always attaches inputs and outputs (logged models), so even empty ones are written.
+            run["inputs"] ??= new JsonObject();
+            run["outputs"] = new JsonObject();
+        }
+
+        return Ok(new JsonObject { ["run"] = run });
+    }
 
     private IResult LogBatch(Request request)
     {
@@ -317,7 +386,33 @@ public sealed partial class MlflowServerDouble : IAsyncDisposable
         var run = FindRun(request.Required("run_id"));
         var key = request.Required("metric_key");
         var history = run.Metrics.Where(m => m.Key == key).Select(m => (JsonNode)m.ToJson()).ToArray();
-        return Ok(history.Length == 0 ? [] : new JsonObject { ["metrics"] = new JsonArray(history) });
+        if (!IsMlflow3)
+        {
+            // 2.17 ignores max_results and answers the whole history.
+            return Ok(history.Length == 0 ? [] : new JsonObject { ["metrics"] = new JsonArray(history) });
+        }
+
+        // 3.x reads a missing max_results as 0: no values, and a page token (offset 0) that never advances.
+        var maxResults = (int?)request.Long("max_results") ?? 0;
+        if (maxResults > MaxHistoryResults)
+        {
+            throw new MlflowError(400, "INVALID_PARAMETER_VALUE",
+                $"Invalid value {maxResults} for parameter 'max_results' supplied. It must be at most {MaxHistoryResults}.");
+        }
+
+        var answer = new JsonObject();
+        var page = history.Take(maxResults).ToArray();
+        if (page.Length > 0)
+        {
+            answer["metrics"] = new JsonArray(page);
+        }
+
+        if (history.Length > maxResults)
+        {
+            answer["next_page_token"] = Convert.ToBase64String(Encoding.UTF8.GetBytes($"{{\"offset\": {maxResults}}}"));
+        }
+
+        return Ok(answer);
     }
 
     private IResult SearchRuns(Request request)
@@ -412,6 +507,12 @@ public sealed partial class MlflowServerDouble : IAsyncDisposable
     {
         var run = FindRun(request.Required("run_id"));
         var path = request.Optional("path")?.Trim('/') ?? "";
+        if (!IsMlflow3 && request.Optional("path") is "")
+        {
+            // 2.17 lists nothing for an empty path= (the root is listed without the parameter).
+            return Ok(new JsonObject { ["root_uri"] = run.ArtifactUri });
+        }
+
         var root = $"{run.ExperimentId}/{run.Id}/artifacts";
         var files = ListDirectory(path.Length == 0 ? root : $"{root}/{path}")
             .Select(f => f with { Path = path.Length == 0 ? f.Path : $"{path}/{f.Path}" });
@@ -457,11 +558,11 @@ public sealed partial class MlflowServerDouble : IAsyncDisposable
 
     private async Task<IResult> UploadArtifactAsync(string path, HttpContext context)
     {
-        using var buffer = new MemoryStream();
-        await context.Request.Body.CopyToAsync(buffer);
+        // MLflow 3 stores what Flask reads: an empty file when the body arrived chunked, and answers 200 all the same.
+        var content = await ReadBodyAsync(context.Request);
         lock (_gate)
         {
-            _artifacts[path.Trim('/')] = (buffer.ToArray(), ContentTypeOf(path));
+            _artifacts[path.Trim('/')] = (content, ContentTypeOf(path));
         }
 
         return Ok([]);
@@ -667,9 +768,16 @@ public sealed partial class MlflowServerDouble : IAsyncDisposable
     private static IResult Ok(JsonObject body) =>
         Results.Text(body.Count == 0 ? "{}" : body.ToJsonString(Pretty), "application/json");
 
-    private static IResult Error(int status, string code, string message) =>
-        Results.Text($"{{\"error_code\": {JsonSerializer.Serialize(code, Pretty)}, \"message\": {JsonSerializer.Serialize(message, Pretty)}}}",
-            "application/json", statusCode: status);
+    private IResult Error(int status, string code, string message)
+    {
+        var body = new StringBuilder($"{{\"error_code\": {JsonSerializer.Serialize(code, Pretty)}, \"message\": {JsonSerializer.Serialize(message, Pretty)}");
+        if (IsMlflow3 && ErrorClassification.TryGetValue(code, out var classification))
+        {
+            body.Append($", \"sqlstate\": \"{classification.SqlState}\", \"error_class\": \"{classification.ErrorClass}\"");
+        }
+
+        return Results.Text(body.Append('}').ToString(), "application/json", statusCode: status);
+    }
 
     private static IResult HtmlError(int status) => Results.Text(status == 404
             ? "<!doctype html>\n<html lang=en>\n<title>404 Not Found</title>\n<h1>Not Found</h1>\n<p>The requested URL was not found on the server. If you entered the URL manually please check your spelling and try again.</p>\n"

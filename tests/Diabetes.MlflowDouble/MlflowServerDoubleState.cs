@@ -58,6 +58,8 @@ public sealed partial class MlflowServerDouble
 
         public string Name { get; } = name;
 
+        public long Created { get; } = created;
+
         public JsonObject ToJson()
         {
             var json = new JsonObject
@@ -66,8 +68,8 @@ public sealed partial class MlflowServerDouble
                 ["name"] = Name,
                 ["artifact_location"] = $"mlflow-artifacts:/{Id}",
                 ["lifecycle_stage"] = "active",
-                ["last_update_time"] = created,
-                ["creation_time"] = created,
+                ["last_update_time"] = Created,
+                ["creation_time"] = Created,
             };
             if (tags.Count > 0)
             {

@@ -30,12 +30,15 @@ public sealed class TrainerApp : WebApplicationFactory<Program>
 
     public string CleanConnectionString => _cleanConnectionString;
 
-    /// <summary>Starts with CLEAN DATA made of the dataset's first <paramref name="encounters"/> lines (none: an empty table).</summary>
-    public static async Task<TrainerApp> StartAsync(int encounters, int batchSize = 1_000)
+    /// <summary>
+    /// Starts with CLEAN DATA made of the dataset's first <paramref name="encounters"/> lines (none: an empty table), and
+    /// the double as MLflow 3, accepting the Host headers <paramref name="mlflowAllowedHosts"/> (default: the server's).
+    /// </summary>
+    public static async Task<TrainerApp> StartAsync(int encounters, int batchSize = 1_000, IReadOnlyList<string>? mlflowAllowedHosts = null)
     {
         var connectionString = await TestServers.CreateDatabaseAsync("cleandata");
         await CleanDataSeeder.SeedAsync(connectionString, TestData.CsvLines.Take(encounters + 1), batchSize);
-        return new TrainerApp(connectionString, await MlflowServerDouble.StartAsync());
+        return new TrainerApp(connectionString, await MlflowServerDouble.StartAsync(MlflowServerDouble.Mlflow3, mlflowAllowedHosts));
     }
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)

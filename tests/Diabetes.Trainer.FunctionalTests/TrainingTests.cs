@@ -234,9 +234,11 @@ public class TrainingTests
         Assert.Contains("stopped during this job", run.Data!.Tag(TrainingWorkflow.ErrorTag));
     }
 
+    /// <summary>A raw call to MLflow, with a framed body: MLflow 3 reads what PostAsJsonAsync streams chunked as empty.</summary>
     private static async Task<JsonElement> PostJsonAsync(HttpClient http, string path, object body)
     {
-        using var response = await http.PostAsJsonAsync($"/api/2.0/mlflow/{path}", body);
+        using var content = new StringContent(JsonSerializer.Serialize(body), System.Text.Encoding.UTF8, "application/json");
+        using var response = await http.PostAsync($"/api/2.0/mlflow/{path}", content);
         response.EnsureSuccessStatusCode();
         return await response.Content.ReadFromJsonAsync<JsonElement>();
     }
@@ -266,6 +268,23 @@ public class TrainingTests
         Assert.Equal(HttpStatusCode.OK, up.StatusCode);
         Assert.Equal(HttpStatusCode.ServiceUnavailable, down.StatusCode);
         Assert.Equal(HttpStatusCode.OK, alive.StatusCode);
+    }
+
+    [Fact]
+    public async Task HealthSaysWhenMlflowRefusesTheTrainersHostName()
+    {
+        // Arrange: MLflow 3 whose --allowed-hosts names only the service, reached by its loopback address
+        await using var app = await TrainerApp.StartAsync(encounters: 0, mlflowAllowedHosts: ["mlflow", "mlflow:*"]);
+        using var mlflowHealth = new HttpClient { BaseAddress = app.Mlflow.BaseAddress };
+
+        // Act
+        using var serverHealth = await mlflowHealth.GetAsync("/health");
+        using var trainerHealth = await app.CreateClient().GetAsync("/health");
+
+        // Assert: MLflow's own /health is green, yet the trainer cannot work and says so
+        Assert.Equal(HttpStatusCode.OK, serverHealth.StatusCode);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, trainerHealth.StatusCode);
+        Assert.Contains(app.Mlflow.RequestLog, r => r.PathAndQuery.StartsWith("/api/2.0/mlflow/experiments/search", StringComparison.Ordinal) && r.Status == 403);
     }
 
     private static async Task<PromotionResponse> PromoteAsync(TrainerApp app)
