@@ -6,7 +6,14 @@
 #   MLFLOW_ARTIFACTS_DESTINATION  s3://mlflow
 #   MLFLOW_S3_ENDPOINT_URL, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY   the MinIO server
 #   MLFLOW_SERVER_ALLOWED_HOSTS   Host headers accepted (MLflow 3.5+), e.g. mlflow,mlflow:*,localhost:*
+#   MLFLOW_WORKERS                server processes; default 2 (MLflow's own default is 4, too many for a small VM)
+#
+# The server is uvicorn, MLflow 3's default, chosen here on purpose (not gunicorn through --gunicorn-opts): it is what
+# the platform is tested against. Its WSGI bridge reads a request body sent chunked as empty, so every client must send
+# Content-Length (the platform's MLflow client always does). Keep-alive is 75 s, longer than the 60 s a .NET client
+# keeps an idle connection, so a client never reuses a connection the server has just closed.
 set -u
+workers="${MLFLOW_WORKERS:-2}"
 
 python - <<'PY'
 import os, sys, time
@@ -42,9 +49,12 @@ stopping=0
 trap 'stopping=1; kill -TERM "$server" 2>/dev/null' TERM INT
 
 while [ "$stopping" -eq 0 ]; do
+    echo "starting mlflow server: uvicorn, $workers workers" >&2
     mlflow server \
         --host 0.0.0.0 \
         --port 5000 \
+        --workers "$workers" \
+        --uvicorn-opts "--timeout-keep-alive 75" \
         --backend-store-uri "$MLFLOW_BACKEND_STORE_URI" \
         --artifacts-destination "$MLFLOW_ARTIFACTS_DESTINATION" \
         --serve-artifacts \
