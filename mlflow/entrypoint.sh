@@ -6,10 +6,11 @@
 #   MLFLOW_ARTIFACTS_DESTINATION  s3://mlflow
 #   MLFLOW_S3_ENDPOINT_URL, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY   the MinIO server
 #   MLFLOW_SERVER_ALLOWED_HOSTS   Host headers accepted (MLflow 3.5+), e.g. mlflow,mlflow:*,localhost:*
-#   MLFLOW_WORKERS                server processes; default 2 (MLflow's own default is 4, too many for a small VM)
+#   MLFLOW_WORKERS                server processes (MLflow's own variable for --workers); default 2 here, where
+#                                 MLflow's default of 4 is too many for a small VM
 #
-# The server is uvicorn, MLflow 3's default, chosen here on purpose (not gunicorn through --gunicorn-opts): it is what
-# the platform is tested against. Its WSGI bridge reads a request body sent chunked as empty, so every client must send
+# The server is uvicorn, MLflow 3's default, chosen here on purpose (not gunicorn through --gunicorn-opts, which in 3.9
+# serves Flask directly): it is what the platform is tested against. Its WSGI bridge reads a request body sent chunked as empty, so every client must send
 # Content-Length (the platform's MLflow client always does). Keep-alive is 75 s, longer than the 60 s a .NET client
 # keeps an idle connection, so a client never reuses a connection the server has just closed.
 set -u

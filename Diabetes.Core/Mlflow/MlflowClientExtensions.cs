@@ -48,6 +48,15 @@ public static class MlflowClientExtensions
             })
             // Inside the resilience handler: every attempt goes out with the same buffered body.
             .AddHttpMessageHandler(() => new ContentLengthHandler());
+        // The readiness probe's own client: one attempt, a short timeout (service discovery stays, retries go).
+#pragma warning disable EXTEXP0001 // RemoveAllResilienceHandlers is an evaluation API; it is the way to drop the default handler for one client.
+        services.AddHttpClient(MlflowHealthCheck.ProbeClientName, client =>
+            {
+                client.BaseAddress = baseAddress ?? new Uri($"http://{ServiceName}");
+                client.Timeout = MlflowHealthCheck.ProbeTimeout;
+            })
+            .RemoveAllResilienceHandlers();
+#pragma warning restore EXTEXP0001
         services.AddSingleton<MlflowClient>();
         services.TryAddSingleton(TimeProvider.System);
         return services;

@@ -195,6 +195,9 @@ public abstract class MlflowClientTests(string serverVersion)
         await mlflow.Client.LogDatasetAsync(run.RunId, new Dataset("clean-train", "abc", "postgres", "{}", null, null), "training", CancellationToken.None);
         await mlflow.Client.UploadArtifactAsync(run, "model/model.zip", model, "application/zip", CancellationToken.None);
         await mlflow.Client.UploadArtifactAsync(run, "model/MLmodel", "flavors: {}\n"u8.ToArray(), "text/plain", CancellationToken.None);
+        var streamed = Enumerable.Range(0, 5_000).Select(i => (byte)i).ToArray();
+        await mlflow.Api.UploadProxiedArtifactAsync($"1/{run.RunId}/artifacts/plots/streamed.png",
+            UnknownLengthContent.Create(streamed, "image/png"), CancellationToken.None);
         await mlflow.Client.EnsureRegisteredModelAsync("m", "", CancellationToken.None);
         await mlflow.Api.CreateModelVersionAsync(new CreateModelVersionRequest("m", $"{run.ArtifactUri}/model", run.RunId), CancellationToken.None);
         await mlflow.Client.PromoteAsync("m", "1", CancellationToken.None);
@@ -202,11 +205,13 @@ public abstract class MlflowClientTests(string serverVersion)
 
         // Assert: what MLflow 3 would have read as empty never left the client
         var sent = mlflow.Requests("/api/2.0/").Where(r => r.Method is "POST" or "PUT").ToArray();
-        Assert.Equal(11, sent.Length);
+        Assert.Equal(12, sent.Length);
         Assert.All(sent, r => Assert.False(r.Chunked, $"{r} arrived chunked"));
         Assert.All(sent, r => Assert.True(r.ContentLength > 0, $"{r} arrived without a length"));
         Assert.Equal(model.Length, mlflow.Requests("model.zip").Single().ContentLength);
         Assert.Equal(model, await mlflow.Client.DownloadArtifactAsync(run.ArtifactUri, "model/model.zip", CancellationToken.None));
+        Assert.Equal(streamed.Length, mlflow.Requests("streamed.png").Single().ContentLength);
+        Assert.Equal(streamed, await mlflow.Client.DownloadArtifactAsync(run.ArtifactUri, "plots/streamed.png", CancellationToken.None));
         Assert.Equal(200, Assert.Single(mlflow.Requests("/experiments/create")).Status);
     }
 

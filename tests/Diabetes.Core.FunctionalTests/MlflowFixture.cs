@@ -24,6 +24,9 @@ public sealed class MlflowFixture : IAsyncDisposable
 
     public IMlflowApi Api => Client.Api;
 
+    /// <summary>The services as the platform's services register them.</summary>
+    public IServiceProvider Services => _services;
+
     /// <summary>Starts a double answering as MLflow <paramref name="version"/> (see <see cref="MlflowServerDouble.StartAsync"/>).</summary>
     public static async Task<MlflowFixture> StartAsync(string version = MlflowServerDouble.Mlflow3, IReadOnlyList<string>? allowedHosts = null)
     {
@@ -37,13 +40,7 @@ public sealed class MlflowFixture : IAsyncDisposable
     }
 
     /// <summary>The requests the server answered whose path (and query) contains <paramref name="pathPart"/>.</summary>
-    public ReceivedRequest[] Requests(string pathPart)
-    {
-        lock (Server.RequestLog)
-        {
-            return Server.RequestLog.Where(r => r.PathAndQuery.Contains(pathPart, StringComparison.Ordinal)).ToArray();
-        }
-    }
+    public ReceivedRequest[] Requests(string pathPart) => Server.Requests(pathPart);
 
     public async ValueTask DisposeAsync()
     {

@@ -1,14 +1,18 @@
 using Diabetes.Core.Mlflow;
 using Diabetes.MlflowDouble;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace Diabetes.Core.FunctionalTests;
 
-/// <summary>The MLflow readiness check probes an API path, which MLflow 3 guards with its Host check, not <c>/health</c>.</summary>
+/// <summary>
+/// The MLflow readiness check probes an API path, which MLflow 3 guards with its Host check, not <c>/health</c>; it asks
+/// once and says what MLflow answered.
+/// </summary>
 public class MlflowHealthCheckTests
 {
     private static Task<HealthCheckResult> CheckAsync(MlflowFixture mlflow, HealthStatus failureStatus) =>
-        new MlflowHealthCheck(mlflow.Api).CheckHealthAsync(new HealthCheckContext
+        ActivatorUtilities.CreateInstance<MlflowHealthCheck>(mlflow.Services).CheckHealthAsync(new HealthCheckContext
         {
             Registration = new HealthCheckRegistration(MlflowClientExtensions.ServiceName, _ => null!, failureStatus, null),
         });
@@ -16,12 +20,15 @@ public class MlflowHealthCheckTests
     [Fact]
     public async Task IsHealthyWhileTheApiAnswers()
     {
+        // Arrange
         await using var mlflow = await MlflowFixture.StartAsync();
 
+        // Act
         var result = await CheckAsync(mlflow, HealthStatus.Unhealthy);
 
+        // Assert
         Assert.Equal(HealthStatus.Healthy, result.Status);
-        Assert.Single(mlflow.Requests("/experiments/search?max_results=1"));
+        Assert.Single(mlflow.Requests(MlflowHealthCheck.ProbePath));
     }
 
     [Fact]
@@ -37,18 +44,38 @@ public class MlflowHealthCheckTests
         // Assert
         Assert.Equal("OK", health);
         Assert.Equal(HealthStatus.Unhealthy, result.Status);
-        Assert.Equal("The MLflow server answers API calls with 403 HTTP_403.", result.Description);
+        Assert.Equal("The MLflow server answers API calls with 403 HTTP_403; is this service's host name in MLflow's --allowed-hosts?", result.Description);
     }
 
     [Fact]
-    public async Task ReportsTheRegisteredFailureStatusWhenTheServerIsDown()
+    public async Task SaysWhatTheServerAnsweredWithTheRegisteredStatusAndAsksOnce()
     {
+        // Arrange: a server that answers 503, which the API client would retry
         await using var mlflow = await MlflowFixture.StartAsync();
         mlflow.Server.Unavailable = true;
 
+        // Act
         var result = await CheckAsync(mlflow, HealthStatus.Degraded);
 
+        // Assert
         Assert.Equal(HealthStatus.Degraded, result.Status);
-        Assert.Contains("MLflow", result.Description);
+        Assert.Equal("The MLflow server answers API calls with 503 HTTP_503", result.Description);
+        Assert.Single(mlflow.Requests(MlflowHealthCheck.ProbePath));
+    }
+
+    [Fact]
+    public async Task SaysWhenNothingAnswers()
+    {
+        // Arrange: the server is gone
+        var mlflow = await MlflowFixture.StartAsync();
+        await mlflow.Server.DisposeAsync();
+
+        // Act
+        var result = await CheckAsync(mlflow, HealthStatus.Unhealthy);
+
+        // Assert
+        Assert.Equal(HealthStatus.Unhealthy, result.Status);
+        Assert.Equal("The MLflow server does not answer.", result.Description);
+        await mlflow.DisposeAsync();
     }
 }

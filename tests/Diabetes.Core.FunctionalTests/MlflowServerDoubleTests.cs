@@ -27,13 +27,16 @@ public class MlflowServerDoubleTests
     [InlineData(Mlflow3, "application/json; charset=utf-8", "{\"name\": \"x\"}", 200, "{\n  \"experiment_id\": \"1\"\n}")]
     public async Task AnswersRawRequestsByteForByteLikeTheServer(string version, string contentType, string body, int status, string expected)
     {
+        // Arrange
         await using var mlflow = await MlflowServerDouble.StartAsync(version);
         using var http = new HttpClient { BaseAddress = mlflow.BaseAddress };
         var content = new StringContent(body, Encoding.UTF8);
         content.Headers.ContentType = MediaTypeHeaderValue.Parse(contentType);
 
+        // Act
         using var response = await http.PostAsync("/api/2.0/mlflow/experiments/create", content);
 
+        // Assert
         Assert.Equal(status, (int)response.StatusCode);
         Assert.Equal("application/json", response.Content.Headers.ContentType!.ToString());
         Assert.Equal(expected, await response.Content.ReadAsStringAsync());
@@ -47,11 +50,11 @@ public class MlflowServerDoubleTests
         await using var mlflow = await MlflowServerDouble.StartAsync(version);
         using var http = new HttpClient { BaseAddress = mlflow.BaseAddress };
 
-        using var response = await http.PostAsync("/api/2.0/mlflow/experiments/create", Chunked("{\"name\": \"x\"}"u8.ToArray(), "application/json"));
+        using var response = await http.PostAsync("/api/2.0/mlflow/experiments/create", UnknownLengthContent.Create("{\"name\": \"x\"}"u8.ToArray(), "application/json"));
 
         Assert.Equal(status, response.StatusCode);
         Assert.Equal(expected, await response.Content.ReadAsStringAsync());
-        Assert.True(mlflow.RequestLog.Single(r => r.Method == "POST").Chunked);
+        Assert.True(mlflow.Requests().Single(r => r.Method == "POST").Chunked);
     }
 
     [Theory]
@@ -63,7 +66,7 @@ public class MlflowServerDoubleTests
         using var http = new HttpClient { BaseAddress = mlflow.BaseAddress };
         const string path = "/api/2.0/mlflow-artifacts/artifacts/1/abc/artifacts/model/model.zip";
 
-        using var upload = await http.PutAsync(path, Chunked([1, 2, 3, 4, 5], "application/zip"));
+        using var upload = await http.PutAsync(path, UnknownLengthContent.Create([1, 2, 3, 4, 5], "application/zip"));
         var stored = await http.GetByteArrayAsync(path);
 
         Assert.Equal(HttpStatusCode.OK, upload.StatusCode);
@@ -111,6 +114,7 @@ public class MlflowServerDoubleTests
 
         Assert.Equal(HttpStatusCode.OK, await AsHostAsync("localhost:5000"));
         Assert.Equal(HttpStatusCode.OK, await AsHostAsync("[::1]:5000"));
+        Assert.Equal(HttpStatusCode.OK, await AsHostAsync("[::1]"));
         Assert.Equal(HttpStatusCode.OK, await AsHostAsync("10.1.2.3:5000"));
         Assert.Equal(HttpStatusCode.OK, await AsHostAsync("172.20.0.5"));
         // 2.17 has no Host check; 3.x refuses a name or public address it was not given
@@ -201,18 +205,5 @@ public class MlflowServerDoubleTests
         await PostAsync("runs/log-batch",
             $"{{\"run_id\": \"{runId}\", \"metrics\": [{{\"key\": \"auc\", \"value\": 0.6, \"timestamp\": 1, \"step\": 0}}, {{\"key\": \"auc\", \"value\": 0.7, \"timestamp\": 2, \"step\": 1}}]}}");
         return runId;
-    }
-
-    /// <summary>A body whose length is not known in advance, which HttpClient sends with <c>Transfer-Encoding: chunked</c>.</summary>
-    private static HttpContent Chunked(byte[] bytes, string mediaType)
-    {
-        var content = new StreamContent(new UnseekableStream(bytes));
-        content.Headers.ContentType = new MediaTypeHeaderValue(mediaType);
-        return content;
-    }
-
-    private sealed class UnseekableStream(byte[] bytes) : MemoryStream(bytes)
-    {
-        public override bool CanSeek => false;
     }
 }

@@ -25,8 +25,8 @@ namespace Diabetes.MlflowDouble;
 /// only a page token; <c>artifacts/list</c> with an empty <c>path=</c> lists the root, where 2.17 lists nothing.
 /// </para>
 /// <para>
-/// What it does not model: the GraphQL endpoint and <c>/get-artifact</c>; page tokens (every search answers one
-/// page); the search filter grammar beyond <c>AND</c>ed comparisons of <c>metrics.</c>, <c>params.</c>,
+/// What it does not model: the GraphQL endpoint and <c>/get-artifact</c>; page tokens of searches (every search
+/// answers one page; only 3.x's metric history answers its token); the search filter grammar beyond <c>AND</c>ed comparisons of <c>metrics.</c>, <c>params.</c>,
 /// <c>tags.</c> and <c>attributes.status</c>/<c>run_name</c> for runs, <c>name</c>/<c>run_id</c> equality for
 /// versions and <c>name</c> equality or <c>LIKE</c> for models (any other filter is refused with 400); deleting
 /// or renaming experiments, runs and models. Setting a model-version tag and deleting an alias were not in the
@@ -59,6 +59,11 @@ public sealed partial class MlflowServerDouble : IAsyncDisposable
 
     private MlflowServerDouble(WebApplication app, string version, IReadOnlyList<string>? allowedHosts)
     {
+        if (allowedHosts is not null && !version.StartsWith("3.", StringComparison.Ordinal))
+        {
+            throw new ArgumentException($"MLflow {version} has no Host check; allowed hosts are a 3.x setting.", nameof(allowedHosts));
+        }
+
         _app = app;
         Version = version;
         _allowedHosts = allowedHosts ?? DefaultAllowedHosts;
@@ -74,8 +79,7 @@ public sealed partial class MlflowServerDouble : IAsyncDisposable
     /// <summary>Where the double listens; known once it has started.</summary>
     public Uri BaseAddress { get; private set; } = null!;
 
-    /// <summary>Every request answered, with how its body was framed, for tests that check what a client sent.</summary>
-    public List<ReceivedRequest> RequestLog { get; } = [];
+    private readonly List<ReceivedRequest> _requestLog = [];
 
     /// <summary>Fails every call with 503 while true, as a server that is down behind a proxy.</summary>
     public bool Unavailable { get; set; }
@@ -97,6 +101,18 @@ public sealed partial class MlflowServerDouble : IAsyncDisposable
         await app.StartAsync();
         double_.BaseAddress = new Uri(app.Urls.Single());
         return double_;
+    }
+
+    /// <summary>
+    /// The requests answered so far whose path (and query) contains <paramref name="pathPart"/> (all for ""), with how
+    /// each body was framed, for tests that check what a client sent.
+    /// </summary>
+    public ReceivedRequest[] Requests(string pathPart = "")
+    {
+        lock (_requestLog)
+        {
+            return _requestLog.Where(r => r.PathAndQuery.Contains(pathPart, StringComparison.Ordinal)).ToArray();
+        }
     }
 
     public async ValueTask DisposeAsync()
@@ -130,9 +146,9 @@ public sealed partial class MlflowServerDouble : IAsyncDisposable
                 await next(context);
             }
 
-            lock (RequestLog)
+            lock (_requestLog)
             {
-                RequestLog.Add(new ReceivedRequest(context.Request.Method, $"{context.Request.Path}{context.Request.QueryString}",
+                _requestLog.Add(new ReceivedRequest(context.Request.Method, $"{context.Request.Path}{context.Request.QueryString}",
                     context.Response.StatusCode, context.Request.ContentLength, IsChunked(context.Request)));
             }
         });
@@ -271,7 +287,7 @@ public sealed partial class MlflowServerDouble : IAsyncDisposable
 
     private IResult SearchExperiments(Request request)
     {
-        var experiments = _experiments.Values.OrderByDescending(e => e.Created).ThenByDescending(e => int.Parse(e.Id, CultureInfo.InvariantCulture))
+        var experiments = _experiments.Values.OrderByDescending(e => e.Created).ThenBy(e => int.Parse(e.Id, CultureInfo.InvariantCulture))
             .Take((int?)request.Long("max_results") ?? 1000).Select(e => (JsonNode)e.ToJson()).ToArray();
         return Ok(experiments.Length == 0 ? [] : new JsonObject { ["experiments"] = new JsonArray(experiments) });
     }

@@ -1,3 +1,4 @@
+using System.Text;
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Http;
 
@@ -14,7 +15,7 @@ public sealed partial class MlflowServerDouble
     /// <summary>The server's default <c>--allowed-hosts</c>: localhost and the private address ranges.</summary>
     private static readonly string[] DefaultAllowedHosts =
     [
-        "localhost", "localhost:*", "127.0.0.1", "127.0.0.1:*", "[[]::1]", "[[]::1]:*", "0.0.0.0", "0.0.0.0:*",
+        "localhost", "localhost:*", "127.0.0.1", "127.0.0.1:*", "[::1]", "[[]::1]:*", "0.0.0.0", "0.0.0.0:*",
         "192.168.*", "10.*", .. Enumerable.Range(16, 16).Select(n => $"172.{n}.*"), "fc00:*", "fd00:*",
     ];
 
@@ -49,7 +50,7 @@ public sealed partial class MlflowServerDouble
     /// <summary>A shell wildcard (<c>*</c>, <c>?</c>, <c>[…]</c>, <c>[!…]</c>) as an anchored regular expression.</summary>
     private static string WildcardToRegex(string pattern)
     {
-        var regex = new System.Text.StringBuilder("^");
+        var regex = new StringBuilder("^");
         for (var i = 0; i < pattern.Length; i++)
         {
             // As in fnmatch, a ']' right after '[' belongs to the set; a '[' never closed is a literal.
@@ -79,11 +80,4 @@ public sealed partial class MlflowServerDouble
         response.Headers["X-Content-Type-Options"] = "nosniff";
         response.Headers["X-Frame-Options"] = "SAMEORIGIN";
     }
-}
-
-/// <summary>A request the double answered: what was asked, the status, and how the body was framed on the wire.</summary>
-public sealed record ReceivedRequest(string Method, string PathAndQuery, int Status, long? ContentLength, bool Chunked)
-{
-    /// <summary>"METHOD path status".</summary>
-    public override string ToString() => $"{Method} {PathAndQuery} {Status}";
 }

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
+using System.Text;
 using System.Text.Json;
 using Diabetes.Core.Data;
 using Diabetes.Core.Encounters;
@@ -84,7 +85,7 @@ public class TrainingTests
         }
 
         Assert.NotNull(best.Data!.MetricValue("test_roc_auc"));
-        var mlModel = System.Text.Encoding.UTF8.GetString(await mlflow.DownloadArtifactAsync(best.Info.ArtifactUri, "model/MLmodel", CancellationToken.None));
+        var mlModel = Encoding.UTF8.GetString(await mlflow.DownloadArtifactAsync(best.Info.ArtifactUri, "model/MLmodel", CancellationToken.None));
         Assert.Contains("  mlnet:\n", mlModel);
         Assert.Contains($"run_id: {best.Info.RunId}", mlModel);
         Assert.Contains("\"name\":\"A1Cresult\"", mlModel);
@@ -237,7 +238,7 @@ public class TrainingTests
     /// <summary>A raw call to MLflow, with a framed body: MLflow 3 reads what PostAsJsonAsync streams chunked as empty.</summary>
     private static async Task<JsonElement> PostJsonAsync(HttpClient http, string path, object body)
     {
-        using var content = new StringContent(JsonSerializer.Serialize(body), System.Text.Encoding.UTF8, "application/json");
+        using var content = new StringContent(JsonSerializer.Serialize(body), Encoding.UTF8, "application/json");
         using var response = await http.PostAsync($"/api/2.0/mlflow/{path}", content);
         response.EnsureSuccessStatusCode();
         return await response.Content.ReadFromJsonAsync<JsonElement>();
@@ -284,7 +285,7 @@ public class TrainingTests
         // Assert: MLflow's own /health is green, yet the trainer cannot work and says so
         Assert.Equal(HttpStatusCode.OK, serverHealth.StatusCode);
         Assert.Equal(HttpStatusCode.ServiceUnavailable, trainerHealth.StatusCode);
-        Assert.Contains(app.Mlflow.RequestLog, r => r.PathAndQuery.StartsWith("/api/2.0/mlflow/experiments/search", StringComparison.Ordinal) && r.Status == 403);
+        Assert.Contains(app.Mlflow.Requests("/api/2.0/mlflow/experiments/search"), r => r.Status == 403);
     }
 
     private static async Task<PromotionResponse> PromoteAsync(TrainerApp app)

@@ -1,0 +1,8 @@
+namespace Diabetes.MlflowDouble;
+
+/// <summary>A request the double answered: what was asked, the status, and how the body was framed on the wire.</summary>
+public sealed record ReceivedRequest(string Method, string PathAndQuery, int Status, long? ContentLength, bool Chunked)
+{
+    /// <summary>"METHOD path status".</summary>
+    public override string ToString() => $"{Method} {PathAndQuery} {Status}";
+}
