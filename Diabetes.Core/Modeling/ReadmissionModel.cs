@@ -36,6 +36,10 @@ public sealed class ReadmissionModel
     public float[] Predict(IEnumerable<ModelInput> rows) =>
         Transformer.Transform(_ml.Data.LoadFromEnumerable(rows)).GetColumn<float>(ProbabilityColumn).ToArray();
 
+    /// <summary>A single-row scorer: fast, but not safe to share between threads (pool it).</summary>
+    public PredictionEngine<ModelInput, ModelOutput> CreatePredictionEngine() =>
+        _ml.Model.CreatePredictionEngine<ModelInput, ModelOutput>(Transformer, InputSchema);
+
     public byte[] ToZip()
     {
         using var stream = new MemoryStream();

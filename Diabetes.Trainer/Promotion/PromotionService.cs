@@ -126,7 +126,7 @@ public sealed class PromotionService(CleanDataReader data, MlflowClient mlflow, 
         if (!_models.TryGetValue(key, out var model))
         {
             var root = await mlflow.ResolveModelRootAsync(version, cancellationToken);
-            model = ReadmissionModel.Load(await mlflow.DownloadArtifactAsync(root, ModelFolder.ModelFile, cancellationToken));
+            model = ReadmissionModel.Load(await mlflow.DownloadArtifactAsync(root, ModelArtifacts.ModelFile, cancellationToken));
             _models[key] = model;
         }
 

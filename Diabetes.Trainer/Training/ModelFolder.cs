@@ -17,19 +17,17 @@ public sealed record ArtifactFile(string Path, byte[] Content, string ContentTyp
 /// </summary>
 public static class ModelFolder
 {
-    public const string Path = "model";
-    public const string ModelFile = "model.zip";
-    public const string MetadataFile = "metadata.json";
+    public const string Path = ModelArtifacts.FolderPath;
     public const string MlNetVersion = "5.0.1";
 
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
 
-    public static IReadOnlyList<ArtifactFile> Build(string runId, TrainedCandidate trained, FeaturePipeline features, TrainingLineage lineage, DateTimeOffset created) =>
+    public static IReadOnlyList<ArtifactFile> Build(string runId, TrainedCandidate trained, FeaturePipeline features, ModelLineage lineage, DateTimeOffset created) =>
     [
-        new($"{Path}/{ModelFile}", trained.Model.ToZip(), "application/zip"),
+        new($"{Path}/{ModelArtifacts.ModelFile}", trained.Model.ToZip(), "application/zip"),
         new($"{Path}/MLmodel", Encoding.UTF8.GetBytes(MlModel(runId, created)), "text/plain"),
-        new($"{Path}/input_example.json", Encoding.UTF8.GetBytes(InputExample()), "application/json"),
-        new($"{Path}/{MetadataFile}", Encoding.UTF8.GetBytes(Metadata(trained, features, lineage, created)), "application/json"),
+        new($"{Path}/{ModelArtifacts.InputExampleFile}", Encoding.UTF8.GetBytes(InputExample()), "application/json"),
+        new($"{Path}/{ModelArtifacts.MetadataFile}", Metadata(trained, features, lineage, created).ToJson(), "application/json"),
     ];
 
     /// <summary>The request a served model answers, in MLflow's column-spec form: the dataset's fields without ids and label.</summary>
@@ -47,7 +45,7 @@ public static class ModelFolder
             artifact_path: {Path}
             flavors:
               mlnet:
-                model_file: {ModelFile}
+                model_file: {ModelArtifacts.ModelFile}
                 mlnet_version: {MlNetVersion}
                 input_type: Diabetes.Core.Modeling.ModelInput
                 preprocessing: Diabetes.Core.Cleaning.EncounterCleaner
@@ -65,30 +63,19 @@ public static class ModelFolder
     private static string InputExample() => JsonSerializer.Serialize(
         new JsonObject(TypicalEncounter.Fields.Select(f => KeyValuePair.Create(f.Key, (JsonNode?)JsonValue.Create(f.Value)))), Indented);
 
-    private static string Metadata(TrainedCandidate trained, FeaturePipeline features, TrainingLineage lineage, DateTimeOffset created) =>
-        JsonSerializer.Serialize(new
-        {
-            model_name = TrainingWorkflow.ModelName,
-            algorithm = trained.Candidate.Algorithm,
-            parameters = trained.Candidate.Parameters,
-            threshold = trained.Validation.Threshold,
-            threshold_rule = "the probability with the best F1 on the validation set",
-            label = "readmitted_within_30_days (readmitted = '<30')",
-            features = FeaturePipeline.InputColumns,
-            categories_kept = features.KeptCategories,
-            minimum_category_count = FeaturePipeline.MinimumCategoryCount,
-            validation = Metrics(trained.Validation),
-            lineage = new
-            {
-                source_sha256 = lineage.SourceSha256,
-                batches = lineage.Batches,
-                train_rows = lineage.TrainRows,
-                validation_rows = lineage.ValidationRows,
-                train_digest = lineage.TrainDigest,
-                table = "cleandata.clean_encounters",
-            },
-            created = created.ToString("O", CultureInfo.InvariantCulture),
-        }, Indented);
+    private static ModelMetadata Metadata(TrainedCandidate trained, FeaturePipeline features, ModelLineage lineage, DateTimeOffset created) => new(
+        ModelName: TrainingWorkflow.ModelName,
+        Algorithm: trained.Candidate.Algorithm,
+        Parameters: trained.Candidate.Parameters,
+        Threshold: trained.Validation.Threshold,
+        ThresholdRule: "the probability with the best F1 on the validation set",
+        Label: "readmitted_within_30_days (readmitted = '<30')",
+        Features: FeaturePipeline.InputColumns,
+        CategoriesKept: features.KeptCategories,
+        MinimumCategoryCount: FeaturePipeline.MinimumCategoryCount,
+        Validation: Metrics(trained.Validation),
+        Lineage: lineage,
+        Created: created);
 
     /// <summary>The metrics as logged, under their MLflow names without the split prefix.</summary>
     public static IReadOnlyDictionary<string, double> Metrics(BinaryMetrics metrics) => new Dictionary<string, double>
@@ -103,7 +90,3 @@ public static class ModelFolder
         ["threshold"] = metrics.Threshold,
     };
 }
-
-/// <summary>Where a job's data came from.</summary>
-public sealed record TrainingLineage(
-    IReadOnlyList<string> SourceSha256, IReadOnlyList<int> Batches, int TrainRows, int ValidationRows, string TrainDigest);

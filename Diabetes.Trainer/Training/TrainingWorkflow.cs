@@ -15,8 +15,8 @@ namespace Diabetes.Trainer.Training;
 /// </summary>
 public sealed class TrainingWorkflow(CleanDataReader data, MlflowClient mlflow, TimeProvider timeProvider, ILogger<TrainingWorkflow> logger)
 {
-    public const string ExperimentName = "diabetes-readmission";
-    public const string ModelName = "diabetes-readmission";
+    public const string ExperimentName = ModelArtifacts.RegisteredModelName;
+    public const string ModelName = ModelArtifacts.RegisteredModelName;
     public const string JobTag = "diabetes.job_id";
     public const string RoleTag = "diabetes.role";
     public const string ErrorTag = "diabetes.error";
@@ -45,7 +45,7 @@ public sealed class TrainingWorkflow(CleanDataReader data, MlflowClient mlflow, 
             var validation = await data.ReadAsync(DatasetSplit.Validation, cancellationToken);
             var test = await data.ReadAsync(DatasetSplit.Test, cancellationToken);
             EnsureTrainable(train, validation);
-            var lineage = new TrainingLineage([.. train.SourceSha256.Union(validation.SourceSha256)], train.Batches, train.Rows.Count, validation.Rows.Count, train.Digest);
+            var lineage = new ModelLineage([.. train.SourceSha256.Union(validation.SourceSha256)], train.Batches, train.Rows.Count, validation.Rows.Count, train.Digest);
             var candidates = Candidates.All;
             job.Started(parent.RunId, train.Rows.Count, train.Batches, candidates.Count);
             logger.LogInformation("Training job {JobId}: {TrainRows:N0} train rows from batches {Batches}, {ValidationRows:N0} validation rows, {Candidates} candidates",
@@ -118,7 +118,7 @@ public sealed class TrainingWorkflow(CleanDataReader data, MlflowClient mlflow, 
         }
     }
 
-    private async Task LogParentAsync(RunInfo parent, SplitData train, SplitData validation, SplitData test, TrainingLineage lineage, int candidates, CancellationToken cancellationToken)
+    private async Task LogParentAsync(RunInfo parent, SplitData train, SplitData validation, SplitData test, ModelLineage lineage, int candidates, CancellationToken cancellationToken)
     {
         await mlflow.LogAsync(parent.RunId,
             parameters: new Dictionary<string, string>
@@ -143,7 +143,7 @@ public sealed class TrainingWorkflow(CleanDataReader data, MlflowClient mlflow, 
         }
     }
 
-    private async Task LogCandidateAsync(RunInfo run, TrainedCandidate trained, FeaturePipeline features, SplitData train, TrainingLineage lineage, CancellationToken cancellationToken)
+    private async Task LogCandidateAsync(RunInfo run, TrainedCandidate trained, FeaturePipeline features, SplitData train, ModelLineage lineage, CancellationToken cancellationToken)
     {
         await mlflow.LogAsync(run.RunId,
             metrics: Prefixed("val_", ModelFolder.Metrics(trained.Validation), trained.TrainTime),
@@ -190,7 +190,7 @@ public sealed class TrainingWorkflow(CleanDataReader data, MlflowClient mlflow, 
         return testMetrics;
     }
 
-    private async Task<ModelVersion> RegisterAsync(RunInfo bestRun, TrainedCandidate best, BinaryMetrics? test, TrainingLineage lineage, CancellationToken cancellationToken)
+    private async Task<ModelVersion> RegisterAsync(RunInfo bestRun, TrainedCandidate best, BinaryMetrics? test, ModelLineage lineage, CancellationToken cancellationToken)
     {
         await mlflow.EnsureRegisteredModelAsync(ModelName,
             "Readmission within 30 days of a diabetic inpatient encounter (Diabetes 130-US hospitals 1999-2008).", cancellationToken);
@@ -246,7 +246,7 @@ public sealed class TrainingWorkflow(CleanDataReader data, MlflowClient mlflow, 
     private Task UploadPlotAsync(RunInfo run, string path, byte[] png, CancellationToken cancellationToken) =>
         mlflow.UploadArtifactAsync(run, path, png, "image/png", cancellationToken);
 
-    private static Dataset DatasetOf(SplitData split, TrainingLineage lineage) => new(
+    private static Dataset DatasetOf(SplitData split, ModelLineage lineage) => new(
         $"diabetes-clean-{split.Split.ToName()}",
         split.Digest[..16],
         "postgresql",

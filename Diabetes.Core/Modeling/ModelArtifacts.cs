@@ -1,0 +1,52 @@
+using System.Text.Json;
+
+namespace Diabetes.Core.Modeling;
+
+/// <summary>
+/// The registered model and the files of its model folder in MLflow, as the trainer writes them and the inference API
+/// reads them.
+/// </summary>
+public static class ModelArtifacts
+{
+    /// <summary>The registered model, and the experiment its training runs belong to.</summary>
+    public const string RegisteredModelName = "diabetes-readmission";
+
+    /// <summary>The model folder, below a run's artifact root.</summary>
+    public const string FolderPath = "model";
+
+    public const string ModelFile = "model.zip";
+    public const string MetadataFile = "metadata.json";
+    public const string InputExampleFile = "input_example.json";
+}
+
+/// <summary><c>metadata.json</c> of a model folder: the decision threshold, what the model reads, where its data came from.</summary>
+public sealed record ModelMetadata(
+    string ModelName,
+    string Algorithm,
+    IReadOnlyDictionary<string, string> Parameters,
+    double Threshold,
+    string ThresholdRule,
+    string Label,
+    IReadOnlyList<string> Features,
+    IReadOnlyDictionary<string, IReadOnlyList<string>> CategoriesKept,
+    int MinimumCategoryCount,
+    IReadOnlyDictionary<string, double> Validation,
+    ModelLineage Lineage,
+    DateTimeOffset Created)
+{
+    private static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web)
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        WriteIndented = true,
+    };
+
+    public byte[] ToJson() => JsonSerializer.SerializeToUtf8Bytes(this, JsonOptions);
+
+    public static ModelMetadata Parse(byte[] json) =>
+        JsonSerializer.Deserialize<ModelMetadata>(json, JsonOptions) ?? throw new JsonException($"{ModelArtifacts.MetadataFile} is empty.");
+}
+
+/// <summary>Where a model's training data came from.</summary>
+public sealed record ModelLineage(
+    IReadOnlyList<string> SourceSha256, IReadOnlyList<int> Batches, int TrainRows, int ValidationRows, string TrainDigest,
+    string Table = "cleandata.clean_encounters");

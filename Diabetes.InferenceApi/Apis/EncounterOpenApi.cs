@@ -1,0 +1,74 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Diabetes.Core.Encounters;
+using Microsoft.AspNetCore.OpenApi;
+using Microsoft.OpenApi;
+
+namespace Diabetes.InferenceApi.Apis;
+
+/// <summary>
+/// The request bodies in the OpenAPI document: the body is read by hand (to name every bad field), so its schema is
+/// written here from the schema and domain the validator uses, with a typical encounter of the dataset as example.
+/// </summary>
+public static class EncounterOpenApi
+{
+    public static Task DescribeSingleRequest(OpenApiOperation operation, OpenApiOperationTransformerContext context, CancellationToken cancellationToken)
+    {
+        operation.RequestBody = Body(Encounter(), Example(), "One encounter: the dataset's columns without the ids and the outcome.");
+        return Task.CompletedTask;
+    }
+
+    public static Task DescribeBatchRequest(OpenApiOperation operation, OpenApiOperationTransformerContext context, CancellationToken cancellationToken)
+    {
+        var batch = new OpenApiSchema { Type = JsonSchemaType.Array, Items = Encounter(), MinItems = 1, MaxItems = PredictionsApi.MaxBatchSize };
+        operation.RequestBody = Body(batch, new JsonArray(Example(), Example()), $"1 to {PredictionsApi.MaxBatchSize:N0} encounters.");
+        return Task.CompletedTask;
+    }
+
+    private static OpenApiRequestBody Body(OpenApiSchema schema, JsonNode example, string description) => new()
+    {
+        Required = true,
+        Description = description,
+        Content = new Dictionary<string, OpenApiMediaType> { ["application/json"] = new() { Schema = schema, Example = example } },
+    };
+
+    private static OpenApiSchema Encounter() => new()
+    {
+        Type = JsonSchemaType.Object,
+        AdditionalPropertiesAllowed = false,
+        Properties = EncounterSchema.FeatureColumns.ToDictionary(c => c.SourceName, c => (IOpenApiSchema)Field(c)),
+        Required = EncounterSchema.FeatureColumns.Select(c => c.SourceName).Where(n => !EncounterDomain.MayBeUnknown.Contains(n)).ToHashSet(),
+    };
+
+    private static OpenApiSchema Field(EncounterColumn column)
+    {
+        var name = column.SourceName;
+        if (EncounterDomain.Codes(name) is { } codes)
+        {
+            return new OpenApiSchema
+            {
+                Type = JsonSchemaType.Integer,
+                Enum = codes.Keys.Order().Select(code => (JsonNode)code).ToList(),
+                Description = string.Join("; ", codes.OrderBy(c => c.Key).Select(c => $"{c.Key}: {c.Value}")),
+            };
+        }
+
+        if (EncounterDomain.CountRanges.TryGetValue(name, out var range))
+        {
+            return new OpenApiSchema
+            {
+                Type = JsonSchemaType.Integer,
+                Minimum = range.Min.ToString(CultureInfo.InvariantCulture),
+                Maximum = range.Max.ToString(CultureInfo.InvariantCulture),
+            };
+        }
+
+        var type = EncounterDomain.MayBeUnknown.Contains(name) ? JsonSchemaType.String | JsonSchemaType.Null : JsonSchemaType.String;
+        return EncounterDomain.Categories(name) is { } allowed
+            ? new OpenApiSchema { Type = type, Enum = allowed.Select(value => (JsonNode)value).ToList() }
+            : new OpenApiSchema { Type = type, Description = "An ICD-9 code as the dataset writes it: 428, 250.83, V57, E909" };
+    }
+
+    private static JsonObject Example() =>
+        new(TypicalEncounter.Fields.Select(f => KeyValuePair.Create(f.Key, JsonValue.Create(f.Value) as JsonNode)));
+}

@@ -1,0 +1,39 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Microsoft.AspNetCore.Mvc;
+
+namespace Diabetes.InferenceApi.Apis;
+
+/// <summary>The version that made a prediction.</summary>
+public sealed record ModelReference(string Name, string Version, string? RunId, string Algorithm);
+
+/// <summary>One prediction: the probability, the decision at the model's threshold, and the model that made it.</summary>
+public sealed record PredictionResponse(bool ReadmittedWithin30Days, double Probability, double Threshold, ModelReference Model);
+
+/// <summary>Whether MLflow answered the last look at the registry, and since when it has not.</summary>
+public sealed record MlflowStatus(bool Reachable, DateTimeOffset? LastAnsweredAt, DateTimeOffset? UnreachableSince, string? LastError);
+
+/// <summary>The model being served (<c>GET /api/model</c>).</summary>
+public sealed record ServedModelResponse(
+    string Name,
+    string Version,
+    string? Alias,
+    string Stage,
+    string? RunId,
+    string Algorithm,
+    double Threshold,
+    IReadOnlyDictionary<string, double> Metrics,
+    DateTimeOffset LoadedAt,
+    DateTimeOffset TrainedAt,
+    int TrainRows,
+    IReadOnlyList<int> Batches,
+    MlflowStatus Mlflow);
+
+/// <summary>Source-generated JSON for what the API writes: no reflection on the hot path.</summary>
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web)]
+[JsonSerializable(typeof(PredictionResponse))]
+[JsonSerializable(typeof(PredictionResponse[]))]
+[JsonSerializable(typeof(ServedModelResponse))]
+[JsonSerializable(typeof(ProblemDetails))]
+[JsonSerializable(typeof(HttpValidationProblemDetails))]
+public sealed partial class InferenceJsonContext : JsonSerializerContext;

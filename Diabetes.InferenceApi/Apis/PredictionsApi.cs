@@ -1,0 +1,201 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Diabetes.Core.Modeling;
+using Diabetes.InferenceApi.Serving;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+
+namespace Diabetes.InferenceApi.Apis;
+
+public static class PredictionsApi
+{
+    /// <summary>The most encounters one batch request may hold.</summary>
+    public const int MaxBatchSize = 1_000;
+
+    /// <summary>Body limits: a single encounter is about 1 KB, a full batch about 1.2 MB.</summary>
+    public const long MaxSingleBodyBytes = 1 << 20;
+    public const long MaxBatchBodyBytes = 8 << 20;
+
+    private static readonly JsonDocumentOptions DocumentOptions = new() { MaxDepth = 16 };
+
+    public static RouteGroupBuilder MapPredictionsApi(this IEndpointRouteBuilder app)
+    {
+        var api = app.MapGroup("/api").WithTags("Predictions");
+
+        api.MapPost("/predictions", PredictAsync)
+            .WithName("Predict")
+            .WithSummary("The probability that one encounter is readmitted within 30 days, by the Production model")
+            .WithMetadata(new RequestSizeLimitAttribute(MaxSingleBodyBytes))
+            .AddOpenApiOperationTransformer(EncounterOpenApi.DescribeSingleRequest);
+        api.MapPost("/predictions/batch", PredictBatchAsync)
+            .WithName("PredictBatch")
+            .WithSummary($"Predictions for 1 to {MaxBatchSize:N0} encounters, in their order, all by one model version")
+            .WithMetadata(new RequestSizeLimitAttribute(MaxBatchBodyBytes))
+            .AddOpenApiOperationTransformer(EncounterOpenApi.DescribeBatchRequest);
+        api.MapGet("/model", GetModel)
+            .WithName("GetModel")
+            .WithSummary("The model being served: version, stage and alias, metrics, when it was loaded, and MLflow's state");
+
+        return api;
+    }
+
+    public static async Task<Results<Ok<PredictionResponse>, ValidationProblem, ProblemHttpResult>> PredictAsync(
+        HttpRequest request, EncounterReader reader, ServingState state, ServingTelemetry telemetry, CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.GetTimestamp();
+        using var activity = ServingTelemetry.ActivitySource.StartActivity("predict");
+        var (document, refusal) = await ReadJsonAsync(request, cancellationToken);
+        using (document)
+        {
+            switch (refusal)
+            {
+                case ValidationProblem invalid:
+                    return invalid;
+                case ProblemHttpResult problem:
+                    return problem;
+            }
+
+            var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
+            var input = reader.Read(document!.RootElement, "", errors);
+            if (input is null)
+            {
+                return Invalid(errors);
+            }
+
+            if (state.Model is not { } model)
+            {
+                return NoModel(state);
+            }
+
+            var prediction = Predict(model, input, telemetry);
+            activity?.SetTag("model.version", model.Version.Version);
+            telemetry.RecordDuration(Stopwatch.GetElapsedTime(started), "single");
+            return TypedResults.Ok(prediction);
+        }
+    }
+
+    public static async Task<Results<Ok<PredictionResponse[]>, ValidationProblem, ProblemHttpResult>> PredictBatchAsync(
+        HttpRequest request, EncounterReader reader, ServingState state, ServingTelemetry telemetry, CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.GetTimestamp();
+        using var activity = ServingTelemetry.ActivitySource.StartActivity("predict batch");
+        var (document, refusal) = await ReadJsonAsync(request, cancellationToken);
+        using (document)
+        {
+            switch (refusal)
+            {
+                case ValidationProblem invalid:
+                    return invalid;
+                case ProblemHttpResult problem:
+                    return problem;
+            }
+
+            var root = document!.RootElement;
+            var count = root.ValueKind == JsonValueKind.Array ? root.GetArrayLength() : -1;
+            if (count is < 1 or > MaxBatchSize)
+            {
+                return Invalid(new Dictionary<string, string[]>
+                {
+                    [EncounterRequestValidator.BodyKey] = [count < 0
+                        ? "must be a JSON array of encounters"
+                        : $"holds {count:N0} encounters; a batch holds 1 to {MaxBatchSize:N0}"],
+                });
+            }
+
+            var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
+            var inputs = new ModelInput?[count];
+            var index = 0;
+            foreach (var element in root.EnumerateArray())
+            {
+                inputs[index] = reader.Read(element, $"[{index}].", errors);
+                index++;
+            }
+
+            if (errors.Count > 0)
+            {
+                return Invalid(errors);
+            }
+
+            // One model for the whole batch, even if a swap happens meanwhile.
+            if (state.Model is not { } model)
+            {
+                return NoModel(state);
+            }
+
+            var predictions = inputs.Select(input => Predict(model, input!, telemetry)).ToArray();
+            activity?.SetTag("model.version", model.Version.Version);
+            activity?.SetTag("batch.size", count);
+            telemetry.RecordDuration(Stopwatch.GetElapsedTime(started), "batch");
+            return TypedResults.Ok(predictions);
+        }
+    }
+
+    public static Results<Ok<ServedModelResponse>, ProblemHttpResult> GetModel(ServingState state)
+    {
+        if (state.Model is not { } model)
+        {
+            return NoModel(state);
+        }
+
+        var version = model.Version;
+        var metadata = model.Metadata;
+        return TypedResults.Ok(new ServedModelResponse(
+            version.Name, version.Version,
+            version.Aliases?.Contains(Core.Mlflow.MlflowClient.ProductionAlias) == true ? Core.Mlflow.MlflowClient.ProductionAlias : null,
+            version.CurrentStage, version.RunId, metadata.Algorithm, metadata.Threshold, model.Metrics, model.LoadedAt,
+            metadata.Created, metadata.Lineage.TrainRows, metadata.Lineage.Batches, MlflowStatusOf(state)));
+    }
+
+    private static PredictionResponse Predict(ServedModel model, ModelInput input, ServingTelemetry telemetry)
+    {
+        var probability = model.Predict(input);
+        var readmitted = model.Decide(probability);
+        telemetry.RecordPrediction(model, readmitted);
+        return new PredictionResponse(readmitted, probability, model.Metadata.Threshold,
+            new ModelReference(model.Version.Name, model.Version.Version, model.Version.RunId, model.Metadata.Algorithm));
+    }
+
+    /// <summary>Reads the body as JSON, or the refusal that says why it cannot be read (a 400, 413 or 415).</summary>
+    private static async Task<(JsonDocument? Document, IResult? Refusal)> ReadJsonAsync(HttpRequest request, CancellationToken cancellationToken)
+    {
+        if (!request.HasJsonContentType())
+        {
+            return (null, TypedResults.Problem(statusCode: StatusCodes.Status415UnsupportedMediaType,
+                title: "The body must be JSON", detail: $"Send Content-Type: application/json, not '{request.ContentType}'."));
+        }
+
+        try
+        {
+            return (await JsonDocument.ParseAsync(request.Body, DocumentOptions, cancellationToken), null);
+        }
+        catch (JsonException exception)
+        {
+            return (null, TypedResults.ValidationProblem(
+                new Dictionary<string, string[]> { [EncounterRequestValidator.BodyKey] = [$"is not valid JSON: {exception.Message}"] },
+                title: "The request is not valid JSON"));
+        }
+        catch (BadHttpRequestException exception) when (exception.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return (null, TypedResults.Problem(statusCode: StatusCodes.Status413PayloadTooLarge,
+                title: "The request is too large", detail: exception.Message));
+        }
+    }
+
+    private static ValidationProblem Invalid(IDictionary<string, string[]> errors) =>
+        TypedResults.ValidationProblem(errors, title: "The request has invalid fields",
+            detail: "Each field named below breaks the dataset's rules; nothing was scored.");
+
+    private static ProblemHttpResult NoModel(ServingState state) => TypedResults.Problem(
+        statusCode: StatusCodes.Status503ServiceUnavailable,
+        title: "No model in Production yet",
+        detail: state.Mlflow.UnreachableSince is { } since
+            ? $"No model is loaded, and MLflow has been unreachable since {since:O}."
+            : $"No version of {ModelArtifacts.RegisteredModelName} holds Production; train and promote one (trainer: POST /api/trainings, POST /api/promotions).",
+        extensions: new Dictionary<string, object?> { ["mlflow"] = MlflowStatusOf(state) });
+
+    private static MlflowStatus MlflowStatusOf(ServingState state)
+    {
+        var mlflow = state.Mlflow;
+        return new MlflowStatus(mlflow.Reachable, mlflow.LastAnsweredAt, mlflow.UnreachableSince, mlflow.LastError);
+    }
+}

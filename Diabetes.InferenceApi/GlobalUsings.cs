@@ -1,0 +1,2 @@
+global using Diabetes.InferenceApi;
+global using Diabetes.InferenceApi.Apis;

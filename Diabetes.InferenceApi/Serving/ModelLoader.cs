@@ -1,0 +1,115 @@
+using System.Text.Json;
+using Diabetes.Core.Mlflow;
+using Diabetes.Core.Modeling;
+using Diabetes.InferenceApi.Apis;
+
+namespace Diabetes.InferenceApi.Serving;
+
+/// <summary>A version that cannot be served: its files are missing or corrupt, or it fails its own example.</summary>
+public sealed class ModelRejectedException(string message, Exception? inner = null) : Exception(message, inner);
+
+/// <summary>
+/// Fetches a version's model folder (through the MLflow server, or straight from S3 for <c>s3://</c> roots), loads it
+/// and checks it before it may serve: the model must score its own <c>input_example.json</c>, read through the same
+/// validation and cleaning as a request, to a probability.
+/// </summary>
+public sealed class ModelLoader(MlflowClient mlflow, EncounterReader reader, TimeProvider timeProvider)
+{
+    /// <exception cref="ModelRejectedException">The version itself is at fault; loading it again will not help.</exception>
+    public async Task<ServedModel> LoadAsync(ModelVersion version, CancellationToken cancellationToken)
+    {
+        var root = await mlflow.ResolveModelRootAsync(version, cancellationToken);
+        var zip = await DownloadAsync(root, ModelArtifacts.ModelFile, cancellationToken);
+        var metadataJson = await DownloadAsync(root, ModelArtifacts.MetadataFile, cancellationToken);
+        var exampleJson = await DownloadAsync(root, ModelArtifacts.InputExampleFile, cancellationToken);
+        var metrics = version.RunId is null
+            ? new Dictionary<string, double>()
+            : (await mlflow.Api.GetRunAsync(version.RunId, cancellationToken)).Run.Data?.Metrics?.ToDictionary(m => m.Key, m => m.Value)
+                ?? new Dictionary<string, double>();
+
+        ReadmissionModel model;
+        ModelMetadata metadata;
+        try
+        {
+            model = ReadmissionModel.Load(zip);
+            metadata = ModelMetadata.Parse(metadataJson);
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
+            throw new ModelRejectedException($"{ModelArtifacts.ModelFile} or {ModelArtifacts.MetadataFile} cannot be read: {exception.Message}", exception);
+        }
+
+        if (metadata.Threshold is not (> 0 and < 1))
+        {
+            throw new ModelRejectedException($"The threshold {metadata.Threshold} of {ModelArtifacts.MetadataFile} is not a probability strictly between 0 and 1.");
+        }
+
+        var served = CreateServed(version, model, metadata, metrics);
+        VerifyOnExample(served, exampleJson);
+        return served;
+    }
+
+    private ServedModel CreateServed(ModelVersion version, ReadmissionModel model, ModelMetadata metadata, IReadOnlyDictionary<string, double> metrics)
+    {
+        try
+        {
+            return new ServedModel(version, model, metadata, metrics, timeProvider.GetUtcNow());
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
+            // The saved model does not fit what a request turns into (another input schema).
+            throw new ModelRejectedException($"The model cannot score requests: {exception.Message}", exception);
+        }
+    }
+
+    private void VerifyOnExample(ServedModel served, byte[] exampleJson)
+    {
+        var errors = new Dictionary<string, string[]>();
+        ModelInput? input;
+        try
+        {
+            using var example = JsonDocument.Parse(exampleJson);
+            input = reader.Read(example.RootElement, "", errors);
+        }
+        catch (JsonException exception)
+        {
+            throw new ModelRejectedException($"{ModelArtifacts.InputExampleFile} is not JSON: {exception.Message}", exception);
+        }
+
+        if (input is null)
+        {
+            throw new ModelRejectedException(
+                $"{ModelArtifacts.InputExampleFile} is not a valid request: {string.Join("; ", errors.Select(e => $"{e.Key} {string.Join(", ", e.Value)}"))}");
+        }
+
+        double probability;
+        try
+        {
+            probability = served.Predict(input);
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
+            throw new ModelRejectedException($"The model fails on its own input example: {exception.Message}", exception);
+        }
+
+        if (!double.IsFinite(probability) || probability is < 0 or > 1)
+        {
+            throw new ModelRejectedException($"The model answers {probability} for its own input example, which is not a probability.");
+        }
+    }
+
+    /// <summary>A file of the model folder; one that is not there is the version's fault, an unreachable store is not.</summary>
+    private async Task<byte[]> DownloadAsync(string root, string file, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await mlflow.DownloadArtifactAsync(root, file, cancellationToken);
+        }
+        catch (Exception exception) when (exception is MlflowException { StatusCode: System.Net.HttpStatusCode.InternalServerError }
+                                              or Minio.Exceptions.ObjectNotFoundException)
+        {
+            // MLflow answers a missing artifact with 500 INTERNAL_ERROR (and S3 with "not found").
+            throw new ModelRejectedException($"{file} cannot be fetched from {root}: {exception.Message}", exception);
+        }
+    }
+}

@@ -1,0 +1,127 @@
+using Diabetes.Core.Mlflow;
+using Diabetes.Core.Modeling;
+using Microsoft.Extensions.Options;
+
+namespace Diabetes.InferenceApi.Serving;
+
+/// <summary>
+/// Asks MLflow every <see cref="ServingOptions.RefreshInterval"/> which version holds Production (alias
+/// <c>production</c>, else stage Production); a new one is loaded and checked here, off the request path, and then
+/// swapped in. While MLflow cannot be reached, what is loaded keeps serving. A version that fails its checks is logged
+/// once and left alone until Production moves on.
+/// </summary>
+public sealed partial class ProductionModelWatcher(
+    MlflowClient mlflow,
+    ModelLoader loader,
+    ServingState state,
+    IOptions<ServingOptions> options,
+    TimeProvider timeProvider,
+    ILogger<ProductionModelWatcher> logger) : BackgroundService
+{
+    /// <summary>How long one look at the registry may take, retries included, before MLflow counts as unreachable.</summary>
+    private static readonly TimeSpan LookupTimeout = TimeSpan.FromSeconds(10);
+
+    private readonly HashSet<string> _rejected = [];
+    private bool _reportedNoProduction;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(options.Value.RefreshInterval, timeProvider);
+        do
+        {
+            await RefreshAsync(stoppingToken);
+        }
+        while (await timer.WaitForNextTickAsync(stoppingToken));
+    }
+
+    /// <summary>One look at the registry, and a swap if Production has moved to a version not yet served.</summary>
+    public async Task RefreshAsync(CancellationToken cancellationToken)
+    {
+        var production = await FindProductionAsync(cancellationToken);
+        if (production is null)
+        {
+            return;
+        }
+
+        var key = ServedModel.KeyOf(production);
+        if (state.Model?.Key == key || _rejected.Contains(key))
+        {
+            return;
+        }
+
+        using var activity = ServingTelemetry.ActivitySource.StartActivity("model swap");
+        activity?.SetTag("model.version", production.Version);
+        try
+        {
+            var next = await loader.LoadAsync(production, cancellationToken);
+            var previous = state.Swap(next);
+            LogSwapped(production.Name, production.Version, next.Metadata.Algorithm, previous?.Version.Version ?? "none");
+        }
+        catch (ModelRejectedException exception)
+        {
+            _rejected.Add(key);
+            activity?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, exception.Message);
+            LogRejected(exception, production.Name, production.Version, exception.Message, state.Model?.Version.Version ?? "none");
+        }
+        catch (Exception exception) when (!cancellationToken.IsCancellationRequested)
+        {
+            // MLflow or the object store failed while the files were fetched: tried again at the next refresh.
+            activity?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, exception.Message);
+            state.MlflowFailed(timeProvider.GetUtcNow(), exception.Message);
+            LogFetchFailed(exception, production.Version, exception.Message);
+        }
+    }
+
+    private async Task<ModelVersion?> FindProductionAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(LookupTimeout);
+            var production = await mlflow.GetProductionVersionAsync(ModelArtifacts.RegisteredModelName, timeout.Token);
+            if (state.Mlflow.UnreachableSince is { } since)
+            {
+                LogReachableAgain(since);
+            }
+
+            state.MlflowAnswered(timeProvider.GetUtcNow());
+            if (production is null && !_reportedNoProduction)
+            {
+                _reportedNoProduction = true;
+                LogNoProduction(ModelArtifacts.RegisteredModelName);
+            }
+
+            return production;
+        }
+        catch (Exception exception) when (!cancellationToken.IsCancellationRequested)
+        {
+            // Down, refusing (a 403 from its Host check, a 5xx) or too slow: keep serving what is loaded.
+            var message = exception is OperationCanceledException ? $"no answer within {LookupTimeout.TotalSeconds:0} s" : exception.Message;
+            if (state.Mlflow.UnreachableSince is null)
+            {
+                LogUnreachable(exception, message, state.Model?.Version.Version ?? "none");
+            }
+
+            state.MlflowFailed(timeProvider.GetUtcNow(), message);
+            return null;
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Now serving {Model} version {Version} ({Algorithm}); replaced version {Previous}")]
+    private partial void LogSwapped(string model, string version, string algorithm, string previous);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "{Model} version {Version} cannot be served and will not be tried again: {Reason}. Still serving version {Current}")]
+    private partial void LogRejected(Exception exception, string model, string version, string reason, string current);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not fetch version {Version} ({Error}); trying again at the next refresh")]
+    private partial void LogFetchFailed(Exception exception, string version, string error);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "No version of {Model} is in Production yet; predictions answer 503 until one is")]
+    private partial void LogNoProduction(string model);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "MLflow cannot be reached ({Error}); still serving version {Current}")]
+    private partial void LogUnreachable(Exception exception, string error, string current);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "MLflow answers again (unreachable since {Since:O})")]
+    private partial void LogReachableAgain(DateTimeOffset since);
+}

@@ -1,0 +1,219 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Diabetes.Core.Modeling;
+using Diabetes.InferenceApi.Apis;
+using Diabetes.Testing;
+using Minio.DataModel.Args;
+
+namespace Diabetes.InferenceApi.FunctionalTests;
+
+/// <summary>The API serves whatever MLflow marks as Production: loaded, checked, swapped, and kept when MLflow fails.</summary>
+public class ServingTests
+{
+    [Fact]
+    public async Task APredictionIsTheProbabilityOfTheSameModelZipLoadedDirectly()
+    {
+        // Arrange
+        await using var app = await InferenceApp.StartAsync();
+        var version = await TestModels.PublishAsync(app.MlflowClient, TestModels.FastTree);
+        await app.WaitForVersionAsync(version.Version);
+        var (raw, input) = TestEncounters.All[17];
+        var direct = ReadmissionModel.Load(TestModels.FastTree.Model.ToZip()).Predict([input])[0];
+
+        // Act
+        var prediction = await app.PredictOkAsync(TestEncounters.Request(raw));
+
+        // Assert
+        Assert.Equal(direct, prediction.Probability, 1e-6);
+        Assert.Equal(TestModels.FastTree.Validation.Threshold, prediction.Threshold, 1e-12);
+        Assert.Equal(prediction.Probability >= prediction.Threshold, prediction.ReadmittedWithin30Days);
+        Assert.Equal(new ModelReference(ModelArtifacts.RegisteredModelName, "1", version.RunId, "FastTree"), prediction.Model);
+    }
+
+    [Fact]
+    public async Task ABatchOfAThousandEqualsAThousandSinglePredictions()
+    {
+        // Arrange
+        await using var app = await InferenceApp.StartAsync();
+        await app.WaitForVersionAsync((await TestModels.PublishAsync(app.MlflowClient, TestModels.Logistic)).Version);
+        var requests = TestEncounters.All.Skip(100).Take(PredictionsApi.MaxBatchSize).Select(e => (JsonNode)TestEncounters.Request(e.Raw)).ToArray();
+
+        // Act
+        using var batchResponse = await app.PredictAsync(new JsonArray(requests.Select(r => r.DeepClone()).ToArray()), "/api/predictions/batch");
+        var batch = (await batchResponse.Content.ReadFromJsonAsync<PredictionResponse[]>())!;
+        var singles = new List<PredictionResponse>();
+        foreach (var request in requests)
+        {
+            singles.Add(await app.PredictOkAsync(request));
+        }
+
+        // Assert
+        Assert.Equal(HttpStatusCode.OK, batchResponse.StatusCode);
+        Assert.Equal(singles, batch);
+        Assert.Contains(batch, p => p.ReadmittedWithin30Days);
+        Assert.Contains(batch, p => !p.ReadmittedWithin30Days);
+    }
+
+    [Fact]
+    public async Task APromotedVersionIsServedWithinARefreshWithNoFailedRequest()
+    {
+        // Arrange: version 1 serves while requests run without pause
+        await using var app = await InferenceApp.StartAsync();
+        await app.WaitForVersionAsync((await TestModels.PublishAsync(app.MlflowClient, TestModels.Logistic)).Version);
+        var version2 = await TestModels.PublishAsync(app.MlflowClient, TestModels.FastTree, promote: false);
+        var request = TestEncounters.Request(TestEncounters.All[3].Raw);
+        using var stop = new CancellationTokenSource();
+        var seen = new List<(HttpStatusCode Status, string? Version)>[4];
+        var loops = Enumerable.Range(0, seen.Length).Select(i => Task.Run(async () =>
+        {
+            var client = app.CreateClient();
+            seen[i] = [];
+            while (!stop.IsCancellationRequested)
+            {
+                using var response = await client.PostAsync("/api/predictions", JsonContent(request));
+                seen[i].Add((response.StatusCode, response.IsSuccessStatusCode
+                    ? (await response.Content.ReadFromJsonAsync<PredictionResponse>())!.Model.Version
+                    : null));
+            }
+        })).ToArray();
+        await Task.Delay(300);
+
+        // Act: Production moves to version 2, with no restart and no change to the API
+        await app.MlflowClient.PromoteAsync(ModelArtifacts.RegisteredModelName, version2.Version, CancellationToken.None);
+        var tookToServe = await app.WaitForVersionAsync(version2.Version);
+        await Task.Delay(300);
+        await stop.CancelAsync();
+        await Task.WhenAll(loops);
+
+        // Assert: every request answered, first by version 1, then by version 2, never back
+        Assert.True(tookToServe < InferenceApp.RefreshInterval + TimeSpan.FromSeconds(5), $"took {tookToServe}");
+        foreach (var answers in seen)
+        {
+            Assert.All(answers, a => Assert.Equal(HttpStatusCode.OK, a.Status));
+            var versions = answers.Select(a => a.Version).ToArray();
+            Assert.Equal("1", versions[0]);
+            Assert.Equal("2", versions[^1]);
+            Assert.DoesNotContain("1", versions.SkipWhile(v => v == "1"));
+        }
+    }
+
+    [Fact]
+    public async Task AVersionWithACorruptModelIsRefusedOnceAndTheOldOneKeepsServing()
+    {
+        // Arrange
+        await using var app = await InferenceApp.StartAsync();
+        await app.WaitForVersionAsync((await TestModels.PublishAsync(app.MlflowClient, TestModels.Logistic)).Version);
+
+        // Act: Production moves to a version whose model.zip is not a model
+        var broken = await TestModels.PublishAsync(app.MlflowClient, TestModels.FastTree, tamper: TestModels.Corrupt);
+        await Task.Delay(InferenceApp.RefreshInterval * 10);
+
+        // Assert: still version 1, and the broken version was fetched once, not again at every refresh
+        var prediction = await app.PredictOkAsync(TestEncounters.TypicalRequest());
+        Assert.Equal("1", prediction.Model.Version);
+        var model = await app.CreateClient().GetFromJsonAsync<JsonElement>("/api/model");
+        Assert.Equal("1", model.GetProperty("version").GetString());
+        Assert.Single(app.Mlflow.Requests($"{broken.RunId}/artifacts/model/model.zip"), r => r.Method == "GET");
+    }
+
+    [Fact]
+    public async Task WhenMlflowIsDownTheLoadedModelServesAndHealthSaysDegraded()
+    {
+        // Arrange
+        await using var app = await InferenceApp.StartAsync();
+        await app.WaitForVersionAsync((await TestModels.PublishAsync(app.MlflowClient, TestModels.Logistic)).Version);
+        var client = app.CreateClient();
+        Assert.Equal("Healthy", await client.GetStringAsync("/health"));
+
+        // Act
+        app.Mlflow.Unavailable = true;
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (await client.GetStringAsync("/health") != "Degraded")
+        {
+            Assert.True(DateTime.UtcNow < deadline, "/health never said Degraded");
+            await Task.Delay(100);
+        }
+
+        // Assert
+        using var health = await client.GetAsync("/health");
+        Assert.Equal(HttpStatusCode.OK, health.StatusCode);
+        Assert.Equal("1", (await app.PredictOkAsync(TestEncounters.TypicalRequest())).Model.Version);
+        var mlflow = (await client.GetFromJsonAsync<JsonElement>("/api/model")).GetProperty("mlflow");
+        Assert.False(mlflow.GetProperty("reachable").GetBoolean());
+        Assert.True(mlflow.GetProperty("unreachableSince").GetDateTimeOffset() <= DateTimeOffset.UtcNow);
+
+        // MLflow back: healthy again
+        app.Mlflow.Unavailable = false;
+        deadline = DateTime.UtcNow.AddSeconds(30);
+        while (await client.GetStringAsync("/health") != "Healthy")
+        {
+            Assert.True(DateTime.UtcNow < deadline, "/health never became Healthy again");
+            await Task.Delay(100);
+        }
+    }
+
+    [Fact]
+    public async Task WithNoProductionModelPredictionsAre503UntilOneIsPromoted()
+    {
+        // Arrange
+        await using var app = await InferenceApp.StartAsync();
+        var client = app.CreateClient();
+        await Task.Delay(InferenceApp.RefreshInterval * 3);
+
+        // Act
+        using var before = await app.PredictAsync(TestEncounters.TypicalRequest());
+        using var modelBefore = await client.GetAsync("/api/model");
+        using var alive = await client.GetAsync("/alive");
+        var version = await TestModels.PublishAsync(app.MlflowClient, TestModels.Logistic);
+        await app.WaitForVersionAsync(version.Version);
+        using var after = await app.PredictAsync(TestEncounters.TypicalRequest());
+
+        // Assert
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, before.StatusCode);
+        Assert.Equal("application/problem+json", before.Content.Headers.ContentType!.MediaType);
+        Assert.Equal("No model in Production yet", (await before.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("title").GetString());
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, modelBefore.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, alive.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, after.StatusCode);
+    }
+
+    [Fact]
+    public async Task AModelWhoseFolderIsInS3IsReadStraightFromTheBucket()
+    {
+        // Arrange: a run whose artifact root is in the S3 server, as with a tracking server that does not proxy artifacts
+        await using var app = await InferenceApp.StartAsync();
+        var bucket = $"mlflow-{Guid.NewGuid():N}"[..20];
+        await TestServers.CreateMinioClient().MakeBucketAsync(new MakeBucketArgs().WithBucket(bucket));
+
+        // Act
+        var version = await TestModels.PublishAsync(app.MlflowClient, TestModels.Logistic, artifactRoot: $"s3://{bucket}/1/run/artifacts");
+        await app.WaitForVersionAsync(version.Version);
+
+        // Assert
+        Assert.Equal("1", (await app.PredictOkAsync(TestEncounters.TypicalRequest())).Model.Version);
+        Assert.Empty(app.Mlflow.Requests("mlflow-artifacts"));
+    }
+
+    [Fact]
+    public async Task TheServedModelSaysWhichVersionItIsAndWhereItCameFrom()
+    {
+        await using var app = await InferenceApp.StartAsync();
+        var version = await TestModels.PublishAsync(app.MlflowClient, TestModels.Logistic);
+        await app.WaitForVersionAsync(version.Version);
+
+        var model = await app.CreateClient().GetFromJsonAsync<JsonElement>("/api/model");
+
+        Assert.Equal(ModelArtifacts.RegisteredModelName, model.GetProperty("name").GetString());
+        Assert.Equal("production", model.GetProperty("alias").GetString());
+        Assert.Equal("Production", model.GetProperty("stage").GetString());
+        Assert.Equal(version.RunId, model.GetProperty("runId").GetString());
+        Assert.Equal("LbfgsLogisticRegression", model.GetProperty("algorithm").GetString());
+        Assert.Equal(TestModels.Logistic.Validation.RocAuc, model.GetProperty("metrics").GetProperty("val_roc_auc").GetDouble(), 1e-12);
+        Assert.Equal(8_000, model.GetProperty("trainRows").GetInt32());
+        Assert.True(model.GetProperty("mlflow").GetProperty("reachable").GetBoolean());
+    }
+
+    private static StringContent JsonContent(JsonNode body) => new(body.ToJsonString(), System.Text.Encoding.UTF8, "application/json");
+}

@@ -1,0 +1,61 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Diabetes.Core.Cleaning;
+using Diabetes.Core.Csv;
+using Diabetes.Core.Encounters;
+using Diabetes.Core.Modeling;
+using Diabetes.Testing;
+
+namespace Diabetes.InferenceApi.FunctionalTests;
+
+/// <summary>Encounters of the real dataset, as prediction requests and as the model inputs training made of them.</summary>
+public static class TestEncounters
+{
+    private static readonly Lazy<IReadOnlyList<(RawEncounter Raw, ModelInput Input)>> Usable = new(Load);
+
+    /// <summary>The usable encounters (not expired, not hospice) of the dataset's first lines, in file order.</summary>
+    public static IReadOnlyList<(RawEncounter Raw, ModelInput Input)> All => Usable.Value;
+
+    /// <summary>A request as a caller writes it: ids and counts as JSON numbers, other fields as strings, unknown as null.</summary>
+    public static JsonObject Request(RawEncounter raw)
+    {
+        var request = new JsonObject();
+        foreach (var column in EncounterSchema.FeatureColumns)
+        {
+            var value = EncounterCleaner.Missing(raw[column]);
+            request[column.SourceName] = value is null
+                ? null
+                : column.Kind == ColumnKind.Integer ? JsonValue.Create(int.Parse(value, CultureInfo.InvariantCulture)) : JsonValue.Create(value);
+        }
+
+        return request;
+    }
+
+    /// <summary>The typical encounter (the model folder's input example) as a request.</summary>
+    public static JsonObject TypicalRequest() =>
+        new(TypicalEncounter.Fields.Select(f => KeyValuePair.Create(f.Key, JsonValue.Create(f.Value) as JsonNode)));
+
+    private static IReadOnlyList<(RawEncounter, ModelInput)> Load()
+    {
+        var header = TestData.CsvLines[0].Split(',');
+        var ordinals = header.Select(name => EncounterSchema.Get(name).Ordinal).ToArray();
+        var rows = new List<(RawEncounter, ModelInput)>();
+        var reader = new CsvRecordReader(new StringReader(string.Join("\n", TestData.CsvLines.Skip(1).Take(12_000))));
+        foreach (var record in reader.ReadAll())
+        {
+            var values = new string?[EncounterSchema.Columns.Count];
+            for (var i = 0; i < ordinals.Length; i++)
+            {
+                values[ordinals[i]] = record.Fields[i];
+            }
+
+            var raw = new RawEncounter(values);
+            if (EncounterCleaner.Clean(raw) is CleaningResult.Cleaned cleaned)
+            {
+                rows.Add((raw, ModelInput.FromClean(cleaned.Encounter)));
+            }
+        }
+
+        return rows;
+    }
+}
