@@ -35,7 +35,7 @@ var datasetSource = builder.AddParameter("dataset-source",
         "https://archive.ics.uci.edu/static/public/296/diabetes+130-us+hospitals+for+years+1999-2008.zip", publishValueAsDefault: true)
     .WithDescription("Where the ingest service gets the dataset: an http(s) URL, or a .zip or .csv path it can read.");
 
-builder.AddProject<Projects.Diabetes_Ingest>("ingest")
+var ingest = builder.AddProject<Projects.Diabetes_Ingest>("ingest")
     .WithConnectionStringsOnly()
     .WithReference(rawdata).WaitFor(rawdata)
     .WithReference(cleandata).WaitFor(cleandata)
@@ -58,6 +58,21 @@ builder.AddProject<Projects.Diabetes_Trainer>("trainer")
         commandOptions: new() { Method = HttpMethod.Post, Description = "Train the candidates on all CLEAN train rows and register the best", IconName = "BrainCircuit" })
     .WithHttpCommand("/api/promotions", "Promote",
         commandOptions: new() { Method = HttpMethod.Post, Description = "Give Production to the better of the newest version and the current one", IconName = "Trophy" });
+
+// Serving: whatever MLflow marks as Production, swapped in without a restart.
+var inference = builder.AddProject<Projects.Diabetes_InferenceApi>("inference")
+    .WithConnectionStringsOnly()
+    .WithReference(mlflow.GetEndpoint("http")).WaitFor(mlflow)
+    .WithHttpHealthCheck("/health");
+
+// Front end: the only resource reachable from outside.
+builder.AddProject<Projects.Diabetes_Web>("web")
+    .WithConnectionStringsOnly()
+    .WithReference(inference).WaitFor(inference)
+    .WithReference(mlflow.GetEndpoint("http"))
+    .WithReference(ingest)
+    .WithExternalHttpEndpoints()
+    .WithHttpHealthCheck("/health");
 
 builder.Build().Run();
 

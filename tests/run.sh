@@ -31,6 +31,7 @@ PY
 )
 
 echo "test result files: $files"
+[ -d "$root/artifacts/screenshots" ] && echo "screenshots of the web pages: $root/artifacts/screenshots"
 echo "tests: $passed passed, $failed failed, $skipped skipped"
 if [ "$test_exit" -ne 0 ] || [ "$failed" -ne 0 ] || [ "$files" -eq 0 ]; then
     exit 1

@@ -41,6 +41,9 @@ public sealed record ModelVersion(
     string Source, string? RunId, string Status, IReadOnlyList<MlflowTag>? Tags, string? RunLink, IReadOnlyList<string>? Aliases)
 {
     public string? Tag(string key) => Tags?.FirstOrDefault(t => t.Key == key)?.Value;
+
+    /// <summary>What tells one registered version from another: a number is reused only if the model is registered anew.</summary>
+    public string Identity => $"{Version}@{CreationTimestamp}";
 }
 
 public sealed record RegisteredModel(

@@ -19,6 +19,16 @@ public static class ModelArtifacts
     public const string InputExampleFile = "input_example.json";
 }
 
+/// <summary>The tags promotion writes on a version it decided about: the decision, its reason and when.</summary>
+public static class PromotionTags
+{
+    public const string Decision = "promotion_decision";
+    public const string Reason = "promotion_reason";
+    public const string At = "promotion_at";
+    public const string Promoted = "promoted";
+    public const string Rejected = "rejected";
+}
+
 /// <summary><c>metadata.json</c> of a model folder: the decision threshold, what the model reads, where its data came from.</summary>
 public sealed record ModelMetadata(
     string ModelName,

@@ -43,8 +43,8 @@ public sealed partial class ProductionModelWatcher(
             return;
         }
 
-        var key = ServedModel.KeyOf(production);
-        if (state.Model?.Key == key || _rejected.Contains(key))
+        var key = production.Identity;
+        if (state.Model?.Version.Identity == key || _rejected.Contains(key))
         {
             return;
         }

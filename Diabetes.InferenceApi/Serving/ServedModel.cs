@@ -38,11 +38,6 @@ public sealed class ServedModel
 
     public DateTimeOffset LoadedAt { get; }
 
-    /// <summary>What identifies this load: a version number is reused only if the registered model is made anew.</summary>
-    public string Key => KeyOf(Version);
-
-    public static string KeyOf(ModelVersion version) => $"{version.Version}@{version.CreationTimestamp}";
-
     /// <summary>The probability of readmission within 30 days. Safe to call from any number of threads.</summary>
     public double Predict(ModelInput input)
     {

@@ -21,8 +21,6 @@ public sealed record PromotionResponse(bool Promoted, ScoredVersion? Production,
 public sealed class PromotionService(CleanDataReader data, MlflowClient mlflow, TimeProvider timeProvider, ILogger<PromotionService> logger)
 {
     public const string MetricName = "val_roc_auc";
-    private const string DecisionTag = "promotion_decision";
-    private const string ReasonTag = "promotion_reason";
 
     private readonly SemaphoreSlim _gate = new(1, 1);
 
@@ -57,7 +55,7 @@ public sealed class PromotionService(CleanDataReader data, MlflowClient mlflow, 
             if (production.Version == newest.Version)
             {
                 // A promotion cut short (alias, stage or tags missing) is finished now; a complete one is left alone.
-                var complete = production.CurrentStage == MlflowNames.StageProduction && production.Tag(DecisionTag) == "promoted"
+                var complete = production.CurrentStage == MlflowNames.StageProduction && production.Tag(PromotionTags.Decision) == PromotionTags.Promoted
                     && production.Aliases?.Contains(MlflowClient.ProductionAlias) == true;
                 if (!complete)
                 {
@@ -78,9 +76,9 @@ public sealed class PromotionService(CleanDataReader data, MlflowClient mlflow, 
             }
 
             var kept = $"version {champion.Version} ({MetricName} {champion.Metric:F4}) keeps Production: version {challenger.Version} scores {challenger.Metric:F4} on {inputs.Length:N0} validation rows";
-            if (newest.Tag(DecisionTag) != "rejected" || newest.Tag(ReasonTag) != kept)
+            if (newest.Tag(PromotionTags.Decision) != PromotionTags.Rejected || newest.Tag(PromotionTags.Reason) != kept)
             {
-                await TagAsync(challenger.Version, "rejected", kept, cancellationToken);
+                await TagAsync(challenger.Version, PromotionTags.Rejected, kept, cancellationToken);
             }
 
             logger.LogInformation("Promotion: {Reason}", kept);
@@ -95,25 +93,23 @@ public sealed class PromotionService(CleanDataReader data, MlflowClient mlflow, 
     private async Task GiveProductionAsync(string version, string reason, CancellationToken cancellationToken)
     {
         await mlflow.PromoteAsync(TrainingWorkflow.ModelName, version, cancellationToken);
-        await TagAsync(version, "promoted", reason, cancellationToken);
+        await TagAsync(version, PromotionTags.Promoted, reason, cancellationToken);
         logger.LogInformation("Promotion: {Reason}", reason);
     }
 
     private async Task TagAsync(string version, string decision, string reason, CancellationToken cancellationToken)
     {
         var at = timeProvider.GetUtcNow().ToString("O", CultureInfo.InvariantCulture);
-        foreach (var (key, value) in new[] { (DecisionTag, decision), (ReasonTag, reason), ("promotion_at", at) })
+        foreach (var (key, value) in new[] { (PromotionTags.Decision, decision), (PromotionTags.Reason, reason), (PromotionTags.At, at) })
         {
             await mlflow.Api.SetModelVersionTagAsync(new SetModelVersionTagRequest(TrainingWorkflow.ModelName, version, key, value), cancellationToken);
         }
     }
 
-    private static string ModelKey(ModelVersion version) => $"{version.Version}@{version.CreationTimestamp}";
-
     /// <summary>Drops the loaded models of versions that are neither the newest nor the one holding Production.</summary>
     private void ForgetModelsExcept(params ModelVersion?[] kept)
     {
-        var keys = kept.OfType<ModelVersion>().Select(ModelKey).ToHashSet();
+        var keys = kept.OfType<ModelVersion>().Select(v => v.Identity).ToHashSet();
         foreach (var key in _models.Keys.Where(k => !keys.Contains(k)))
         {
             _models.TryRemove(key, out _);
@@ -122,7 +118,7 @@ public sealed class PromotionService(CleanDataReader data, MlflowClient mlflow, 
 
     private async Task<double> ScoreAsync(ModelVersion version, IReadOnlyList<ModelInput> inputs, CancellationToken cancellationToken)
     {
-        var key = ModelKey(version);
+        var key = version.Identity;
         if (!_models.TryGetValue(key, out var model))
         {
             var root = await mlflow.ResolveModelRootAsync(version, cancellationToken);

@@ -22,12 +22,14 @@ public class AppHostModelTests
         var model = await BuildModelAsync();
 
         var names = model.Resources.Select(r => r.Name).ToHashSet();
-        Assert.Superset(new HashSet<string> { "postgres", "rawdata", "cleandata", "mlflowdb", "minio", "mlflow", "ingest", "trainer" }, names);
+        Assert.Superset(new HashSet<string> { "postgres", "rawdata", "cleandata", "mlflowdb", "minio", "mlflow", "ingest", "trainer", "inference", "web" }, names);
         Assert.IsType<PostgresServerResource>(model.Resources.Single(r => r.Name == "postgres"));
         Assert.IsType<PostgresDatabaseResource>(model.Resources.Single(r => r.Name == "rawdata"));
         Assert.IsType<MinioResource>(model.Resources.Single(r => r.Name == "minio"));
         Assert.IsType<ProjectResource>(model.Resources.Single(r => r.Name == "ingest"));
         Assert.IsType<ProjectResource>(model.Resources.Single(r => r.Name == "trainer"));
+        Assert.IsType<ProjectResource>(model.Resources.Single(r => r.Name == "inference"));
+        Assert.IsType<ProjectResource>(model.Resources.Single(r => r.Name == "web"));
         Assert.IsAssignableFrom<ContainerResource>(model.Resources.Single(r => r.Name == "mlflow"));
     }
 
@@ -35,6 +37,8 @@ public class AppHostModelTests
     [InlineData("ingest", new[] { "rawdata", "cleandata", "minio" })]
     [InlineData("trainer", new[] { "cleandata", "mlflow" })]
     [InlineData("mlflow", new[] { "mlflowdb", "minio" })]
+    [InlineData("inference", new[] { "mlflow" })]
+    [InlineData("web", new[] { "inference" })]
     public async Task EachResourceWaitsForWhatItUsesAndHasAHealthCheck(string resource, string[] dependencies)
     {
         var model = await BuildModelAsync();

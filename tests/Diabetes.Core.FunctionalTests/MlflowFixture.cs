@@ -2,7 +2,6 @@ using Diabetes.Core.Mlflow;
 using Diabetes.MlflowDouble;
 using Diabetes.Testing;
 using Microsoft.Extensions.DependencyInjection;
-using Minio;
 
 namespace Diabetes.Core.FunctionalTests;
 
@@ -31,12 +30,7 @@ public sealed class MlflowFixture : IAsyncDisposable
     public static async Task<MlflowFixture> StartAsync(string version = MlflowServerDouble.Mlflow3, IReadOnlyList<string>? allowedHosts = null)
     {
         var server = await MlflowServerDouble.StartAsync(version, allowedHosts);
-        var services = new ServiceCollection();
-        services.AddLogging();
-        services.ConfigureHttpClientDefaults(http => http.AddStandardResilienceHandler());
-        services.AddSingleton(_ => TestServers.CreateMinioClient());
-        services.AddMlflowClient(server.BaseAddress);
-        return new MlflowFixture(server, services.BuildServiceProvider());
+        return new MlflowFixture(server, MlflowClients.Create(server.BaseAddress));
     }
 
     /// <summary>The requests the server answered whose path (and query) contains <paramref name="pathPart"/>.</summary>

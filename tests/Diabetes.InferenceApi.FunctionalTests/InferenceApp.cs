@@ -1,8 +1,10 @@
+extern alias inference;
+
 using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Diabetes.Core.Mlflow;
-using Diabetes.InferenceApi.Apis;
+using inference::Diabetes.InferenceApi.Apis;
 using Diabetes.MlflowDouble;
 using Diabetes.Testing;
 using Microsoft.AspNetCore.Hosting;
@@ -15,7 +17,7 @@ namespace Diabetes.InferenceApi.FunctionalTests;
 /// The inference API in memory, configured only through its documented keys: the MLflow double on a loopback port as
 /// <c>services__mlflow__http__0</c>, the S3 server as <c>ConnectionStrings__minio</c>, and a short refresh interval.
 /// </summary>
-public sealed class InferenceApp : WebApplicationFactory<Program>
+public sealed class InferenceApp : WebApplicationFactory<inference::Program>
 {
     public static readonly TimeSpan RefreshInterval = TimeSpan.FromMilliseconds(200);
 

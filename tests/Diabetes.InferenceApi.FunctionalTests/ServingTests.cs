@@ -1,11 +1,14 @@
+extern alias inference;
+
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Diabetes.Core.Modeling;
-using Diabetes.InferenceApi.Apis;
+using inference::Diabetes.InferenceApi.Apis;
 using Diabetes.Testing;
 using Minio.DataModel.Args;
+using Diabetes.Testing.Models;
 
 namespace Diabetes.InferenceApi.FunctionalTests;
 

@@ -10,7 +10,9 @@ public static class TestData
     public const int EncounterCount = 101_766;
 
     /// <summary><c>dataset_diabetes.zip</c>: from <c>DIABETES_DATASET</c>, else <c>../shared/data/</c> next to the repository.</summary>
-    public static string DatasetZip { get; } = FindDataset();
+    public static string DatasetZip => LazyDataset.Value;
+
+    private static readonly Lazy<string> LazyDataset = new(FindDataset);
 
     /// <summary>The lines of <c>diabetic_data.csv</c> (header first), read once.</summary>
     public static IReadOnlyList<string> CsvLines => LazyLines.Value;
@@ -38,6 +40,9 @@ public static class TestData
         return path;
     }
 
+    /// <summary>The repository's root folder (where <c>Diabetes.sln</c> is), above the test binaries.</summary>
+    public static string RepositoryRoot { get; } = FindRepositoryRoot();
+
     private static string FindDataset()
     {
         if (Environment.GetEnvironmentVariable(DatasetVariable) is { Length: > 0 } configured)
@@ -45,14 +50,19 @@ public static class TestData
             return configured;
         }
 
+        var path = Path.GetFullPath(Path.Combine(RepositoryRoot, "..", "shared", "data", "dataset_diabetes.zip"));
+        return File.Exists(path)
+            ? path
+            : throw new FileNotFoundException($"The dataset is not at {path}; set {DatasetVariable} to its path.", path);
+    }
+
+    private static string FindRepositoryRoot()
+    {
         for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
         {
             if (File.Exists(Path.Combine(directory.FullName, "Diabetes.sln")))
             {
-                var path = Path.GetFullPath(Path.Combine(directory.FullName, "..", "shared", "data", "dataset_diabetes.zip"));
-                return File.Exists(path)
-                    ? path
-                    : throw new FileNotFoundException($"The dataset is not at {path}; set {DatasetVariable} to its path.", path);
+                return directory.FullName;
             }
         }
 

@@ -6,7 +6,7 @@ using Diabetes.Core.Encounters;
 using Diabetes.Core.Modeling;
 using Diabetes.Testing;
 
-namespace Diabetes.InferenceApi.FunctionalTests;
+namespace Diabetes.Testing.Models;
 
 /// <summary>Encounters of the real dataset, as prediction requests and as the model inputs training made of them.</summary>
 public static class TestEncounters

@@ -1,0 +1,44 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Refit;
+
+namespace Diabetes.Web.Clients;
+
+/// <summary>The inference API, as the web page uses it (<c>https+http://inference</c>).</summary>
+public interface IInferenceApi
+{
+    [Post("/api/predictions")]
+    Task<IApiResponse<Prediction>> PredictAsync([Body] JsonObject encounter, CancellationToken cancellationToken);
+
+    [Get("/api/model")]
+    Task<IApiResponse<ServedModel>> GetModelAsync(CancellationToken cancellationToken);
+}
+
+public sealed record ModelReference(string Name, string Version, string? RunId, string Algorithm);
+
+public sealed record Prediction(bool ReadmittedWithin30Days, double Probability, double Threshold, ModelReference Model);
+
+public sealed record ServedModel(string Name, string Version, string? RunId, string Algorithm, DateTimeOffset TrainedAt, int TrainRows, IReadOnlyList<int> Batches);
+
+/// <summary>A refusal of the API (RFC 9457 problem details), with the message of each bad field.</summary>
+public sealed record ApiProblem(string? Title, string? Detail, IReadOnlyDictionary<string, string[]> Errors)
+{
+    public static ApiProblem Read(ApiException error)
+    {
+        if (error.Content is { Length: > 0 } content)
+        {
+            try
+            {
+                var problem = JsonNode.Parse(content);
+                var errors = problem?["errors"]?.Deserialize<Dictionary<string, string[]>>() ?? [];
+                return new ApiProblem((string?)problem?["title"], (string?)problem?["detail"], errors);
+            }
+            catch (JsonException)
+            {
+                // Not problem details (a proxy's page): the status alone is said.
+            }
+        }
+
+        return new ApiProblem($"{(int)error.StatusCode} {error.ReasonPhrase}", null, new Dictionary<string, string[]>());
+    }
+}

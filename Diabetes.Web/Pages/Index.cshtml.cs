@@ -1,0 +1,75 @@
+using System.Globalization;
+using Diabetes.Web.Clients;
+using Diabetes.Web.Forms;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Mvc.RazorPages;
+using Refit;
+
+namespace Diabetes.Web.Pages;
+
+/// <summary>What a prediction showed: the probability, the decision and the model version that made it.</summary>
+public sealed record PredictionView(Prediction Prediction, ServedModel? Model);
+
+/// <summary>The prediction form: a patient's values in, the Production model's answer out.</summary>
+public sealed class IndexModel(IInferenceApi inference, ILogger<IndexModel> logger) : PageModel
+{
+    [BindProperty]
+    public Dictionary<string, string?> Fields { get; set; } = EncounterForm.TypicalValues();
+
+    public PredictionView? Result { get; private set; }
+
+    /// <summary>The API's message for each bad field, shown beside it.</summary>
+    public IReadOnlyDictionary<string, string[]> Errors { get; private set; } = new Dictionary<string, string[]>();
+
+    /// <summary>Why there is no prediction, when the reason is not a field (no model yet, the API down).</summary>
+    public string? Problem { get; private set; }
+
+    public void OnGet()
+    {
+    }
+
+    public async Task OnPostAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var response = await inference.PredictAsync(EncounterForm.ToRequest(Fields), cancellationToken);
+            if (response is { IsSuccessful: true, Content: { } prediction })
+            {
+                Result = new PredictionView(prediction, await ModelOfAsync(prediction.Model.Version, cancellationToken));
+                return;
+            }
+
+            if (response.Error is not ApiException refusal)
+            {
+                throw new HttpRequestException(response.Error?.Message, response.Error);
+            }
+
+            var problem = ApiProblem.Read(refusal);
+            Errors = problem.Errors;
+            Problem = problem.Errors.Count > 0
+                ? "Some values are not accepted; see the messages beside them."
+                : $"No prediction: {problem.Title}. {problem.Detail}";
+        }
+        catch (Exception exception) when (ServiceFaults.IsUnreachable(exception))
+        {
+            logger.LogWarning(exception, "The inference API cannot be reached");
+            Problem = "No prediction: the inference service cannot be reached right now. Your values are kept; try again shortly.";
+        }
+    }
+
+    public static string Percent(double probability) => probability.ToString("P1", CultureInfo.InvariantCulture);
+
+    /// <summary>Where the version that answered came from; unknown if the API has swapped since.</summary>
+    private async Task<ServedModel?> ModelOfAsync(string version, CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var model = await inference.GetModelAsync(cancellationToken);
+            return model is { IsSuccessful: true, Content: { } served } && served.Version == version ? served : null;
+        }
+        catch (Exception exception) when (ServiceFaults.IsUnreachable(exception))
+        {
+            return null;
+        }
+    }
+}

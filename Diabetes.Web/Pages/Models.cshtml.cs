@@ -1,0 +1,101 @@
+using System.Globalization;
+using Diabetes.Core.Mlflow;
+using Diabetes.Core.Modeling;
+using Diabetes.Web.Clients;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Mvc.RazorPages;
+
+namespace Diabetes.Web.Pages;
+
+/// <summary>A registered version with the metrics of its run and what promotion decided about it.</summary>
+public sealed record VersionRow(ModelVersion Version, IReadOnlyDictionary<string, double> Metrics)
+{
+    public string? Decision => Version.Tag(PromotionTags.Decision);
+    public string? Reason => Version.Tag(PromotionTags.Reason);
+    public string? DecidedAt => Version.Tag(PromotionTags.At);
+    public double? Metric(string key) => Metrics.TryGetValue(key, out var value) ? value : null;
+}
+
+/// <summary>Every registered version, which one holds Production and since when, and the Production model's plots.</summary>
+public sealed class ModelsModel(MlflowClient mlflow, ILogger<ModelsModel> logger) : PageModel
+{
+    /// <summary>The plots the trainer logs for the chosen model, under <c>plots/</c> in its run.</summary>
+    public static readonly IReadOnlyList<(string File, string Title)> PlotFiles =
+    [
+        ("roc_curve", "ROC curve (test set)"),
+        ("precision_recall_curve", "Precision and recall (test set)"),
+        ("confusion_matrix", "Confusion matrix (test set, at the model's threshold)"),
+        ("feature_importance", "Feature importance (validation set)"),
+    ];
+
+    public static readonly IReadOnlyList<string> MetricColumns = ["val_roc_auc", "val_pr_auc", "val_f1", "test_roc_auc", "test_pr_auc", "test_f1"];
+
+    public IReadOnlyList<VersionRow> Versions { get; private set; } = [];
+
+    public VersionRow? Production { get; private set; }
+
+    /// <summary>Whether Production is held by alias too (the stage alone is the older way).</summary>
+    public bool ProductionHasAlias { get; private set; }
+
+    public string? Problem { get; private set; }
+
+    public async Task OnGetAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            var versions = (await mlflow.Api.SearchModelVersionsAsync($"name='{ModelArtifacts.RegisteredModelName}'", null, cancellationToken)).ModelVersions ?? [];
+            var rows = new List<VersionRow>();
+            foreach (var version in versions.OrderByDescending(v => long.Parse(v.Version, CultureInfo.InvariantCulture)))
+            {
+                rows.Add(new VersionRow(version, await RunMetricsAsync(version, cancellationToken)));
+            }
+
+            Versions = rows;
+            var production = await mlflow.GetProductionVersionAsync(ModelArtifacts.RegisteredModelName, cancellationToken);
+            Production = rows.FirstOrDefault(r => r.Version.Version == production?.Version);
+            ProductionHasAlias = production?.Aliases?.Contains(MlflowClient.ProductionAlias) == true;
+        }
+        catch (Exception exception) when (exception is MlflowException || ServiceFaults.IsUnreachable(exception))
+        {
+            logger.LogWarning(exception, "MLflow cannot be read");
+            Problem = "MLflow cannot be reached right now, so the registered models cannot be listed. Try again shortly.";
+        }
+    }
+
+    /// <summary>One plot of a version's run, read from MLflow's artifacts.</summary>
+    public async Task<IActionResult> OnGetPlotAsync(string version, string plot, CancellationToken cancellationToken)
+    {
+        if (PlotFiles.All(p => p.File != plot))
+        {
+            return NotFound();
+        }
+
+        try
+        {
+            var found = (await mlflow.Api.GetModelVersionAsync(ModelArtifacts.RegisteredModelName, version, cancellationToken)).ModelVersion;
+            if (found.RunId is null)
+            {
+                return NotFound();
+            }
+
+            var run = (await mlflow.Api.GetRunAsync(found.RunId, cancellationToken)).Run;
+            var png = await mlflow.DownloadArtifactAsync(run.Info.ArtifactUri, $"plots/{plot}.png", cancellationToken);
+            return File(png, "image/png");
+        }
+        catch (MlflowResourceNotFoundException)
+        {
+            return NotFound();
+        }
+    }
+
+    private async Task<IReadOnlyDictionary<string, double>> RunMetricsAsync(ModelVersion version, CancellationToken cancellationToken)
+    {
+        if (version.RunId is null)
+        {
+            return new Dictionary<string, double>();
+        }
+
+        var run = (await mlflow.Api.GetRunAsync(version.RunId, cancellationToken)).Run;
+        return run.Data?.Metrics?.ToDictionary(m => m.Key, m => m.Value) ?? new Dictionary<string, double>();
+    }
+}

@@ -1,0 +1,66 @@
+using System.Text;
+using Diabetes.Core.Mlflow;
+using Diabetes.Core.Modeling;
+using Diabetes.Trainer.Training;
+
+namespace Diabetes.Testing.Models;
+
+/// <summary>
+/// Real models of the trainer's own pipeline, trained once per test run on the dataset's first encounters, and
+/// published to an MLflow server as the trainer publishes them (a run with its model folder, a registered version).
+/// </summary>
+public static class TestModels
+{
+    private static readonly Lazy<(TrainedCandidate Trained, FeaturePipeline Features)[]> Models = new(Train);
+
+    /// <summary>A logistic regression (version 1 in most tests).</summary>
+    public static TrainedCandidate Logistic => Models.Value[0].Trained;
+
+    /// <summary>A boosted tree model, which answers other probabilities than <see cref="Logistic"/>.</summary>
+    public static TrainedCandidate FastTree => Models.Value[1].Trained;
+
+    /// <summary>
+    /// Publishes one of these models as the trainer would (see <see cref="ModelPublisher"/>); <paramref name="withPlots"/>
+    /// adds the plots the trainer draws for a chosen model (on the validation rows here).
+    /// </summary>
+    public static Task<ModelVersion> PublishAsync(
+        MlflowClient mlflow, TrainedCandidate model, bool promote = true, string? artifactRoot = null, Func<string, byte[], byte[]>? tamper = null,
+        bool withPlots = false) =>
+        ModelPublisher.PublishAsync(mlflow, model, Models.Value.Single(m => m.Trained == model).Features, new ModelLineage(["test"], [1], 8_000, 2_000, "digest"),
+            promote, artifactRoot, tamper, withPlots ? run => UploadPlotsAsync(mlflow, run, model) : null);
+
+    private static async Task UploadPlotsAsync(MlflowClient mlflow, RunInfo run, TrainedCandidate model)
+    {
+        var validation = Validation.Value;
+        var probabilities = model.Model.Predict(validation);
+        var labels = validation.Select(v => v.Label).ToArray();
+        var importance = new[] { new FeatureImportance("NumberInpatient", 0.03), new FeatureImportance("DischargeDisposition", 0.01) };
+        var plots = new Dictionary<string, byte[]>
+        {
+            ["roc_curve"] = Plots.Roc(probabilities, labels, "ROC curve"),
+            ["precision_recall_curve"] = Plots.PrecisionRecall(probabilities, labels, "Precision-recall"),
+            ["confusion_matrix"] = Plots.Confusion(model.Validation.Confusion, model.Validation.Threshold, "Confusion matrix"),
+            ["feature_importance"] = Plots.FeatureImportance(importance, "Feature importance"),
+        };
+        foreach (var (name, png) in plots)
+        {
+            await mlflow.UploadArtifactAsync(run, $"plots/{name}.png", png, "image/png", CancellationToken.None);
+        }
+    }
+
+    /// <summary>Bytes that are not a model: what a truncated upload leaves.</summary>
+    public static byte[] Corrupt(string path, byte[] content) =>
+        path.EndsWith(ModelArtifacts.ModelFile, StringComparison.Ordinal) ? Encoding.UTF8.GetBytes("not a zip") : content;
+
+    private static readonly Lazy<IReadOnlyList<ModelInput>> Validation = new(() => TestEncounters.All.Skip(8_000).Take(2_000).Select(r => r.Input).ToArray());
+
+    private static (TrainedCandidate, FeaturePipeline)[] Train()
+    {
+        var trainer = new ModelTrainer(TestEncounters.All.Take(8_000).Select(r => r.Input.Copy()).ToList(), Validation.Value);
+        return
+        [
+            (trainer.Train(Candidates.All.First(c => c.Algorithm.Contains("Logistic", StringComparison.Ordinal))), trainer.Features),
+            (trainer.Train(Candidates.All.First(c => c.Algorithm == "FastTree")), trainer.Features),
+        ];
+    }
+}

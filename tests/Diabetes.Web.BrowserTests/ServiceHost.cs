@@ -1,0 +1,34 @@
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Diabetes.Web.BrowserTests;
+
+/// <summary>
+/// A service of the platform on a real loopback port (Kestrel, so that a browser and the other services reach it),
+/// configured only through its documented keys.
+/// </summary>
+public sealed class ServiceHost<TProgram> : WebApplicationFactory<TProgram> where TProgram : class
+{
+    private readonly IReadOnlyDictionary<string, string?> _settings;
+
+    public ServiceHost(IReadOnlyDictionary<string, string?> settings)
+    {
+        _settings = settings;
+        UseKestrel(0);
+        StartServer();
+        BaseAddress = new Uri(Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
+    }
+
+    public Uri BaseAddress { get; }
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        foreach (var (key, value) in _settings)
+        {
+            builder.UseSetting(key, value);
+        }
+    }
+}

@@ -1,0 +1,117 @@
+extern alias web;
+
+using System.Text.RegularExpressions;
+using Microsoft.Playwright;
+
+namespace Diabetes.Web.BrowserTests;
+
+/// <summary>The web site in Debian's Chromium, as a person uses it; each test leaves a screenshot in artifacts/screenshots.</summary>
+public class WebPageTests(WebSystem system) : IClassFixture<WebSystem>
+{
+    [Fact]
+    public async Task ThePredictPageStartsWithATypicalPatientAndShowsTheProbabilityAndTheModelVersion()
+    {
+        // Arrange
+        var page = await system.OpenAsync("/");
+
+        // Assert: the defaults, with readable labels
+        Assert.Equal("[70-80)", await page.Locator("#field-age").InputValueAsync());
+        Assert.Equal("70–80", (await page.Locator("#field-age option:checked").TextContentAsync())?.Trim());
+        Assert.Equal("1", await page.Locator("#field-admission_type_id").InputValueAsync());
+        Assert.Contains("Emergency", await page.Locator("#field-admission_type_id option:checked").TextContentAsync());
+        Assert.Equal("428", await page.Locator("#field-diag_1").InputValueAsync());
+        Assert.Equal("15", await page.Locator("#field-num_medications").InputValueAsync());
+
+        // Act
+        await page.Locator("#predict").ClickAsync();
+
+        // Assert: a probability and the version that made it
+        await Assertions.Expect(page.Locator("#probability")).ToHaveTextAsync(new Regex(@"^\d{1,3}\.\d %$"));
+        await Assertions.Expect(page.Locator("#model-version")).ToContainTextAsync("diabetes-readmission version 1 (LbfgsLogisticRegression, trained on 8,000 encounters");
+        await Assertions.Expect(page.Locator("#decision")).ToContainTextAsync("threshold");
+        await WebSystem.ScreenshotAsync(page, "predict");
+    }
+
+    [Fact]
+    public async Task AnInvalidValueIsExplainedBesideItsFieldAndTheInputIsKept()
+    {
+        // Arrange
+        var page = await system.OpenAsync("/");
+        await page.Locator("#field-num_medications").FillAsync("-3");
+        await page.Locator("#field-race").SelectOptionAsync("Asian");
+        await page.Locator("#field-diag_2").FillAsync("heart");
+
+        // Act
+        await page.Locator("#predict").ClickAsync();
+
+        // Assert
+        await Assertions.Expect(page.Locator("#error-num_medications")).ToContainTextAsync("-3 is not a whole number from 0 to 81");
+        await Assertions.Expect(page.Locator("#error-diag_2")).ToContainTextAsync("'heart' is not an ICD-9 code");
+        Assert.Equal("-3", await page.Locator("#field-num_medications").InputValueAsync());
+        Assert.Equal("Asian", await page.Locator("#field-race").InputValueAsync());
+        Assert.Equal(0, await page.Locator("#result").CountAsync());
+        await WebSystem.ScreenshotAsync(page, "predict-invalid");
+    }
+
+    [Fact]
+    public async Task TheModelsPageShowsTheProductionVersionItsHistoryAndItsPlots()
+    {
+        // Act
+        var page = await system.OpenAsync("/models");
+
+        // Assert
+        await Assertions.Expect(page.Locator("#production h2")).ToHaveTextAsync("In Production: version 1");
+        await Assertions.Expect(page.Locator("#production")).ToContainTextAsync($"in Production since 2026-12-01T10:00:00+00:00");
+        await Assertions.Expect(page.Locator("#production .reason")).ToHaveTextAsync(WebSystem.FirstReason);
+        var rows = page.Locator("#versions tbody tr");
+        await Assertions.Expect(rows).ToHaveCountAsync(2);
+        await Assertions.Expect(rows.Nth(0)).ToContainTextAsync(WebSystem.SecondReason);
+        await Assertions.Expect(rows.Nth(0)).ToContainTextAsync("rejected");
+        await Assertions.Expect(rows.Nth(1)).ToContainTextAsync("Production, alias production");
+        await Assertions.Expect(rows.Nth(1)).ToContainTextAsync("promoted");
+        foreach (var plot in new[] { "roc_curve", "precision_recall_curve", "confusion_matrix", "feature_importance" })
+        {
+            var image = page.Locator($"#plot-{plot}");
+            await Assertions.Expect(image).ToBeVisibleAsync();
+            Assert.True(await image.EvaluateAsync<int>("img => img.complete ? img.naturalWidth : 0") > 100, $"{plot} did not load");
+        }
+
+        await WebSystem.ScreenshotAsync(page, "models");
+    }
+
+    [Fact]
+    public async Task TheDataPageShowsTheAnalysisAsPicturesAndTheLedger()
+    {
+        // Act
+        var page = await system.OpenAsync("/data");
+
+        // Assert
+        foreach (var chart in new[] { "class-balance", "missing", "batches" })
+        {
+            await Assertions.Expect(page.Locator($"#chart-{chart} svg")).ToBeVisibleAsync();
+        }
+
+        await Assertions.Expect(page.Locator("#chart-missing svg")).ToContainTextAsync("medical_specialty");
+        await Assertions.Expect(page.Locator("#ledger tbody tr")).ToHaveCountAsync(3);
+        await Assertions.Expect(page.Locator("#ledger")).ToContainTextAsync("15,000");
+        await WebSystem.ScreenshotAsync(page, "data");
+    }
+
+    [Fact]
+    public async Task WhenTheApiCannotBeReachedThePageSaysSoAndKeepsTheInput()
+    {
+        // Arrange: the site pointed at an inference API that is not there
+        await using var site = new ServiceHost<web::Program>(system.WebSettings(new Uri("http://127.0.0.1:9")));
+        var page = await system.Browser.NewPageAsync();
+        await page.GotoAsync(site.BaseAddress.ToString());
+        await page.Locator("#field-num_medications").FillAsync("23");
+
+        // Act
+        await page.Locator("#predict").ClickAsync();
+
+        // Assert
+        await Assertions.Expect(page.Locator("#problem")).ToContainTextAsync("the inference service cannot be reached");
+        Assert.Equal("23", await page.Locator("#field-num_medications").InputValueAsync());
+        await WebSystem.ScreenshotAsync(page, "predict-api-down");
+    }
+}
