@@ -2,17 +2,24 @@
 # Benchmarks on the real dataset: the data pipeline (prepare + all batches + clean) and a training job, through the
 # services' HTTP APIs (Release builds), with a private PostgreSQL and S3 server and the MLflow double. Prints figures.
 # `bench/run.sh cv` scores every candidate in patient-grouped 5-fold cross-validation instead (no services needed).
-# Usage: bench/run.sh [cv] [path to dataset_diabetes.zip]
+# `bench/run.sh serving` loads the inference API with wrk (Debian's package): single predictions at concurrency 1 and
+# 32, batches of 1,000, a model swap under load, memory, and engine pool against transformer.
+# Usage: bench/run.sh [cv|serving] [path to dataset_diabetes.zip]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 mode=services
-if [[ ${1:-} == cv ]]; then mode=cv; shift; fi
+if [[ ${1:-} == cv || ${1:-} == serving ]]; then mode=$1; shift; fi
 dataset=${1:-$root/../shared/data/dataset_diabetes.zip}
 bench_dll=$root/artifacts/bin/Diabetes.Bench/release/Diabetes.Bench.dll
 
 dotnet build "$root/bench/Diabetes.Bench" -c Release -v quiet -nologo >/dev/null
 if [[ $mode == cv ]]; then
     exec dotnet "$bench_dll" cv "$dataset"
+fi
+if [[ $mode == serving ]]; then
+    command -v wrk >/dev/null || { echo "the serving benchmark needs wrk: apt-get install wrk" >&2; exit 1; }
+    # Model folders go through the MLflow double's artifact API: no database or S3 server is needed.
+    exec dotnet "$bench_dll" serving "$root/artifacts/bin" "$dataset"
 fi
 
 source "$root/tests/servers.sh"

@@ -5,7 +5,7 @@ using Diabetes.MlflowDouble;
 
 namespace Diabetes.Bench;
 
-/// <summary>The ingest and trainer services as child processes on loopback ports, and the MLflow double in this one.</summary>
+/// <summary>The services as child processes on loopback ports (Release builds), and the MLflow double in this one.</summary>
 public sealed class BenchPlatform : IAsyncDisposable
 {
     private readonly Dictionary<string, Process> _processes = new();
@@ -18,27 +18,47 @@ public sealed class BenchPlatform : IAsyncDisposable
 
     public HttpClient Trainer { get; private set; } = null!;
 
+    /// <summary>The MLflow double alone; services are started on demand.</summary>
+    public static async Task<BenchPlatform> StartAsync() => new(await MlflowServerDouble.StartAsync());
+
+    /// <summary>The MLflow double, the ingest service and the trainer.</summary>
     public static async Task<BenchPlatform> StartAsync(string binDirectory)
     {
-        var platform = new BenchPlatform(await MlflowServerDouble.StartAsync());
-        platform.Ingest = await platform.StartServiceAsync("ingest", Path.Combine(binDirectory, "Diabetes.Ingest", "release", "Diabetes.Ingest.dll"));
-        platform.Trainer = await platform.StartServiceAsync("trainer", Path.Combine(binDirectory, "Diabetes.Trainer", "release", "Diabetes.Trainer.dll"));
+        var platform = await StartAsync();
+        platform.Ingest = await platform.StartServiceAsync("ingest", Dll(binDirectory, "Diabetes.Ingest"));
+        platform.Trainer = await platform.StartServiceAsync("trainer", Dll(binDirectory, "Diabetes.Trainer"));
         return platform;
     }
 
+    /// <summary>Starts the inference API, watching the double's registry every second.</summary>
+    public Task<HttpClient> StartInferenceAsync(string binDirectory) =>
+        StartServiceAsync("inference", Dll(binDirectory, "Diabetes.InferenceApi"), ("Serving__RefreshInterval", "00:00:01"));
+
+    /// <summary>The resident memory of a service now (VmRSS).</summary>
+    public long MemoryMiB(string service) => StatusMiB(service, "VmRSS:");
+
     /// <summary>The peak resident memory of a service so far (VmHWM).</summary>
-    public long PeakMemoryMiB(string service)
+    public long PeakMemoryMiB(string service) => StatusMiB(service, "VmHWM:");
+
+    private long StatusMiB(string service, string field)
     {
-        var status = File.ReadAllLines($"/proc/{_processes[service].Id}/status").First(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
+        var status = File.ReadAllLines($"/proc/{_processes[service].Id}/status").First(l => l.StartsWith(field, StringComparison.Ordinal));
         return long.Parse(status.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) / 1024;
     }
 
-    private async Task<HttpClient> StartServiceAsync(string name, string dll)
+    private static string Dll(string binDirectory, string project) => Path.Combine(binDirectory, project, "release", $"{project}.dll");
+
+    private async Task<HttpClient> StartServiceAsync(string name, string dll, params (string Key, string Value)[] settings)
     {
         var url = $"http://127.0.0.1:{FreePort()}";
         var start = new ProcessStartInfo("dotnet", [dll, "--urls", url]) { RedirectStandardOutput = true, RedirectStandardError = true };
         start.Environment["services__mlflow__http__0"] = Mlflow.BaseAddress.ToString();
         start.Environment["Logging__LogLevel__Default"] = "Warning";
+        foreach (var (key, value) in settings)
+        {
+            start.Environment[key] = value;
+        }
+
         var process = Process.Start(start)!;
         process.OutputDataReceived += (_, _) => { };
         process.ErrorDataReceived += (_, e) =>

@@ -5,15 +5,23 @@ using Diabetes.Bench;
 // the services' configuration keys in the environment (ConnectionStrings__rawdata, __cleandata, __minio,
 // Dataset__Source). MLflow is the test double of its REST API, in this process.
 // With "cv", it scores the candidates in patient-grouped cross-validation instead, in this process, with no service.
+// With "serving", it loads the inference API with wrk, a model swap included (ServingBenchmark).
 if (args is ["cv", var datasetPath])
 {
     CrossValidationBenchmark.Run(datasetPath);
     return 0;
 }
 
+if (args is ["serving", var servingBin, var servingDataset])
+{
+    await using var serving = await BenchPlatform.StartAsync();
+    await ServingBenchmark.RunAsync(serving, servingBin, servingDataset);
+    return 0;
+}
+
 if (args is not [var binDirectory])
 {
-    Console.Error.WriteLine("usage: Diabetes.Bench <artifacts/bin folder of the Release builds> | Diabetes.Bench cv <dataset zip>");
+    Console.Error.WriteLine("usage: Diabetes.Bench <artifacts/bin folder of the Release builds> | Diabetes.Bench cv <dataset zip> | Diabetes.Bench serving <artifacts/bin folder> <dataset zip>");
     return 2;
 }
 

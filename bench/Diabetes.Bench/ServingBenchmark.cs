@@ -1,0 +1,221 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using Diabetes.Core.Cleaning;
+using Diabetes.Core.Csv;
+using Diabetes.Core.Encounters;
+using Diabetes.Core.Mlflow;
+using Diabetes.Core.Modeling;
+using Diabetes.Testing;
+using Diabetes.Testing.Models;
+using Diabetes.Trainer.Training;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Diabetes.Bench;
+
+/// <summary>
+/// The inference API under load on loopback: wrk against single predictions at concurrency 1 and 32, batches of 1,000,
+/// and a model swap in the middle of a load, with the real chosen model (LightGBM, 31 leaves, 1,500 rounds) trained on
+/// the train split; and, in this process, the engine pool against scoring through the transformer.
+/// </summary>
+public static partial class ServingBenchmark
+{
+    private const string Endpoint = "/api/predictions";
+
+    public static async Task RunAsync(BenchPlatform platform, string binDirectory, string datasetZip)
+    {
+        var (train, validation) = Splits(datasetZip);
+        var trainer = new ModelTrainer(train, validation);
+        var stopwatch = Stopwatch.StartNew();
+        var chosen = trainer.Train(Candidates.All[1]);
+        var challenger = trainer.Train(Candidates.All.First(c => c.Algorithm == "LbfgsLogisticRegression"));
+        Console.WriteLine($"Serving: trained {chosen.Candidate.Name} and {challenger.Candidate.Name} on {train.Count:N0} rows in {stopwatch.Elapsed.TotalSeconds:F0} s");
+
+        await using var services = MlflowClients.Create(platform.Mlflow.BaseAddress);
+        var mlflow = services.GetRequiredService<MlflowClient>();
+        var lineage = new ModelLineage(["bench"], [1, 2, 3, 4, 5], train.Count, validation.Count, "bench");
+        await ModelPublisher.PublishAsync(mlflow, chosen, trainer.Features, lineage);
+        var second = await ModelPublisher.PublishAsync(mlflow, challenger, trainer.Features, lineage, promote: false);
+
+        var api = await platform.StartInferenceAsync(binDirectory);
+        await WaitForVersionAsync(api, "1");
+        Console.WriteLine($"  inference API serving version 1; memory with one model loaded: {platform.MemoryMiB("inference")} MiB resident");
+
+        var single = TypicalRequest().ToJsonString();
+        var batch = new JsonArray(Enumerable.Range(0, 1_000).Select(i => (JsonNode)Request(validation[i % validation.Count], i)).ToArray()).ToJsonString();
+        await WarmUpAsync(api, single);
+
+        var one = Wrk(api, single, connections: 1, threads: 1, seconds: 10);
+        Console.WriteLine($"  single, concurrency 1:  {one.RequestsPerSecond,8:N0} req/s  p50 {one.P50Ms:F3} ms  p99 {one.P99Ms:F3} ms  failed {one.Failed}");
+        var many = Wrk(api, single, connections: 32, threads: 2, seconds: 10);
+        Console.WriteLine($"  single, concurrency 32: {many.RequestsPerSecond,8:N0} req/s  p50 {many.P50Ms:F3} ms  p99 {many.P99Ms:F3} ms  failed {many.Failed}");
+        var batches = Wrk(api, batch, connections: 2, threads: 2, seconds: 10, path: "/api/predictions/batch");
+        Console.WriteLine($"  batches of 1,000, concurrency 2: {batches.RequestsPerSecond * 1_000,8:N0} rows/s  p50 {batches.P50Ms:F1} ms  failed {batches.Failed}");
+
+        // A swap under load: version 2 is promoted while 32 connections keep asking.
+        var load = Task.Run(() => Wrk(api, single, connections: 32, threads: 2, seconds: 12));
+        await Task.Delay(TimeSpan.FromSeconds(4));
+        await mlflow.PromoteAsync(ModelArtifacts.RegisteredModelName, second.Version, CancellationToken.None);
+        var swapSeconds = await WaitForVersionAsync(api, second.Version);
+        var during = await load;
+        Console.WriteLine($"  swap to version {second.Version} under load: served {swapSeconds:F1} s after promotion; " +
+            $"{during.Requests:N0} requests, failed {during.Failed}, {during.RequestsPerSecond:N0} req/s");
+        Console.WriteLine($"  memory after the runs: {platform.MemoryMiB("inference")} MiB resident, peak {platform.PeakMemoryMiB("inference")} MiB");
+
+        CompareScorers(chosen.Model, validation);
+        Console.WriteLine();
+        Console.WriteLine("Serving goals on this machine (load generator on the same cores):");
+        Console.WriteLine($"  at least 5,000 predictions/s at concurrency 32: {many.RequestsPerSecond:N0} {(many.RequestsPerSecond >= 5_000 ? "met" : "MISSED")}");
+        Console.WriteLine($"  p99 at most 2 ms at concurrency 1: {one.P99Ms:F3} ms {(one.P99Ms <= 2 ? "met" : "MISSED")}");
+        Console.WriteLine($"  no failed request across a swap: {during.Failed} {(during.Failed == 0 ? "met" : "MISSED")}");
+    }
+
+    /// <summary>Single rows through pooled prediction engines against one-row transforms of the model, in this process.</summary>
+    private static void CompareScorers(ReadmissionModel model, IReadOnlyList<ModelInput> rows)
+    {
+        const int count = 20_000;
+        var engine = model.CreatePredictionEngine();
+        engine.Predict(rows[0]);
+        var stopwatch = Stopwatch.StartNew();
+        for (var i = 0; i < count; i++)
+        {
+            engine.Predict(rows[i % rows.Count]);
+        }
+
+        var engineMicros = stopwatch.Elapsed.TotalMicroseconds / count;
+        stopwatch.Restart();
+        for (var i = 0; i < count / 10; i++)
+        {
+            model.Predict([rows[i % rows.Count]]);
+        }
+
+        var transformMicros = stopwatch.Elapsed.TotalMicroseconds / (count / 10);
+        Console.WriteLine($"  one row through a prediction engine: {engineMicros:F1} µs; through the transformer: {transformMicros:F1} µs " +
+            $"(the API pools engines: {transformMicros / engineMicros:F0}× faster)");
+    }
+
+    private static async Task WarmUpAsync(HttpClient api, string body)
+    {
+        for (var i = 0; i < 200; i++)
+        {
+            using var response = await api.PostAsync(Endpoint, new StringContent(body, Encoding.UTF8, "application/json"));
+            response.EnsureSuccessStatusCode();
+        }
+    }
+
+    private static async Task<double> WaitForVersionAsync(HttpClient api, string version)
+    {
+        var stopwatch = Stopwatch.StartNew();
+        while (stopwatch.Elapsed < TimeSpan.FromMinutes(2))
+        {
+            using var response = await api.GetAsync("/api/model");
+            if (response.IsSuccessStatusCode && (await response.Content.ReadFromJsonAsync<JsonObject>())?["version"]?.GetValue<string>() == version)
+            {
+                return stopwatch.Elapsed.TotalSeconds;
+            }
+
+            await Task.Delay(100);
+        }
+
+        throw new TimeoutException($"Version {version} was not served within two minutes.");
+    }
+
+    private sealed record WrkFigures(double RequestsPerSecond, double P50Ms, double P99Ms, long Requests, long Failed);
+
+    /// <summary>Runs wrk (Debian's package) with a POST of <paramref name="body"/> and reads its summary.</summary>
+    private static WrkFigures Wrk(HttpClient api, string body, int connections, int threads, int seconds, string path = Endpoint)
+    {
+        var script = Path.Combine(Path.GetTempPath(), $"diabetes-wrk-{Guid.NewGuid():N}.lua");
+        File.WriteAllText(script, $"wrk.method = \"POST\"\nwrk.headers[\"Content-Type\"] = \"application/json\"\nwrk.body = [==[{body}]==]\n");
+        try
+        {
+            var start = new ProcessStartInfo("wrk", ["-t", threads.ToString(CultureInfo.InvariantCulture), "-c", connections.ToString(CultureInfo.InvariantCulture),
+                "-d", $"{seconds}s", "--latency", "-s", script, new Uri(api.BaseAddress!, path).ToString()])
+            {
+                RedirectStandardOutput = true,
+            };
+            using var wrk = Process.Start(start) ?? throw new InvalidOperationException("wrk did not start (apt-get install wrk).");
+            var output = wrk.StandardOutput.ReadToEnd();
+            wrk.WaitForExit();
+            var requests = long.Parse(RequestsPattern().Match(output).Groups[1].Value, CultureInfo.InvariantCulture);
+            var non2xx = NonSuccessPattern().Match(output) is { Success: true } bad ? long.Parse(bad.Groups[1].Value, CultureInfo.InvariantCulture) : 0;
+            var socketErrors = SocketErrorsPattern().Match(output) is { Success: true } errors
+                ? errors.Groups.Cast<Group>().Skip(1).Sum(g => long.Parse(g.Value, CultureInfo.InvariantCulture))
+                : 0;
+            return new WrkFigures(
+                double.Parse(RatePattern().Match(output).Groups[1].Value, CultureInfo.InvariantCulture),
+                Percentile(output, "50%"), Percentile(output, "99%"), requests, non2xx + socketErrors);
+        }
+        finally
+        {
+            File.Delete(script);
+        }
+    }
+
+    private static double Percentile(string output, string percentile)
+    {
+        var match = Regex.Match(output, $@"^\s+{Regex.Escape(percentile)}\s+([\d.]+)(us|ms|s)\s*$", RegexOptions.Multiline);
+        var value = double.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture);
+        return match.Groups[2].Value switch { "us" => value / 1000, "ms" => value, _ => value * 1000 };
+    }
+
+    [GeneratedRegex(@"Requests/sec:\s+([\d.]+)")]
+    private static partial Regex RatePattern();
+
+    [GeneratedRegex(@"(\d+) requests in")]
+    private static partial Regex RequestsPattern();
+
+    [GeneratedRegex(@"Non-2xx or 3xx responses: (\d+)")]
+    private static partial Regex NonSuccessPattern();
+
+    [GeneratedRegex(@"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)")]
+    private static partial Regex SocketErrorsPattern();
+
+    /// <summary>CLEAN train and validation rows of the dataset, split by the design's rule, in model inputs.</summary>
+    private static (List<ModelInput> Train, List<ModelInput> Validation) Splits(string datasetZip)
+    {
+        using var archive = System.IO.Compression.ZipFile.OpenRead(datasetZip);
+        using var reader = new StreamReader(archive.Entries.Single(e => e.Name == "diabetic_data.csv").Open());
+        var records = new CsvRecordReader(reader).ReadAll().ToList();
+        var ordinals = records[0].Fields.Select(name => EncounterSchema.Get(name).Ordinal).ToArray();
+        var train = new List<ModelInput>();
+        var validation = new List<ModelInput>();
+        foreach (var record in records.Skip(1))
+        {
+            var values = new string?[EncounterSchema.Columns.Count];
+            for (var i = 0; i < ordinals.Length; i++)
+            {
+                values[ordinals[i]] = record.Fields[i];
+            }
+
+            var raw = new RawEncounter(values);
+            if (EncounterCleaner.Clean(raw) is not CleaningResult.Cleaned cleaned)
+            {
+                continue;
+            }
+
+            var split = SplitRule.Assign(long.Parse(raw[EncounterSchema.PatientNbr]!, CultureInfo.InvariantCulture));
+            (split == DatasetSplit.Train ? train : split == DatasetSplit.Validation ? validation : null)?.Add(ModelInput.FromClean(cleaned.Encounter));
+        }
+
+        return (train, validation);
+    }
+
+    private static JsonObject TypicalRequest() =>
+        new(TypicalEncounter.Fields.Select(f => KeyValuePair.Create(f.Key, JsonValue.Create(f.Value) as JsonNode)));
+
+    /// <summary>The typical request with a few fields varied, so that a batch is not 1,000 copies of one row.</summary>
+    private static JsonObject Request(ModelInput row, int index)
+    {
+        var request = TypicalRequest();
+        request["time_in_hospital"] = (int)row.TimeInHospital;
+        request["num_lab_procedures"] = (int)row.NumLabProcedures;
+        request["num_medications"] = (int)row.NumMedications;
+        request["number_inpatient"] = (int)row.NumberInpatient;
+        request["age"] = EncounterDomain.AgeBrackets[index % EncounterDomain.AgeBrackets.Count];
+        return request;
+    }
+}
