@@ -174,10 +174,12 @@ public static class PredictionsApi
                 new Dictionary<string, string[]> { [EncounterRequestValidator.BodyKey] = [$"is not valid JSON: {exception.Message}"] },
                 title: "The request is not valid JSON"));
         }
-        catch (BadHttpRequestException exception) when (exception.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        catch (BadHttpRequestException exception)
         {
-            return (null, TypedResults.Problem(statusCode: StatusCodes.Status413PayloadTooLarge,
-                title: "The request is too large", detail: exception.Message));
+            // Too large (413), or cut off before its announced length: answered, not logged as a fault of the service.
+            return (null, TypedResults.Problem(statusCode: exception.StatusCode,
+                title: exception.StatusCode == StatusCodes.Status413PayloadTooLarge ? "The request is too large" : "The request body could not be read",
+                detail: exception.Message));
         }
     }
 

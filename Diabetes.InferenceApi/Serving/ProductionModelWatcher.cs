@@ -26,12 +26,11 @@ public sealed partial class ProductionModelWatcher(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        using var timer = new PeriodicTimer(options.Value.RefreshInterval, timeProvider);
-        do
+        while (!stoppingToken.IsCancellationRequested)
         {
             await RefreshAsync(stoppingToken);
+            await Task.Delay(options.Value.RefreshInterval, timeProvider, stoppingToken);
         }
-        while (await timer.WaitForNextTickAsync(stoppingToken));
     }
 
     /// <summary>One look at the registry, and a swap if Production has moved to a version not yet served.</summary>

@@ -54,6 +54,8 @@ public sealed class BenchPlatform : IAsyncDisposable
         var start = new ProcessStartInfo("dotnet", [dll, "--urls", url]) { RedirectStandardOutput = true, RedirectStandardError = true };
         start.Environment["services__mlflow__http__0"] = Mlflow.BaseAddress.ToString();
         start.Environment["Logging__LogLevel__Default"] = "Warning";
+        // The console logger writes to standard output, which is dropped here; warnings and errors go where they are seen.
+        start.Environment["Logging__Console__LogToStandardErrorThreshold"] = "Warning";
         foreach (var (key, value) in settings)
         {
             start.Environment[key] = value;

@@ -216,6 +216,24 @@ public abstract class MlflowClientTests(string serverVersion)
     }
 
     [Fact]
+    public async Task AModelOfSeveralMegabytesGoesUpAndComesBackWhole()
+    {
+        // Arrange: about the size of the chosen LightGBM model (1,500 trees)
+        await using var mlflow = await StartAsync();
+        var run = await NewRunAsync(mlflow);
+        var model = new byte[3 * 1024 * 1024];
+        new Random(5).NextBytes(model);
+
+        // Act
+        await mlflow.Client.UploadArtifactAsync(run, "model/model.zip", model, "application/zip", CancellationToken.None);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var downloaded = await mlflow.Client.DownloadArtifactAsync(run.ArtifactUri, "model/model.zip", timeout.Token);
+
+        // Assert
+        Assert.Equal(model, downloaded);
+    }
+
+    [Fact]
     public async Task AMissingArtifactIsAServerErrorAndIsNotRetried()
     {
         await using var mlflow = await StartAsync();
