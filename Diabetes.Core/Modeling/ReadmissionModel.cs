@@ -37,8 +37,7 @@ public sealed class ReadmissionModel
         Transformer.Transform(_ml.Data.LoadFromEnumerable(rows)).GetColumn<float>(ProbabilityColumn).ToArray();
 
     /// <summary>A single-row scorer: fast, but not safe to share between threads (pool it).</summary>
-    public PredictionEngine<ModelInput, ModelOutput> CreatePredictionEngine() =>
-        _ml.Model.CreatePredictionEngine<ModelInput, ModelOutput>(Transformer, InputSchema);
+    public ReadmissionScorer CreateScorer() => new(_ml, Transformer, InputSchema);
 
     public byte[] ToZip()
     {

@@ -1,17 +1,16 @@
 using Diabetes.Core.Mlflow;
 using Diabetes.Core.Modeling;
 using Microsoft.Extensions.ObjectPool;
-using Microsoft.ML;
 
 namespace Diabetes.InferenceApi.Serving;
 
 /// <summary>
 /// A Production version loaded in memory: the model with its featurization, the decision threshold and where it came
-/// from, and a pool of prediction engines (one engine serves one request at a time) that lives and goes with it.
+/// from, and a pool of scorers (one scorer serves one request at a time) that lives and goes with it.
 /// </summary>
 public sealed class ServedModel
 {
-    private readonly ObjectPool<PredictionEngine<ModelInput, ModelOutput>> _engines;
+    private readonly ObjectPool<ReadmissionScorer> _scorers;
 
     public ServedModel(ModelVersion version, ReadmissionModel model, ModelMetadata metadata, IReadOnlyDictionary<string, double> metrics, DateTimeOffset loadedAt)
     {
@@ -19,13 +18,13 @@ public sealed class ServedModel
         Metadata = metadata;
         Metrics = metrics;
         LoadedAt = loadedAt;
-        _engines = new DefaultObjectPool<PredictionEngine<ModelInput, ModelOutput>>(new EnginePolicy(model), Environment.ProcessorCount * 2);
+        _scorers = new DefaultObjectPool<ReadmissionScorer>(new ScorerPolicy(model), Environment.ProcessorCount * 2);
 
-        // Engines are built now, off the request path, so that the first requests after a swap do not pay for them.
-        var warm = Enumerable.Range(0, Environment.ProcessorCount).Select(_ => _engines.Get()).ToArray();
-        foreach (var engine in warm)
+        // Scorers are built now, off the request path, so that the first requests after a swap do not pay for them.
+        var warm = Enumerable.Range(0, Environment.ProcessorCount).Select(_ => _scorers.Get()).ToArray();
+        foreach (var scorer in warm)
         {
-            _engines.Return(engine);
+            _scorers.Return(scorer);
         }
     }
 
@@ -41,23 +40,23 @@ public sealed class ServedModel
     /// <summary>The probability of readmission within 30 days. Safe to call from any number of threads.</summary>
     public double Predict(ModelInput input)
     {
-        var engine = _engines.Get();
+        var scorer = _scorers.Get();
         try
         {
-            return engine.Predict(input).Probability;
+            return scorer.Predict(input);
         }
         finally
         {
-            _engines.Return(engine);
+            _scorers.Return(scorer);
         }
     }
 
     public bool Decide(double probability) => probability >= Metadata.Threshold;
 
-    private sealed class EnginePolicy(ReadmissionModel model) : PooledObjectPolicy<PredictionEngine<ModelInput, ModelOutput>>
+    private sealed class ScorerPolicy(ReadmissionModel model) : PooledObjectPolicy<ReadmissionScorer>
     {
-        public override PredictionEngine<ModelInput, ModelOutput> Create() => model.CreatePredictionEngine();
+        public override ReadmissionScorer Create() => model.CreateScorer();
 
-        public override bool Return(PredictionEngine<ModelInput, ModelOutput> engine) => true;
+        public override bool Return(ReadmissionScorer scorer) => true;
     }
 }
