@@ -54,13 +54,18 @@ public static partial class EncounterCleaner
     public static readonly IReadOnlyList<string> GenderValues = ["Female", "Male"];
     public static readonly IReadOnlyList<string> ReadmittedValues = ["NO", ">30", "<30"];
 
+    /// <summary>Whether a discharge disposition leaves the encounter out of the model: death or hospice.</summary>
+    public static bool IsExcluded(int dischargeDispositionId) =>
+        ExpiredDispositions.Contains(dischargeDispositionId) || HospiceDispositions.Contains(dischargeDispositionId);
+
     /// <summary>The dataset's written form of "unknown".</summary>
     public const string MissingMarker = "?";
 
     /// <summary>The dataset's value for a gender it does not know; treated as missing.</summary>
     public const string UnknownGender = "Unknown/Invalid";
 
-    [GeneratedRegex(@"^\[(\d{1,3})-(\d{1,3})\)$", RegexOptions.CultureInvariant)]
+    // [0-9], not \d: \d also matches other scripts' digits, which int.Parse refuses.
+    [GeneratedRegex(@"^\[([0-9]{1,3})-([0-9]{1,3})\)$", RegexOptions.CultureInvariant)]
     private static partial Regex AgeBracketPattern();
 
     /// <summary>Cleans one encounter; <paramref name="requireLabel"/> is false at inference, where the outcome is unknown.</summary>

@@ -26,7 +26,8 @@ public static partial class Icd9
         [Circulatory, Respiratory, Digestive, Diabetes, Injury, Musculoskeletal, Genitourinary, Neoplasms, Other, Missing];
 
     /// <summary>A numeric code (<c>250.83</c>, <c>8</c>), a V code (<c>V57</c>) or an E code (<c>E909</c>).</summary>
-    [GeneratedRegex(@"^(?:\d{1,3}(?:\.\d{1,2})?|V\d{1,2}(?:\.\d{1,2})?|E\d{3}(?:\.\d)?)$", RegexOptions.CultureInvariant)]
+    // [0-9], not \d: \d also matches other scripts' digits, which decimal.Parse refuses.
+    [GeneratedRegex(@"^(?:[0-9]{1,3}(?:\.[0-9]{1,2})?|V[0-9]{1,2}(?:\.[0-9]{1,2})?|E[0-9]{3}(?:\.[0-9])?)$", RegexOptions.CultureInvariant)]
     public static partial Regex CodePattern();
 
     public static bool IsValidCode(string code) => CodePattern().IsMatch(code);

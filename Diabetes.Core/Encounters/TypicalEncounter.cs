@@ -1,3 +1,5 @@
+using System.Text.Json.Nodes;
+
 namespace Diabetes.Core.Encounters;
 
 /// <summary>
@@ -8,6 +10,9 @@ namespace Diabetes.Core.Encounters;
 public static class TypicalEncounter
 {
     public static IReadOnlyList<KeyValuePair<string, object?>> Fields { get; } = Build();
+
+    /// <summary>The typical encounter as a prediction request (a new object each time, free to change).</summary>
+    public static JsonObject ToRequest() => new(Fields.Select(f => KeyValuePair.Create(f.Key, JsonValue.Create(f.Value) as JsonNode)));
 
     private static KeyValuePair<string, object?>[] Build()
     {

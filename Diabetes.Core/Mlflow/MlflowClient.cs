@@ -106,6 +106,38 @@ public sealed class MlflowClient(IMlflowApi api, IServiceProvider services, Time
         await Api.UploadProxiedArtifactAsync(location.Path, body, cancellationToken);
     }
 
+    /// <summary>
+    /// Whether a file is below an artifact root, as the store answers. MLflow answers a missing artifact with the same
+    /// 500 as a store it cannot reach; this tells the two apart: it throws when the store does not answer.
+    /// </summary>
+    public async Task<bool> ArtifactExistsAsync(string artifactRoot, string path, CancellationToken cancellationToken)
+    {
+        var location = ArtifactLocation.Parse(artifactRoot, path);
+        var slash = location.Path.LastIndexOf('/');
+        var (folder, name) = slash < 0 ? ("", location.Path) : (location.Path[..slash], location.Path[(slash + 1)..]);
+        if (location.S3Bucket is null)
+        {
+            var listing = await Api.ListProxiedArtifactsAsync(folder, cancellationToken);
+            return listing.Files?.Any(f => !f.IsDir && f.Path == name) == true;
+        }
+
+        try
+        {
+            await RequireMinio(artifactRoot).StatObjectAsync(
+                new StatObjectArgs().WithBucket(location.S3Bucket).WithObject(location.Path), cancellationToken);
+            return true;
+        }
+        catch (Minio.Exceptions.ObjectNotFoundException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>The latest value of each metric of a run.</summary>
+    public async Task<IReadOnlyDictionary<string, double>> GetRunMetricsAsync(string runId, CancellationToken cancellationToken) =>
+        (await Api.GetRunAsync(runId, cancellationToken)).Run.Data?.Metrics?.ToDictionary(m => m.Key, m => m.Value)
+            ?? new Dictionary<string, double>();
+
     /// <summary>Reads a file below an artifact root (a run's, or a model version's source).</summary>
     public async Task<byte[]> DownloadArtifactAsync(string artifactRoot, string path, CancellationToken cancellationToken)
     {
@@ -154,9 +186,9 @@ public sealed class MlflowClient(IMlflowApi api, IServiceProvider services, Time
         {
             return (await Api.GetModelVersionByAliasAsync(name, ProductionAlias, cancellationToken)).ModelVersion;
         }
-        catch (MlflowInvalidParameterException)
+        catch (Exception exception) when (exception is MlflowInvalidParameterException or MlflowResourceNotFoundException)
         {
-            // A missing alias (or model) is 400 INVALID_PARAMETER_VALUE, not 404.
+            // A missing alias (or model) is 400 INVALID_PARAMETER_VALUE on the servers checked; newer ones may say 404.
         }
 
         try

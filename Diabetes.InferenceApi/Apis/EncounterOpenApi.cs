@@ -14,14 +14,14 @@ public static class EncounterOpenApi
 {
     public static Task DescribeSingleRequest(OpenApiOperation operation, OpenApiOperationTransformerContext context, CancellationToken cancellationToken)
     {
-        operation.RequestBody = Body(Encounter(), Example(), "One encounter: the dataset's columns without the ids and the outcome.");
+        operation.RequestBody = Body(Encounter(), TypicalEncounter.ToRequest(), "One encounter: the dataset's columns without the ids and the outcome.");
         return Task.CompletedTask;
     }
 
     public static Task DescribeBatchRequest(OpenApiOperation operation, OpenApiOperationTransformerContext context, CancellationToken cancellationToken)
     {
         var batch = new OpenApiSchema { Type = JsonSchemaType.Array, Items = Encounter(), MinItems = 1, MaxItems = PredictionsApi.MaxBatchSize };
-        operation.RequestBody = Body(batch, new JsonArray(Example(), Example()), $"1 to {PredictionsApi.MaxBatchSize:N0} encounters.");
+        operation.RequestBody = Body(batch, new JsonArray(TypicalEncounter.ToRequest(), TypicalEncounter.ToRequest()), $"1 to {PredictionsApi.MaxBatchSize:N0} encounters.");
         return Task.CompletedTask;
     }
 
@@ -68,7 +68,4 @@ public static class EncounterOpenApi
             ? new OpenApiSchema { Type = type, Enum = allowed.Select(value => (JsonNode)value).ToList() }
             : new OpenApiSchema { Type = type, Description = "An ICD-9 code as the dataset writes it: 428, 250.83, V57, E909" };
     }
-
-    private static JsonObject Example() =>
-        new(TypicalEncounter.Fields.Select(f => KeyValuePair.Create(f.Key, JsonValue.Create(f.Value) as JsonNode)));
 }

@@ -19,6 +19,20 @@ public sealed class EncounterReader(IValidator<JsonElement> validator)
     /// </summary>
     public ModelInput? Read(JsonElement request, string prefix, IDictionary<string, string[]> errors)
     {
+        try
+        {
+            return ReadValid(request, prefix, errors);
+        }
+        catch (InvalidOperationException exception) when (exception.Source?.StartsWith("System.Text.Json", StringComparison.Ordinal) == true)
+        {
+            // System.Text.Json refuses to decode a lone UTF-16 surrogate ("\ud800") in a name or a string.
+            errors[Key(prefix, EncounterRequestValidator.BodyKey)] = ["holds text that is not valid Unicode (a lone UTF-16 surrogate escape)"];
+            return null;
+        }
+    }
+
+    private ModelInput? ReadValid(JsonElement request, string prefix, IDictionary<string, string[]> errors)
+    {
         var validation = validator.Validate(request);
         if (!validation.IsValid)
         {
@@ -62,7 +76,7 @@ public sealed class EncounterReader(IValidator<JsonElement> validator)
             var value = EncounterRequestValidator.Field(request, column.SourceName);
             values[column.Ordinal] = value.ValueKind switch
             {
-                JsonValueKind.Number => value.GetInt32().ToString(CultureInfo.InvariantCulture),
+                JsonValueKind.Number => EncounterRequestValidator.WholeNumber(value)!.Value.ToString(CultureInfo.InvariantCulture),
                 JsonValueKind.String => value.GetString(),
                 _ => null,
             };

@@ -16,6 +16,9 @@ public sealed class EncounterRequestValidator : AbstractValidator<JsonElement>
     /// <summary>The key of an error about the request as a whole rather than one field.</summary>
     public const string BodyKey = "$";
 
+    /// <summary>Beyond this many properties a request is refused whole (twice the fields, to name a few strays).</summary>
+    private static readonly int MaxProperties = 2 * EncounterSchema.FeatureColumns.Count;
+
     public EncounterRequestValidator()
     {
         foreach (var column in EncounterSchema.FeatureColumns)
@@ -27,6 +30,22 @@ public sealed class EncounterRequestValidator : AbstractValidator<JsonElement>
     /// <summary>The value of a field as sent; <see cref="JsonValueKind.Undefined"/> when it is absent.</summary>
     public static JsonElement Field(JsonElement request, string name) =>
         request.TryGetProperty(name, out var value) ? value : default;
+
+    /// <summary>
+    /// The whole number a JSON number holds (<c>4</c>, and <c>4.0</c> as data tools write integer columns with gaps),
+    /// or <c>null</c> for a fraction or a number beyond the range of an int.
+    /// </summary>
+    public static int? WholeNumber(JsonElement value)
+    {
+        if (value.TryGetInt32(out var number))
+        {
+            return number;
+        }
+
+        return value.TryGetDecimal(out var exact) && exact == decimal.Truncate(exact) && exact is >= int.MinValue and <= int.MaxValue
+            ? (int)exact
+            : null;
+    }
 
     /// <summary>Whether a value stands for "unknown": absent, <c>null</c> or the dataset's <c>?</c>.</summary>
     public static bool IsUnknown(JsonElement value) =>
@@ -43,6 +62,14 @@ public sealed class EncounterRequestValidator : AbstractValidator<JsonElement>
         if (request.ValueKind != JsonValueKind.Object)
         {
             result.Errors.Add(new ValidationFailure(BodyKey, $"must be a JSON object of the encounter's fields, not {Describe(request)}"));
+            return false;
+        }
+
+        var properties = request.EnumerateObject().Count();
+        if (properties > MaxProperties)
+        {
+            // Not named one by one: a request of thousands of unknown fields would get an answer of thousands of errors.
+            result.Errors.Add(new ValidationFailure(BodyKey, $"has {properties:N0} properties; a request has at most {EncounterSchema.FeatureColumns.Count} fields"));
             return false;
         }
 
@@ -101,25 +128,25 @@ public sealed class EncounterRequestValidator : AbstractValidator<JsonElement>
             .WithMessage($"is required: {Expected(name)}")
             .Must(value => value.ValueKind == JsonValueKind.Number)
             .WithMessage((_, value) => $"must be a JSON number, not {Describe(value)}")
-            .Must(value => value.TryGetInt32(out _))
+            .Must(value => WholeNumber(value) is not null)
             .WithMessage((_, value) => $"{value.GetRawText()} is not {Expected(name)}");
         if (EncounterDomain.Codes(name) is { } codes)
         {
-            checks = checks.Must(value => codes.ContainsKey(value.GetInt32()))
-                .WithMessage((_, value) => $"{value.GetInt32()} is not {Expected(name)}");
+            checks = checks.Must(value => codes.ContainsKey(WholeNumber(value)!.Value))
+                .WithMessage((_, value) => $"{WholeNumber(value)!.Value} is not {Expected(name)}");
         }
         else
         {
             var (min, max) = EncounterDomain.CountRanges[name];
-            checks = checks.Must(value => value.GetInt32() >= min && value.GetInt32() <= max)
-                .WithMessage((_, value) => $"{value.GetInt32()} is not {Expected(name)}");
+            checks = checks.Must(value => WholeNumber(value)!.Value >= min && WholeNumber(value)!.Value <= max)
+                .WithMessage((_, value) => $"{WholeNumber(value)!.Value} is not {Expected(name)}");
         }
 
         if (name == "discharge_disposition_id")
         {
-            checks = checks.Must(value => !EncounterCleaner.ExpiredDispositions.Contains(value.GetInt32()) && !EncounterCleaner.HospiceDispositions.Contains(value.GetInt32()))
+            checks = checks.Must(value => !EncounterCleaner.IsExcluded(WholeNumber(value)!.Value))
                 .WithMessage((_, value) =>
-                    $"{value.GetInt32()} means the patient died or went to hospice; the model does not score such encounters (a readmission is impossible or not the outcome that matters)");
+                    $"{WholeNumber(value)!.Value} means the patient died or went to hospice; the model does not score such encounters (a readmission is impossible or not the outcome that matters)");
         }
 
         return checks;

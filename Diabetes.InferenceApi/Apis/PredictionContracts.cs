@@ -13,7 +13,11 @@ public sealed record PredictionResponse(bool ReadmittedWithin30Days, double Prob
 /// <summary>Whether MLflow answered the last look at the registry, and since when it has not.</summary>
 public sealed record MlflowStatus(bool Reachable, DateTimeOffset? LastAnsweredAt, DateTimeOffset? UnreachableSince, string? LastError);
 
-/// <summary>The model being served (<c>GET /api/model</c>).</summary>
+/// <summary>
+/// The model being served (<c>GET /api/model</c>): <c>alias</c> and <c>stage</c> as when it was loaded;
+/// <c>productionInRegistry</c> is the version holding Production at the last look, and <c>loadProblem</c> says why it
+/// is not the one served when it failed to load.
+/// </summary>
 public sealed record ServedModelResponse(
     string Name,
     string Version,
@@ -27,13 +31,20 @@ public sealed record ServedModelResponse(
     DateTimeOffset TrainedAt,
     int TrainRows,
     IReadOnlyList<int> Batches,
-    MlflowStatus Mlflow);
+    MlflowStatus Mlflow,
+    string? ProductionInRegistry,
+    LoadProblemResponse? LoadProblem);
+
+/// <summary>Why the registry's Production version is not the one served: refused for good, or not fetched yet.</summary>
+public sealed record LoadProblemResponse(string Version, string Reason, bool Rejected, DateTimeOffset At);
 
 /// <summary>Source-generated JSON for what the API writes: no reflection on the hot path.</summary>
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web)]
 [JsonSerializable(typeof(PredictionResponse))]
 [JsonSerializable(typeof(PredictionResponse[]))]
 [JsonSerializable(typeof(ServedModelResponse))]
+[JsonSerializable(typeof(MlflowStatus))]
+[JsonSerializable(typeof(LoadProblemResponse))]
 [JsonSerializable(typeof(ProblemDetails))]
 [JsonSerializable(typeof(HttpValidationProblemDetails))]
 public sealed partial class InferenceJsonContext : JsonSerializerContext;

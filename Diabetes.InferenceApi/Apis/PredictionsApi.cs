@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
+using Diabetes.Core.Mlflow;
 using Diabetes.Core.Modeling;
 using Diabetes.InferenceApi.Serving;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -11,6 +12,9 @@ public static class PredictionsApi
 {
     /// <summary>The most encounters one batch request may hold.</summary>
     public const int MaxBatchSize = 1_000;
+
+    /// <summary>A batch's errors are listed up to this many; the rest of the batch is not checked.</summary>
+    public const int MaxBatchErrors = 100;
 
     /// <summary>Body limits: a single encounter is about 1 KB, a full batch about 1.2 MB.</summary>
     public const long MaxSingleBodyBytes = 1 << 20;
@@ -44,7 +48,7 @@ public static class PredictionsApi
     {
         var started = Stopwatch.GetTimestamp();
         using var activity = ServingTelemetry.ActivitySource.StartActivity("predict");
-        var (document, refusal) = await ReadJsonAsync(request, cancellationToken);
+        var (document, refusal) = await ReadJsonAsync(request, MaxSingleBodyBytes, cancellationToken);
         using (document)
         {
             switch (refusal)
@@ -79,7 +83,7 @@ public static class PredictionsApi
     {
         var started = Stopwatch.GetTimestamp();
         using var activity = ServingTelemetry.ActivitySource.StartActivity("predict batch");
-        var (document, refusal) = await ReadJsonAsync(request, cancellationToken);
+        var (document, refusal) = await ReadJsonAsync(request, MaxBatchBodyBytes, cancellationToken);
         using (document)
         {
             switch (refusal)
@@ -108,6 +112,13 @@ public static class PredictionsApi
             foreach (var element in root.EnumerateArray())
             {
                 inputs[index] = reader.Read(element, $"[{index}].", errors);
+                if (errors.Count >= MaxBatchErrors && index < count - 1)
+                {
+                    // Enough to act on; a batch of a thousand bad encounters would otherwise answer megabytes of errors.
+                    errors[EncounterRequestValidator.BodyKey] = [$"encounters {index + 1:N0} to {count - 1:N0} were not checked: the first {MaxBatchErrors} errors are listed"];
+                    break;
+                }
+
                 index++;
             }
 
@@ -141,9 +152,10 @@ public static class PredictionsApi
         var metadata = model.Metadata;
         return TypedResults.Ok(new ServedModelResponse(
             version.Name, version.Version,
-            version.Aliases?.Contains(Core.Mlflow.MlflowClient.ProductionAlias) == true ? Core.Mlflow.MlflowClient.ProductionAlias : null,
+            version.Aliases?.Contains(MlflowClient.ProductionAlias) == true ? MlflowClient.ProductionAlias : null,
             version.CurrentStage, version.RunId, metadata.Algorithm, metadata.Threshold, model.Metrics, model.LoadedAt,
-            metadata.Created, metadata.Lineage.TrainRows, metadata.Lineage.Batches, MlflowStatusOf(state)));
+            metadata.Created, metadata.Lineage.TrainRows, metadata.Lineage.Batches, MlflowStatusOf(state),
+            state.Registry?.ProductionVersion, ProblemOf(state)));
     }
 
     private static PredictionResponse Predict(ServedModel model, ModelInput input, ServingTelemetry telemetry)
@@ -156,12 +168,19 @@ public static class PredictionsApi
     }
 
     /// <summary>Reads the body as JSON, or the refusal that says why it cannot be read (a 400, 413 or 415).</summary>
-    private static async Task<(JsonDocument? Document, IResult? Refusal)> ReadJsonAsync(HttpRequest request, CancellationToken cancellationToken)
+    private static async Task<(JsonDocument? Document, IResult? Refusal)> ReadJsonAsync(HttpRequest request, long limit, CancellationToken cancellationToken)
     {
         if (!request.HasJsonContentType())
         {
             return (null, TypedResults.Problem(statusCode: StatusCodes.Status415UnsupportedMediaType,
                 title: "The body must be JSON", detail: $"Send Content-Type: application/json, not '{request.ContentType}'."));
+        }
+
+        // Kestrel also enforces the endpoint's limit on bodies of unknown length while they are read.
+        if (request.ContentLength > limit)
+        {
+            return (null, TypedResults.Problem(statusCode: StatusCodes.Status413PayloadTooLarge,
+                title: "The request is too large", detail: $"The body has {request.ContentLength:N0} bytes; this endpoint takes at most {limit:N0}."));
         }
 
         try
@@ -189,11 +208,21 @@ public static class PredictionsApi
 
     private static ProblemHttpResult NoModel(ServingState state) => TypedResults.Problem(
         statusCode: StatusCodes.Status503ServiceUnavailable,
-        title: "No model in Production yet",
-        detail: state.Mlflow.UnreachableSince is { } since
-            ? $"No model is loaded, and MLflow has been unreachable since {since:O}."
-            : $"No version of {ModelArtifacts.RegisteredModelName} holds Production; train and promote one (trainer: POST /api/trainings, POST /api/promotions).",
-        extensions: new Dictionary<string, object?> { ["mlflow"] = MlflowStatusOf(state) });
+        title: state.Registry?.ProductionVersion is null ? "No model in Production yet" : "The Production model is not loaded",
+        detail: (state.Mlflow.UnreachableSince, state.Registry, state.Problem) switch
+        {
+            ({ } since, _, _) => $"No model is loaded, and MLflow has been unreachable since {since:O}.",
+            (_, null, _) => "MLflow has not been asked yet; try again in a few seconds.",
+            (_, { ProductionVersion: null }, _) =>
+                $"No version of {ModelArtifacts.RegisteredModelName} holds Production; train and promote one (trainer: POST /api/trainings, POST /api/promotions).",
+            (_, { ProductionVersion: var version }, { } problem) =>
+                $"Version {version} holds Production and cannot be served ({(problem.Rejected ? "refused" : "not fetched")}: {problem.Reason}).",
+            (_, { ProductionVersion: var version }, null) => $"Version {version} holds Production and is being loaded; try again in a few seconds.",
+        },
+        extensions: new Dictionary<string, object?> { ["mlflow"] = MlflowStatusOf(state), ["loadProblem"] = ProblemOf(state) });
+
+    private static LoadProblemResponse? ProblemOf(ServingState state) =>
+        state.Problem is { } problem ? new LoadProblemResponse(problem.Version, problem.Reason, problem.Rejected, problem.At) : null;
 
     private static MlflowStatus MlflowStatusOf(ServingState state)
     {

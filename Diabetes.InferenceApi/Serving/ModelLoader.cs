@@ -5,7 +5,7 @@ using Diabetes.InferenceApi.Apis;
 
 namespace Diabetes.InferenceApi.Serving;
 
-/// <summary>A version that cannot be served: its files are missing or corrupt, or it fails its own example.</summary>
+/// <summary>A version that cannot be served: its files are missing or corrupt, it fails its own example, or it lies where this service cannot read.</summary>
 public sealed class ModelRejectedException(string message, Exception? inner = null) : Exception(message, inner);
 
 /// <summary>
@@ -18,14 +18,21 @@ public sealed class ModelLoader(MlflowClient mlflow, EncounterReader reader, Tim
     /// <exception cref="ModelRejectedException">The version itself is at fault; loading it again will not help.</exception>
     public async Task<ServedModel> LoadAsync(ModelVersion version, CancellationToken cancellationToken)
     {
-        var root = await mlflow.ResolveModelRootAsync(version, cancellationToken);
-        var zip = await DownloadAsync(root, ModelArtifacts.ModelFile, cancellationToken);
+        string root;
+        try
+        {
+            root = await mlflow.ResolveModelRootAsync(version, cancellationToken);
+        }
+        catch (MlflowResourceNotFoundException exception)
+        {
+            throw new ModelRejectedException($"The version's source cannot be resolved: {exception.ServerMessage}", exception);
+        }
+
+        // The small files first: a version whose metadata cannot be fetched costs no model download at each refresh.
         var metadataJson = await DownloadAsync(root, ModelArtifacts.MetadataFile, cancellationToken);
         var exampleJson = await DownloadAsync(root, ModelArtifacts.InputExampleFile, cancellationToken);
-        var metrics = version.RunId is null
-            ? new Dictionary<string, double>()
-            : (await mlflow.Api.GetRunAsync(version.RunId, cancellationToken)).Run.Data?.Metrics?.ToDictionary(m => m.Key, m => m.Value)
-                ?? new Dictionary<string, double>();
+        var zip = await DownloadAsync(root, ModelArtifacts.ModelFile, cancellationToken);
+        var metrics = await RunMetricsAsync(version, cancellationToken);
 
         ReadmissionModel model;
         ModelMetadata metadata;
@@ -98,18 +105,60 @@ public sealed class ModelLoader(MlflowClient mlflow, EncounterReader reader, Tim
         }
     }
 
-    /// <summary>A file of the model folder; one that is not there is the version's fault, an unreachable store is not.</summary>
+    /// <summary>
+    /// A file of the model folder. One that is not there is the version's fault; a store that fails is not, and is
+    /// tried again. MLflow answers both with the same 500, so the folder's listing decides.
+    /// </summary>
     private async Task<byte[]> DownloadAsync(string root, string file, CancellationToken cancellationToken)
     {
         try
         {
             return await mlflow.DownloadArtifactAsync(root, file, cancellationToken);
         }
-        catch (Exception exception) when (exception is MlflowException { StatusCode: System.Net.HttpStatusCode.InternalServerError }
-                                              or Minio.Exceptions.ObjectNotFoundException)
+        catch (Exception exception) when (exception is NotSupportedException or InvalidOperationException)
         {
-            // MLflow answers a missing artifact with 500 INTERNAL_ERROR (and S3 with "not found").
-            throw new ModelRejectedException($"{file} cannot be fetched from {root}: {exception.Message}", exception);
+            // An artifact scheme the client does not read, or s3:// with no object store configured.
+            throw new ModelRejectedException($"{file} cannot be read here: {exception.Message}", exception);
+        }
+        catch (Exception exception) when (exception is MlflowException or Minio.Exceptions.MinioException && !cancellationToken.IsCancellationRequested)
+        {
+            if (await IsMissingAsync(root, file, cancellationToken))
+            {
+                throw new ModelRejectedException($"{file} is not in {root}", exception);
+            }
+
+            throw;
+        }
+    }
+
+    /// <summary>Whether the store says the file is not there; <c>false</c> when it cannot say.</summary>
+    private async Task<bool> IsMissingAsync(string root, string file, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return !await mlflow.ArtifactExistsAsync(root, file, cancellationToken);
+        }
+        catch (Exception exception) when (exception is MlflowException or Minio.Exceptions.MinioException or HttpRequestException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>The metrics of the run that trained the version, shown with it; none when the run is gone.</summary>
+    private async Task<IReadOnlyDictionary<string, double>> RunMetricsAsync(ModelVersion version, CancellationToken cancellationToken)
+    {
+        if (version.RunId is null)
+        {
+            return new Dictionary<string, double>();
+        }
+
+        try
+        {
+            return await mlflow.GetRunMetricsAsync(version.RunId, cancellationToken);
+        }
+        catch (MlflowResourceNotFoundException)
+        {
+            return new Dictionary<string, double>();
         }
     }
 }

@@ -8,12 +8,14 @@ namespace Diabetes.InferenceApi.Serving;
 /// Asks MLflow every <see cref="ServingOptions.RefreshInterval"/> which version holds Production (alias
 /// <c>production</c>, else stage Production); a new one is loaded and checked here, off the request path, and then
 /// swapped in. While MLflow cannot be reached, what is loaded keeps serving. A version that fails its checks is logged
-/// once and left alone until Production moves on.
+/// once and left alone until Production moves on; one whose files could not be fetched is tried again at each refresh,
+/// and said once per distinct error.
 /// </summary>
 public sealed partial class ProductionModelWatcher(
     MlflowClient mlflow,
     ModelLoader loader,
     ServingState state,
+    ServingTelemetry telemetry,
     IOptions<ServingOptions> options,
     TimeProvider timeProvider,
     ILogger<ProductionModelWatcher> logger) : BackgroundService
@@ -22,6 +24,7 @@ public sealed partial class ProductionModelWatcher(
     private static readonly TimeSpan LookupTimeout = TimeSpan.FromSeconds(10);
 
     private readonly HashSet<string> _rejected = [];
+    private string? _lastFetchError;
     private bool _reportedNoProduction;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -54,20 +57,28 @@ public sealed partial class ProductionModelWatcher(
         {
             var next = await loader.LoadAsync(production, cancellationToken);
             var previous = state.Swap(next);
+            _lastFetchError = null;
+            telemetry.RecordSwap(next);
             LogSwapped(production.Name, production.Version, next.Metadata.Algorithm, previous?.Version.Version ?? "none");
         }
         catch (ModelRejectedException exception)
         {
             _rejected.Add(key);
             activity?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, exception.Message);
+            state.LoadFailed(new LoadProblem(production.Version, exception.Message, Rejected: true, timeProvider.GetUtcNow()));
+            telemetry.RecordRejection(production.Version);
             LogRejected(exception, production.Name, production.Version, exception.Message, state.Model?.Version.Version ?? "none");
         }
         catch (Exception exception) when (!cancellationToken.IsCancellationRequested)
         {
             // MLflow or the object store failed while the files were fetched: tried again at the next refresh.
             activity?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, exception.Message);
-            state.MlflowFailed(timeProvider.GetUtcNow(), exception.Message);
-            LogFetchFailed(exception, production.Version, exception.Message);
+            state.LoadFailed(new LoadProblem(production.Version, exception.Message, Rejected: false, timeProvider.GetUtcNow()));
+            if (_lastFetchError != $"{key} {exception.Message}")
+            {
+                _lastFetchError = $"{key} {exception.Message}";
+                LogFetchFailed(exception, production.Version, exception.Message);
+            }
         }
     }
 
@@ -83,7 +94,7 @@ public sealed partial class ProductionModelWatcher(
                 LogReachableAgain(since);
             }
 
-            state.MlflowAnswered(timeProvider.GetUtcNow());
+            state.RegistryAnswered(production?.Version, timeProvider.GetUtcNow());
             if (production is null && !_reportedNoProduction)
             {
                 _reportedNoProduction = true;
@@ -112,7 +123,7 @@ public sealed partial class ProductionModelWatcher(
     [LoggerMessage(Level = LogLevel.Error, Message = "{Model} version {Version} cannot be served and will not be tried again: {Reason}. Still serving version {Current}")]
     private partial void LogRejected(Exception exception, string model, string version, string reason, string current);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not fetch version {Version} ({Error}); trying again at the next refresh")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not fetch version {Version} ({Error}); trying again at each refresh")]
     private partial void LogFetchFailed(Exception exception, string version, string error);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "No version of {Model} is in Production yet; predictions answer 503 until one is")]

@@ -18,7 +18,7 @@ public sealed class ServedModel
         Metadata = metadata;
         Metrics = metrics;
         LoadedAt = loadedAt;
-        _scorers = new DefaultObjectPool<ReadmissionScorer>(new ScorerPolicy(model), Environment.ProcessorCount * 2);
+        _scorers = new DefaultObjectPool<ReadmissionScorer>(new ScorerPolicy(model), MaxKeptScorers);
 
         // Scorers are built now, off the request path, so that the first requests after a swap do not pay for them.
         var warm = Enumerable.Range(0, Environment.ProcessorCount).Select(_ => _scorers.Get()).ToArray();
@@ -27,6 +27,12 @@ public sealed class ServedModel
             _scorers.Return(scorer);
         }
     }
+
+    /// <summary>
+    /// Scorers kept for reuse. Under load the thread pool grows past the cores, and each request that scores while all
+    /// kept scorers are busy builds one; keeping up to this many means that happens only while the peak is first reached.
+    /// </summary>
+    private const int MaxKeptScorers = 64;
 
     public ModelVersion Version { get; }
 

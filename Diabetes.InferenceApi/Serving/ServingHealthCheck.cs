@@ -4,20 +4,45 @@ namespace Diabetes.InferenceApi.Serving;
 
 /// <summary>
 /// Readiness as the watcher last found it (its look at the registry is an API call, which MLflow's Host check guards,
-/// unlike MLflow's <c>/health</c>). Degraded, never unhealthy: with MLflow down the loaded model still serves, and with
-/// no model yet a caller is better answered 503 "no model in Production yet" than not at all.
+/// unlike MLflow's <c>/health</c>):
+/// <list type="bullet">
+/// <item>unhealthy while nothing is served that could be: before the first look, while MLflow cannot be reached, or
+/// while a Production version exists and is not loaded (still loading, or refused), so that no instance takes traffic
+/// it would answer 503;</item>
+/// <item>degraded while serving with MLflow unreachable or a newer Production version refused, and when no version
+/// holds Production at all (every instance then answers 503 "no model in Production yet", which is better said than
+/// a connection refused);</item>
+/// <item>healthy while serving what the registry marks as Production.</item>
+/// </list>
 /// </summary>
 public sealed class ServingHealthCheck(ServingState state) : IHealthCheck
 {
-    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
+        Task.FromResult(Check(state.Model, state.Mlflow, state.Registry, state.Problem));
+
+    private static HealthCheckResult Check(ServedModel? model, MlflowContact mlflow, RegistryView? registry, LoadProblem? problem)
     {
-        var model = state.Model;
-        var mlflow = state.Mlflow;
-        var serving = model is null ? "No model in Production yet" : $"Serving version {model.Version.Version}";
-        return Task.FromResult(mlflow.UnreachableSince is { } since
-            ? HealthCheckResult.Degraded($"{serving}; MLflow unreachable since {since:O} ({mlflow.LastError})")
-            : model is null
-                ? HealthCheckResult.Degraded(serving)
-                : HealthCheckResult.Healthy(serving));
+        var unreachable = mlflow.UnreachableSince is { } since ? $"MLflow unreachable since {since:O} ({mlflow.LastError})" : null;
+        var why = problem is null ? "loading" : $"{(problem.Rejected ? "refused" : "not fetched")}: {problem.Reason}";
+        if (model is null)
+        {
+            return (registry, unreachable) switch
+            {
+                (_, not null) => HealthCheckResult.Unhealthy($"No model loaded; {unreachable}"),
+                (null, _) => HealthCheckResult.Unhealthy("MLflow not asked yet"),
+                ({ ProductionVersion: null }, _) => HealthCheckResult.Degraded("No model in Production yet"),
+                _ => HealthCheckResult.Unhealthy($"Version {registry.ProductionVersion} holds Production and is not loaded ({why})"),
+            };
+        }
+
+        var serving = $"Serving version {model.Version.Version}";
+        if (unreachable is not null)
+        {
+            return HealthCheckResult.Degraded($"{serving}; {unreachable}");
+        }
+
+        return registry?.ProductionVersion is { } production && production != model.Version.Version
+            ? HealthCheckResult.Degraded($"{serving}; version {production} holds Production ({why})")
+            : HealthCheckResult.Healthy(serving);
     }
 }

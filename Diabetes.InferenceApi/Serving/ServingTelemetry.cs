@@ -16,6 +16,8 @@ public sealed class ServingTelemetry
     public static readonly ActivitySource ActivitySource = new(SourceName);
 
     private readonly Counter<long> _predictions;
+    private readonly Counter<long> _swaps;
+    private readonly Counter<long> _rejections;
     private readonly Histogram<double> _duration;
 
     public ServingTelemetry(IMeterFactory meterFactory, ServingState state)
@@ -23,6 +25,8 @@ public sealed class ServingTelemetry
         var meter = meterFactory.Create(SourceName);
         _predictions = meter.CreateCounter<long>("diabetes.predictions", "{prediction}", "Predictions made, by model version and outcome");
         _duration = meter.CreateHistogram<double>("diabetes.prediction.duration", "ms", "Time to validate, clean and score one request");
+        _swaps = meter.CreateCounter<long>("diabetes.model.swaps", "{swap}", "Versions put in service");
+        _rejections = meter.CreateCounter<long>("diabetes.model.rejections", "{version}", "Production versions refused (files missing or corrupt, failed self-check)");
         meter.CreateObservableGauge("diabetes.model.served_version", () => state.Model is { } model
             ? [new Measurement<long>(long.Parse(model.Version.Version, CultureInfo.InvariantCulture))]
             : Array.Empty<Measurement<long>>(), description: "The version of the model being served");
@@ -31,6 +35,10 @@ public sealed class ServingTelemetry
     public void RecordPrediction(ServedModel model, bool readmitted) =>
         _predictions.Add(1, new KeyValuePair<string, object?>("model.version", model.Version.Version),
             new KeyValuePair<string, object?>("outcome", readmitted ? "readmitted" : "not_readmitted"));
+
+    public void RecordSwap(ServedModel model) => _swaps.Add(1, new KeyValuePair<string, object?>("model.version", model.Version.Version));
+
+    public void RecordRejection(string version) => _rejections.Add(1, new KeyValuePair<string, object?>("model.version", version));
 
     public void RecordDuration(TimeSpan elapsed, string endpoint) =>
         _duration.Record(elapsed.TotalMilliseconds, new KeyValuePair<string, object?>("endpoint", endpoint));

@@ -61,7 +61,7 @@ public static class ModelFolder
     }
 
     private static string InputExample() => JsonSerializer.Serialize(
-        new JsonObject(TypicalEncounter.Fields.Select(f => KeyValuePair.Create(f.Key, (JsonNode?)JsonValue.Create(f.Value)))), Indented);
+        TypicalEncounter.ToRequest(), Indented);
 
     private static ModelMetadata Metadata(TrainedCandidate trained, FeaturePipeline features, ModelLineage lineage, DateTimeOffset created) => new(
         ModelName: TrainingWorkflow.ModelName,

@@ -29,11 +29,13 @@ public sealed record ApiProblem(string? Title, string? Detail, IReadOnlyDictiona
         {
             try
             {
-                var problem = JsonNode.Parse(content);
-                var errors = problem?["errors"]?.Deserialize<Dictionary<string, string[]>>() ?? [];
-                return new ApiProblem((string?)problem?["title"], (string?)problem?["detail"], errors);
+                if (JsonNode.Parse(content) is JsonObject problem)
+                {
+                    var errors = problem["errors"] as JsonObject is { } fields ? fields.Deserialize<Dictionary<string, string[]>>() ?? [] : [];
+                    return new ApiProblem((string?)problem["title"], (string?)problem["detail"], errors);
+                }
             }
-            catch (JsonException)
+            catch (Exception exception) when (exception is JsonException or InvalidOperationException)
             {
                 // Not problem details (a proxy's page): the status alone is said.
             }

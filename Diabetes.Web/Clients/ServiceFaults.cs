@@ -1,5 +1,6 @@
 using Polly.CircuitBreaker;
 using Polly.Timeout;
+using Refit;
 
 namespace Diabetes.Web.Clients;
 
@@ -9,6 +10,11 @@ public static class ServiceFaults
     /// Whether a call failed for want of the other service (down, too slow, or cut off by the circuit breaker after
     /// the resilience handler gave up), which a page says plainly, rather than through a fault of the page itself.
     /// </summary>
-    public static bool IsUnreachable(Exception exception) =>
-        exception is HttpRequestException or TimeoutRejectedException or BrokenCircuitException;
+    public static bool IsUnreachable(Exception exception) => exception switch
+    {
+        HttpRequestException or TimeoutRejectedException or BrokenCircuitException => true,
+        // A Refit call that answers an IApiResponse reports a request that never got an answer as its error.
+        ApiExceptionBase and not ApiException => exception.InnerException is { } cause && IsUnreachable(cause),
+        _ => false,
+    };
 }

@@ -21,7 +21,9 @@ public static class Extensions
             {
                 options.Retry.MaxRetryAttempts = 2;
                 options.Retry.Delay = TimeSpan.FromMilliseconds(200);
-                options.Retry.ShouldHandle = args => ValueTask.FromResult(args.Outcome.Exception is HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError });
+                options.Retry.ShouldHandle = args => ValueTask.FromResult(NeverReachedTheApi(args.Outcome));
+                // Nor does a 503 count against the API in the circuit breaker: it is an answer.
+                options.CircuitBreaker.ShouldHandle = args => ValueTask.FromResult(NeverReachedTheApi(args.Outcome));
                 options.AttemptTimeout.Timeout = TimeSpan.FromSeconds(10);
                 options.TotalRequestTimeout.Timeout = TimeSpan.FromSeconds(15);
             });
@@ -37,4 +39,7 @@ public static class Extensions
 
         return builder;
     }
+
+    private static bool NeverReachedTheApi(Polly.Outcome<HttpResponseMessage> outcome) =>
+        outcome.Exception is HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError };
 }

@@ -88,8 +88,7 @@ public static class EncounterForm
         if (EncounterDomain.Codes(name) is { } codes)
         {
             // Deaths and hospice are not scored (the API refuses them), so they are not offered.
-            var offered = codes.Where(c => !EncounterCleaner.ExpiredDispositions.Contains(c.Key) && !EncounterCleaner.HospiceDispositions.Contains(c.Key)
-                || name != "discharge_disposition_id");
+            var offered = codes.Where(c => name != "discharge_disposition_id" || !EncounterCleaner.IsExcluded(c.Key));
             return new FormField(name, label, InputKind.Select,
                 offered.OrderBy(c => c.Key).Select(c => new FieldOption(Text(c.Key), $"{c.Key} – {c.Value}")).ToArray(), null, null,
                 name == "discharge_disposition_id" ? "Deaths and hospice (11, 13, 14, 19–21) are not scored." : null);

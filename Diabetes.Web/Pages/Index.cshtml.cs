@@ -39,22 +39,35 @@ public sealed class IndexModel(IInferenceApi inference, ILogger<IndexModel> logg
                 return;
             }
 
-            if (response.Error is not ApiException refusal)
+            switch (response.Error)
             {
-                throw new HttpRequestException(response.Error?.Message, response.Error);
+                case { } error when ServiceFaults.IsUnreachable(error):
+                    SayUnreachable(error);
+                    break;
+                case ApiException { StatusCode: >= System.Net.HttpStatusCode.BadRequest } refusal:
+                    var problem = ApiProblem.Read(refusal);
+                    Errors = problem.Errors;
+                    Problem = problem.Errors.Count > 0
+                        ? "Some values are not accepted; see the messages beside them."
+                        : $"No prediction: {problem.Title}. {problem.Detail}";
+                    break;
+                default:
+                    // The API answered something the page cannot read: not the API being down.
+                    logger.LogError(response.Error, "The inference API's answer cannot be read");
+                    Problem = "No prediction: the inference service gave an answer this page cannot read. Your values are kept.";
+                    break;
             }
-
-            var problem = ApiProblem.Read(refusal);
-            Errors = problem.Errors;
-            Problem = problem.Errors.Count > 0
-                ? "Some values are not accepted; see the messages beside them."
-                : $"No prediction: {problem.Title}. {problem.Detail}";
         }
         catch (Exception exception) when (ServiceFaults.IsUnreachable(exception))
         {
-            logger.LogWarning(exception, "The inference API cannot be reached");
-            Problem = "No prediction: the inference service cannot be reached right now. Your values are kept; try again shortly.";
+            SayUnreachable(exception);
         }
+    }
+
+    private void SayUnreachable(Exception exception)
+    {
+        logger.LogWarning(exception, "The inference API cannot be reached");
+        Problem = "No prediction: the inference service cannot be reached right now. Your values are kept; try again shortly.";
     }
 
     public static string Percent(double probability) => probability.ToString("P1", CultureInfo.InvariantCulture);

@@ -50,6 +50,7 @@ public sealed class ModelsModel(MlflowClient mlflow, ILogger<ModelsModel> logger
                 rows.Add(new VersionRow(version, await RunMetricsAsync(version, cancellationToken)));
             }
 
+
             Versions = rows;
             var production = await mlflow.GetProductionVersionAsync(ModelArtifacts.RegisteredModelName, cancellationToken);
             Production = rows.FirstOrDefault(r => r.Version.Version == production?.Version);
@@ -62,7 +63,7 @@ public sealed class ModelsModel(MlflowClient mlflow, ILogger<ModelsModel> logger
         }
     }
 
-    /// <summary>One plot of a version's run, read from MLflow's artifacts.</summary>
+    /// <summary>One plot of a version's run, read from MLflow's artifacts: 404 when there is none, 503 when MLflow is down.</summary>
     public async Task<IActionResult> OnGetPlotAsync(string version, string plot, CancellationToken cancellationToken)
     {
         if (PlotFiles.All(p => p.File != plot))
@@ -82,12 +83,21 @@ public sealed class ModelsModel(MlflowClient mlflow, ILogger<ModelsModel> logger
             var png = await mlflow.DownloadArtifactAsync(run.Info.ArtifactUri, $"plots/{plot}.png", cancellationToken);
             return File(png, "image/png");
         }
-        catch (MlflowResourceNotFoundException)
+        catch (MlflowException exception)
         {
+            // A version or run that is not there (404), a bad version (400), or a plot never drawn (MLflow's 500):
+            // the trainer draws the test plots only when the test set has both outcomes.
+            logger.LogInformation("No plot {Plot} for version {Version}: {Error}", plot, version, exception.Message);
             return NotFound();
+        }
+        catch (Exception exception) when (ServiceFaults.IsUnreachable(exception))
+        {
+            logger.LogWarning(exception, "MLflow cannot be reached for a plot");
+            return StatusCode(StatusCodes.Status503ServiceUnavailable);
         }
     }
 
+    /// <summary>The metrics of a version's run; none (shown as dashes) when the run is gone.</summary>
     private async Task<IReadOnlyDictionary<string, double>> RunMetricsAsync(ModelVersion version, CancellationToken cancellationToken)
     {
         if (version.RunId is null)
@@ -95,7 +105,13 @@ public sealed class ModelsModel(MlflowClient mlflow, ILogger<ModelsModel> logger
             return new Dictionary<string, double>();
         }
 
-        var run = (await mlflow.Api.GetRunAsync(version.RunId, cancellationToken)).Run;
-        return run.Data?.Metrics?.ToDictionary(m => m.Key, m => m.Value) ?? new Dictionary<string, double>();
+        try
+        {
+            return await mlflow.GetRunMetricsAsync(version.RunId, cancellationToken);
+        }
+        catch (MlflowResourceNotFoundException)
+        {
+            return new Dictionary<string, double>();
+        }
     }
 }

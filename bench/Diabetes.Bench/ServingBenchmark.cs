@@ -45,7 +45,7 @@ public static partial class ServingBenchmark
         await WaitForVersionAsync(api, "1");
         Console.WriteLine($"  inference API serving version 1; memory with one model loaded: {platform.MemoryMiB("inference")} MiB resident");
 
-        var single = TypicalRequest().ToJsonString();
+        var single = TypicalEncounter.ToRequest().ToJsonString();
         var batch = new JsonArray(Enumerable.Range(0, 1_000).Select(i => (JsonNode)Request(validation[i % validation.Count], i)).ToArray()).ToJsonString();
         await WarmUpAsync(api, single);
 
@@ -209,13 +209,10 @@ public static partial class ServingBenchmark
         return (train, validation);
     }
 
-    private static JsonObject TypicalRequest() =>
-        new(TypicalEncounter.Fields.Select(f => KeyValuePair.Create(f.Key, JsonValue.Create(f.Value) as JsonNode)));
-
     /// <summary>The typical request with a few fields varied, so that a batch is not 1,000 copies of one row.</summary>
     private static JsonObject Request(ModelInput row, int index)
     {
-        var request = TypicalRequest();
+        var request = TypicalEncounter.ToRequest();
         request["time_in_hospital"] = (int)row.TimeInHospital;
         request["num_lab_procedures"] = (int)row.NumLabProcedures;
         request["num_medications"] = (int)row.NumMedications;

@@ -127,6 +127,15 @@ public class EncounterCleanerTests
     public void TurnsAgeBracketsIntoTheirMiddle(string bracket, int years) =>
         Assert.Equal(years, Cleaned(Encounter(("age", bracket))).AgeYears);
 
+    [Fact]
+    public void RefusesAnAgeBracketInOtherDigitsInsteadOfFailing()
+    {
+        var result = EncounterCleaner.Clean(Encounter(("age", "[\u0667\u0660-\u0668\u0660)")));
+
+        var error = Assert.Single(Assert.IsType<CleaningResult.Invalid>(result).Errors);
+        Assert.Equal("age", error.Field);
+    }
+
     [Theory]
     [InlineData("None", "None")]
     [InlineData(">8", ">8")]

@@ -39,5 +39,7 @@ public class Icd9Tests
     [InlineData("abc", false)]
     [InlineData("250.", false)]
     [InlineData("", false)]
+    [InlineData("\u0664\u0662\u0668", false)] // 428 in Arabic-Indic digits: a digit, but not one the dataset or decimal.Parse reads
+    [InlineData("\uff14\uff12\uff18", false)] // 428 in full-width digits
     public void RecognisesValidCodes(string code, bool valid) => Assert.Equal(valid, Icd9.IsValidCode(code));
 }

@@ -28,7 +28,9 @@ public sealed class InferenceApp : WebApplicationFactory<inference::Program>
     /// <summary>A client of the double, for publishing and promoting versions.</summary>
     public MlflowClient MlflowClient => Services.GetRequiredService<MlflowClient>();
 
-    public static async Task<InferenceApp> StartAsync() => new(await MlflowServerDouble.StartAsync());
+    /// <summary>Starts with the double as MLflow 3, accepting the Host headers <paramref name="mlflowAllowedHosts"/> (default: the server's).</summary>
+    public static async Task<InferenceApp> StartAsync(IReadOnlyList<string>? mlflowAllowedHosts = null) =>
+        new(await MlflowServerDouble.StartAsync(MlflowServerDouble.Mlflow3, mlflowAllowedHosts));
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {

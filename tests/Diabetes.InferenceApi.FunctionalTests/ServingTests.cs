@@ -1,6 +1,7 @@
 extern alias inference;
 
 using System.Net;
+using Diabetes.Core.Encounters;
 using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -64,7 +65,7 @@ public class ServingTests
     {
         // Arrange: version 1 serves while requests run without pause
         await using var app = await InferenceApp.StartAsync();
-        await app.WaitForVersionAsync((await TestModels.PublishAsync(app.MlflowClient, TestModels.Logistic)).Version);
+        var firstLoad = await app.WaitForVersionAsync((await TestModels.PublishAsync(app.MlflowClient, TestModels.Logistic)).Version);
         var version2 = await TestModels.PublishAsync(app.MlflowClient, TestModels.FastTree, promote: false);
         var request = TestEncounters.Request(TestEncounters.All[3].Raw);
         using var stop = new CancellationTokenSource();
@@ -91,7 +92,8 @@ public class ServingTests
         await Task.WhenAll(loops);
 
         // Assert: every request answered, first by version 1, then by version 2, never back
-        Assert.True(tookToServe < InferenceApp.RefreshInterval + TimeSpan.FromSeconds(5), $"took {tookToServe}");
+        // One refresh interval to notice, and about as long as version 1 took to load and check
+        Assert.True(tookToServe < InferenceApp.RefreshInterval + 2 * firstLoad + TimeSpan.FromSeconds(1), $"took {tookToServe}, version 1 {firstLoad}");
         foreach (var answers in seen)
         {
             Assert.All(answers, a => Assert.Equal(HttpStatusCode.OK, a.Status));
@@ -114,11 +116,66 @@ public class ServingTests
         await Task.Delay(InferenceApp.RefreshInterval * 10);
 
         // Assert: still version 1, and the broken version was fetched once, not again at every refresh
-        var prediction = await app.PredictOkAsync(TestEncounters.TypicalRequest());
+        var prediction = await app.PredictOkAsync(TypicalEncounter.ToRequest());
         Assert.Equal("1", prediction.Model.Version);
         var model = await app.CreateClient().GetFromJsonAsync<JsonElement>("/api/model");
         Assert.Equal("1", model.GetProperty("version").GetString());
         Assert.Single(app.Mlflow.Requests($"{broken.RunId}/artifacts/model/model.zip"), r => r.Method == "GET");
+    }
+
+    [Fact]
+    public async Task AVersionWhoseModelFileIsMissingIsRefusedAndSaidSo()
+    {
+        // Arrange
+        await using var app = await InferenceApp.StartAsync();
+        await app.WaitForVersionAsync((await TestModels.PublishAsync(app.MlflowClient, TestModels.Logistic)).Version);
+
+        // Act: Production moves to a version whose folder lacks model.zip
+        var broken = await TestModels.PublishAsync(app.MlflowClient, TestModels.FastTree, tamper: TestModels.WithoutModel);
+        await Task.Delay(InferenceApp.RefreshInterval * 10);
+
+        // Assert: version 1 still serves; /api/model and /health say which version was refused and why
+        var model = await app.CreateClient().GetFromJsonAsync<JsonElement>("/api/model");
+        Assert.Equal("1", model.GetProperty("version").GetString());
+        Assert.Equal(broken.Version, model.GetProperty("productionInRegistry").GetString());
+        Assert.True(model.GetProperty("loadProblem").GetProperty("rejected").GetBoolean());
+        Assert.Contains("model.zip is not in", model.GetProperty("loadProblem").GetProperty("reason").GetString());
+        Assert.Equal("Degraded", await app.CreateClient().GetStringAsync("/health"));
+    }
+
+    [Fact]
+    public async Task AStoreThatFailsDuringTheDownloadIsTriedAgainNotRefused()
+    {
+        // Arrange: MLflow answers the first download with the 500 it gives when its object store fails
+        await using var app = await InferenceApp.StartAsync();
+        app.Mlflow.FailingDownloads = 1;
+
+        // Act
+        var version = await TestModels.PublishAsync(app.MlflowClient, TestModels.Logistic);
+        await app.WaitForVersionAsync(version.Version);
+
+        // Assert: served at a later refresh, the failed file fetched again
+        Assert.Contains(app.Mlflow.Requests($"{version.RunId}/artifacts/model/"), r => r.Status == 500);
+        Assert.Equal("Healthy", await app.CreateClient().GetStringAsync("/health"));
+    }
+
+    [Fact]
+    public async Task WhenMlflowRefusesTheHostNothingIsServedAndHealthSaysWhy()
+    {
+        // Arrange: MLflow 3 whose --allowed-hosts names only the service, reached by its loopback address
+        await using var app = await InferenceApp.StartAsync(mlflowAllowedHosts: ["mlflow", "mlflow:*"]);
+        var client = app.CreateClient();
+        await Task.Delay(InferenceApp.RefreshInterval * 3);
+
+        // Act
+        using var health = await client.GetAsync("/health");
+        using var prediction = await app.PredictAsync(TypicalEncounter.ToRequest());
+
+        // Assert: not ready (it cannot serve), and the 503 says MLflow cannot be reached
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, health.StatusCode);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, prediction.StatusCode);
+        Assert.Contains("MLflow has been unreachable since", (await prediction.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("detail").GetString());
+        Assert.Contains(app.Mlflow.Requests("/registered-models/alias"), r => r.Status == 403);
     }
 
     [Fact]
@@ -142,7 +199,7 @@ public class ServingTests
         // Assert
         using var health = await client.GetAsync("/health");
         Assert.Equal(HttpStatusCode.OK, health.StatusCode);
-        Assert.Equal("1", (await app.PredictOkAsync(TestEncounters.TypicalRequest())).Model.Version);
+        Assert.Equal("1", (await app.PredictOkAsync(TypicalEncounter.ToRequest())).Model.Version);
         var mlflow = (await client.GetFromJsonAsync<JsonElement>("/api/model")).GetProperty("mlflow");
         Assert.False(mlflow.GetProperty("reachable").GetBoolean());
         Assert.True(mlflow.GetProperty("unreachableSince").GetDateTimeOffset() <= DateTimeOffset.UtcNow);
@@ -166,12 +223,13 @@ public class ServingTests
         await Task.Delay(InferenceApp.RefreshInterval * 3);
 
         // Act
-        using var before = await app.PredictAsync(TestEncounters.TypicalRequest());
+        using var before = await app.PredictAsync(TypicalEncounter.ToRequest());
         using var modelBefore = await client.GetAsync("/api/model");
         using var alive = await client.GetAsync("/alive");
+        var healthBefore = await client.GetStringAsync("/health");
         var version = await TestModels.PublishAsync(app.MlflowClient, TestModels.Logistic);
         await app.WaitForVersionAsync(version.Version);
-        using var after = await app.PredictAsync(TestEncounters.TypicalRequest());
+        using var after = await app.PredictAsync(TypicalEncounter.ToRequest());
 
         // Assert
         Assert.Equal(HttpStatusCode.ServiceUnavailable, before.StatusCode);
@@ -179,7 +237,9 @@ public class ServingTests
         Assert.Equal("No model in Production yet", (await before.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("title").GetString());
         Assert.Equal(HttpStatusCode.ServiceUnavailable, modelBefore.StatusCode);
         Assert.Equal(HttpStatusCode.OK, alive.StatusCode);
+        Assert.Equal("Degraded", healthBefore);
         Assert.Equal(HttpStatusCode.OK, after.StatusCode);
+        Assert.Equal("Healthy", await client.GetStringAsync("/health"));
     }
 
     [Fact]
@@ -195,7 +255,7 @@ public class ServingTests
         await app.WaitForVersionAsync(version.Version);
 
         // Assert
-        Assert.Equal("1", (await app.PredictOkAsync(TestEncounters.TypicalRequest())).Model.Version);
+        Assert.Equal("1", (await app.PredictOkAsync(TypicalEncounter.ToRequest())).Model.Version);
         Assert.Empty(app.Mlflow.Requests("mlflow-artifacts"));
     }
 

@@ -85,6 +85,12 @@ public sealed partial class MlflowServerDouble : IAsyncDisposable
     public bool Unavailable { get; set; }
 
     /// <summary>
+    /// How many artifact downloads still to fail with the 500 MLflow answers when its object store fails (the same
+    /// answer as for a missing file; listings still answer).
+    /// </summary>
+    public int FailingDownloads { get; set; }
+
+    /// <summary>
     /// Starts a double answering as MLflow <paramref name="version"/>; as MLflow 3 it accepts the Host headers
     /// <paramref name="allowedHosts"/> (<c>--allowed-hosts</c> patterns; default: the server's own default of
     /// localhost and private addresses).
@@ -588,6 +594,13 @@ public sealed partial class MlflowServerDouble : IAsyncDisposable
     {
         lock (_gate)
         {
+            if (FailingDownloads > 0)
+            {
+                FailingDownloads--;
+                return Error(500, "INTERNAL_ERROR",
+                    $"The following failures occurred while downloading one or more artifacts from {ArtifactsDestination}:\n##### File {path.Trim('/')} #####\nCould not connect to the endpoint URL");
+            }
+
             return _artifacts.TryGetValue(path.Trim('/'), out var artifact)
                 ? Results.Bytes(artifact.Content, artifact.ContentType)
                 : Error(500, "INTERNAL_ERROR",

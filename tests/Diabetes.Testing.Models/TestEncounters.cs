@@ -31,10 +31,6 @@ public static class TestEncounters
         return request;
     }
 
-    /// <summary>The typical encounter (the model folder's input example) as a request.</summary>
-    public static JsonObject TypicalRequest() =>
-        new(TypicalEncounter.Fields.Select(f => KeyValuePair.Create(f.Key, JsonValue.Create(f.Value) as JsonNode)));
-
     private static IReadOnlyList<(RawEncounter, ModelInput)> Load()
     {
         var header = TestData.CsvLines[0].Split(',');

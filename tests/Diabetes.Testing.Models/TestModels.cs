@@ -24,7 +24,7 @@ public static class TestModels
     /// adds the plots the trainer draws for a chosen model (on the validation rows here).
     /// </summary>
     public static Task<ModelVersion> PublishAsync(
-        MlflowClient mlflow, TrainedCandidate model, bool promote = true, string? artifactRoot = null, Func<string, byte[], byte[]>? tamper = null,
+        MlflowClient mlflow, TrainedCandidate model, bool promote = true, string? artifactRoot = null, Func<string, byte[], byte[]?>? tamper = null,
         bool withPlots = false) =>
         ModelPublisher.PublishAsync(mlflow, model, Models.Value.Single(m => m.Trained == model).Features, new ModelLineage(["test"], [1], 8_000, 2_000, "digest"),
             promote, artifactRoot, tamper, withPlots ? run => UploadPlotsAsync(mlflow, run, model) : null);
@@ -47,6 +47,9 @@ public static class TestModels
             await mlflow.UploadArtifactAsync(run, $"plots/{name}.png", png, "image/png", CancellationToken.None);
         }
     }
+
+    /// <summary>A model folder without its model: what an upload cut short before its last file leaves.</summary>
+    public static byte[]? WithoutModel(string path, byte[] content) => path.EndsWith(ModelArtifacts.ModelFile, StringComparison.Ordinal) ? null : content;
 
     /// <summary>Bytes that are not a model: what a truncated upload leaves.</summary>
     public static byte[] Corrupt(string path, byte[] content) =>

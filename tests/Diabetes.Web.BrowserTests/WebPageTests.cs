@@ -1,6 +1,8 @@
+extern alias inference;
 extern alias web;
 
 using System.Text.RegularExpressions;
+using Diabetes.MlflowDouble;
 using Microsoft.Playwright;
 
 namespace Diabetes.Web.BrowserTests;
@@ -113,5 +115,29 @@ public class WebPageTests(WebSystem system) : IClassFixture<WebSystem>
         await Assertions.Expect(page.Locator("#problem")).ToContainTextAsync("the inference service cannot be reached");
         Assert.Equal("23", await page.Locator("#field-num_medications").InputValueAsync());
         await WebSystem.ScreenshotAsync(page, "predict-api-down");
+    }
+
+    [Fact]
+    public async Task WithNoModelInProductionThePageSaysSoAndKeepsTheInput()
+    {
+        // Arrange: an inference API whose MLflow holds no model, and the site pointed at it
+        await using var emptyMlflow = await MlflowServerDouble.StartAsync();
+        await using var inference = new ServiceHost<inference::Program>(new Dictionary<string, string?>
+        {
+            ["services:mlflow:http:0"] = emptyMlflow.BaseAddress.ToString(),
+        });
+        await using var site = new ServiceHost<web::Program>(system.WebSettings(inference.BaseAddress));
+        var page = await system.Browser.NewPageAsync();
+        await page.GotoAsync(site.BaseAddress.ToString());
+        await page.Locator("#field-race").SelectOptionAsync("Hispanic");
+
+        // Act
+        await page.Locator("#predict").ClickAsync();
+
+        // Assert
+        await Assertions.Expect(page.Locator("#problem")).ToContainTextAsync("No prediction:");
+        await Assertions.Expect(page.Locator("#problem")).ToContainTextAsync("Production");
+        Assert.Equal("Hispanic", await page.Locator("#field-race").InputValueAsync());
+        await WebSystem.ScreenshotAsync(page, "predict-no-model");
     }
 }
