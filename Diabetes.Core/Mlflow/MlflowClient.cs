@@ -133,10 +133,24 @@ public sealed class MlflowClient(IMlflowApi api, IServiceProvider services, Time
         }
     }
 
-    /// <summary>The latest value of each metric of a run.</summary>
-    public async Task<IReadOnlyDictionary<string, double>> GetRunMetricsAsync(string runId, CancellationToken cancellationToken) =>
-        (await Api.GetRunAsync(runId, cancellationToken)).Run.Data?.Metrics?.ToDictionary(m => m.Key, m => m.Value)
-            ?? new Dictionary<string, double>();
+    /// <summary>The latest value of each metric of a version's run; none when it has no run, or the run is gone.</summary>
+    public async Task<IReadOnlyDictionary<string, double>> GetRunMetricsAsync(ModelVersion version, CancellationToken cancellationToken)
+    {
+        if (version.RunId is null)
+        {
+            return new Dictionary<string, double>();
+        }
+
+        try
+        {
+            return (await Api.GetRunAsync(version.RunId, cancellationToken)).Run.Data?.Metrics?.ToDictionary(m => m.Key, m => m.Value)
+                ?? new Dictionary<string, double>();
+        }
+        catch (MlflowResourceNotFoundException)
+        {
+            return new Dictionary<string, double>();
+        }
+    }
 
     /// <summary>Reads a file below an artifact root (a run's, or a model version's source).</summary>
     public async Task<byte[]> DownloadArtifactAsync(string artifactRoot, string path, CancellationToken cancellationToken)

@@ -32,7 +32,7 @@ public sealed class ModelLoader(MlflowClient mlflow, EncounterReader reader, Tim
         var metadataJson = await DownloadAsync(root, ModelArtifacts.MetadataFile, cancellationToken);
         var exampleJson = await DownloadAsync(root, ModelArtifacts.InputExampleFile, cancellationToken);
         var zip = await DownloadAsync(root, ModelArtifacts.ModelFile, cancellationToken);
-        var metrics = await RunMetricsAsync(version, cancellationToken);
+        var metrics = await mlflow.GetRunMetricsAsync(version, cancellationToken);
 
         ReadmissionModel model;
         ModelMetadata metadata;
@@ -141,24 +141,6 @@ public sealed class ModelLoader(MlflowClient mlflow, EncounterReader reader, Tim
         catch (Exception exception) when (exception is MlflowException or Minio.Exceptions.MinioException or HttpRequestException)
         {
             return false;
-        }
-    }
-
-    /// <summary>The metrics of the run that trained the version, shown with it; none when the run is gone.</summary>
-    private async Task<IReadOnlyDictionary<string, double>> RunMetricsAsync(ModelVersion version, CancellationToken cancellationToken)
-    {
-        if (version.RunId is null)
-        {
-            return new Dictionary<string, double>();
-        }
-
-        try
-        {
-            return await mlflow.GetRunMetricsAsync(version.RunId, cancellationToken);
-        }
-        catch (MlflowResourceNotFoundException)
-        {
-            return new Dictionary<string, double>();
         }
     }
 }

@@ -47,7 +47,7 @@ public sealed class ModelsModel(MlflowClient mlflow, ILogger<ModelsModel> logger
             var rows = new List<VersionRow>();
             foreach (var version in versions.OrderByDescending(v => long.Parse(v.Version, CultureInfo.InvariantCulture)))
             {
-                rows.Add(new VersionRow(version, await RunMetricsAsync(version, cancellationToken)));
+                rows.Add(new VersionRow(version, await mlflow.GetRunMetricsAsync(version, cancellationToken)));
             }
 
 
@@ -94,24 +94,6 @@ public sealed class ModelsModel(MlflowClient mlflow, ILogger<ModelsModel> logger
         {
             logger.LogWarning(exception, "MLflow cannot be reached for a plot");
             return StatusCode(StatusCodes.Status503ServiceUnavailable);
-        }
-    }
-
-    /// <summary>The metrics of a version's run; none (shown as dashes) when the run is gone.</summary>
-    private async Task<IReadOnlyDictionary<string, double>> RunMetricsAsync(ModelVersion version, CancellationToken cancellationToken)
-    {
-        if (version.RunId is null)
-        {
-            return new Dictionary<string, double>();
-        }
-
-        try
-        {
-            return await mlflow.GetRunMetricsAsync(version.RunId, cancellationToken);
-        }
-        catch (MlflowResourceNotFoundException)
-        {
-            return new Dictionary<string, double>();
         }
     }
 }

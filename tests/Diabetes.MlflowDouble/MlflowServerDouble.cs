@@ -155,7 +155,7 @@ public sealed partial class MlflowServerDouble : IAsyncDisposable
             lock (_requestLog)
             {
                 _requestLog.Add(new ReceivedRequest(context.Request.Method, $"{context.Request.Path}{context.Request.QueryString}",
-                    context.Response.StatusCode, context.Request.ContentLength, IsChunked(context.Request)));
+                    context.Response.StatusCode, context.Request.ContentLength, IsChunked(context.Request), DateTimeOffset.UtcNow));
             }
         });
 
