@@ -43,24 +43,12 @@ public static class PredictionsApi
         return api;
     }
 
-    public static async Task<Results<Ok<PredictionResponse>, ValidationProblem, ProblemHttpResult>> PredictAsync(
-        HttpRequest request, EncounterReader reader, ServingState state, ServingTelemetry telemetry, CancellationToken cancellationToken)
-    {
-        var started = Stopwatch.GetTimestamp();
-        using var activity = ServingTelemetry.ActivitySource.StartActivity("predict");
-        var (document, refusal) = await ReadJsonAsync(request, MaxSingleBodyBytes, cancellationToken);
-        using (document)
+    public static Task<Results<Ok<PredictionResponse>, ValidationProblem, ProblemHttpResult>> PredictAsync(
+        HttpRequest request, EncounterReader reader, ServingState state, ServingTelemetry telemetry, CancellationToken cancellationToken) =>
+        AnswerJsonAsync<PredictionResponse>(request, MaxSingleBodyBytes, "predict", telemetry, cancellationToken, (root, activity) =>
         {
-            switch (refusal)
-            {
-                case ValidationProblem invalid:
-                    return invalid;
-                case ProblemHttpResult problem:
-                    return problem;
-            }
-
             var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
-            var input = reader.Read(document!.RootElement, "", errors);
+            var input = reader.Read(root, "", errors);
             if (input is null)
             {
                 return Invalid(errors);
@@ -71,30 +59,14 @@ public static class PredictionsApi
                 return NoModel(state);
             }
 
-            var prediction = Predict(model, input, telemetry);
             activity?.SetTag("model.version", model.Version.Version);
-            telemetry.RecordDuration(Stopwatch.GetElapsedTime(started), "single");
-            return TypedResults.Ok(prediction);
-        }
-    }
+            return TypedResults.Ok(Predict(model, input, telemetry));
+        });
 
-    public static async Task<Results<Ok<PredictionResponse[]>, ValidationProblem, ProblemHttpResult>> PredictBatchAsync(
-        HttpRequest request, EncounterReader reader, ServingState state, ServingTelemetry telemetry, CancellationToken cancellationToken)
-    {
-        var started = Stopwatch.GetTimestamp();
-        using var activity = ServingTelemetry.ActivitySource.StartActivity("predict batch");
-        var (document, refusal) = await ReadJsonAsync(request, MaxBatchBodyBytes, cancellationToken);
-        using (document)
+    public static Task<Results<Ok<PredictionResponse[]>, ValidationProblem, ProblemHttpResult>> PredictBatchAsync(
+        HttpRequest request, EncounterReader reader, ServingState state, ServingTelemetry telemetry, CancellationToken cancellationToken) =>
+        AnswerJsonAsync<PredictionResponse[]>(request, MaxBatchBodyBytes, "predict batch", telemetry, cancellationToken, (root, activity) =>
         {
-            switch (refusal)
-            {
-                case ValidationProblem invalid:
-                    return invalid;
-                case ProblemHttpResult problem:
-                    return problem;
-            }
-
-            var root = document!.RootElement;
             var count = root.ValueKind == JsonValueKind.Array ? root.GetArrayLength() : -1;
             if (count is < 1 or > MaxBatchSize)
             {
@@ -133,11 +105,32 @@ public static class PredictionsApi
                 return NoModel(state);
             }
 
-            var predictions = inputs.Select(input => Predict(model, input!, telemetry)).ToArray();
             activity?.SetTag("model.version", model.Version.Version);
             activity?.SetTag("batch.size", count);
-            telemetry.RecordDuration(Stopwatch.GetElapsedTime(started), "batch");
-            return TypedResults.Ok(predictions);
+            return TypedResults.Ok(inputs.Select(input => Predict(model, input!, telemetry)).ToArray());
+        });
+
+    /// <summary>
+    /// Reads the body as JSON and answers it with <paramref name="answer"/> (or the refusal that says why it cannot be
+    /// read), in a span named <paramref name="operation"/>, timing the whole.
+    /// </summary>
+    private static async Task<Results<Ok<T>, ValidationProblem, ProblemHttpResult>> AnswerJsonAsync<T>(
+        HttpRequest request, long limit, string operation, ServingTelemetry telemetry, CancellationToken cancellationToken,
+        Func<JsonElement, Activity?, Results<Ok<T>, ValidationProblem, ProblemHttpResult>> answer)
+    {
+        var started = Stopwatch.GetTimestamp();
+        using var activity = ServingTelemetry.ActivitySource.StartActivity(operation);
+        var (document, refusal) = await ReadJsonAsync(request, limit, cancellationToken);
+        using (document)
+        {
+            var result = refusal switch
+            {
+                ValidationProblem invalid => invalid,
+                ProblemHttpResult problem => problem,
+                _ => answer(document!.RootElement, activity),
+            };
+            telemetry.RecordDuration(Stopwatch.GetElapsedTime(started), operation);
+            return result;
         }
     }
 
