@@ -106,6 +106,21 @@ public sealed class MlflowClient(IMlflowApi api, IServiceProvider services, Time
         await Api.UploadProxiedArtifactAsync(location.Path, body, cancellationToken);
     }
 
+    /// <summary>Why files below an artifact root cannot be read by this client (null: they can be).</summary>
+    public string? WhyUnreadable(string artifactRoot)
+    {
+        try
+        {
+            return ArtifactLocation.Parse(artifactRoot, "").S3Bucket is not null && services.GetService<IMinioClient>() is null
+                ? $"The artifact root {artifactRoot} is in S3, and no object store is configured (ConnectionStrings__minio)."
+                : null;
+        }
+        catch (NotSupportedException exception)
+        {
+            return exception.Message;
+        }
+    }
+
     /// <summary>
     /// Whether a file is below an artifact root, as the store answers. MLflow answers a missing artifact with the same
     /// 500 as a store it cannot reach; this tells the two apart: it throws when the store does not answer.

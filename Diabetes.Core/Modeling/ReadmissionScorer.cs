@@ -19,15 +19,17 @@ public sealed class ReadmissionScorer
 
     internal ReadmissionScorer(MLContext ml, ITransformer model, DataViewSchema inputSchema)
     {
-        if (model is TransformerChain<ITransformer> chain && chain.LastTransformer is ISingleFeaturePredictionTransformer<object>
-            && chain.Count() > 1)
+        if (model is TransformerChain<ITransformer> chain && chain.Count() > 1
+            && chain.LastTransformer is ISingleFeaturePredictionTransformer<object> learner
+            && new TransformerChain<ITransformer>([.. chain.SkipLast(1)]) is var featurizer
+            && featurizer.GetOutputSchema(inputSchema).GetColumnOrNull(learner.FeatureColumnName) is { } features)
         {
-            var featurizer = new TransformerChain<ITransformer>([.. chain.SkipLast(1)]);
-            var featureType = featurizer.GetOutputSchema(inputSchema)[FeatureVector.Column].Type;
             var definition = SchemaDefinition.Create(typeof(FeatureVector));
-            definition[nameof(FeatureVector.Features)].ColumnType = featureType;
+            var column = definition[nameof(FeatureVector.Features)];
+            column.ColumnName = learner.FeatureColumnName;
+            column.ColumnType = features.Type;
             _featurizer = ml.Model.CreatePredictionEngine<ModelInput, FeatureVector>(featurizer, new PredictionEngineOptions { OutputSchemaDefinition = definition });
-            _learner = ml.Model.CreatePredictionEngine<FeatureVector, ModelOutput>(chain.LastTransformer, new PredictionEngineOptions { InputSchemaDefinition = definition });
+            _learner = ml.Model.CreatePredictionEngine<FeatureVector, ModelOutput>(learner, new PredictionEngineOptions { InputSchemaDefinition = definition });
         }
         else
         {
@@ -55,7 +57,5 @@ public sealed class ReadmissionScorer
 /// <summary>A featurized encounter as a dense vector (the learner's input); public because ML.NET binds its members.</summary>
 public sealed class FeatureVector
 {
-    public const string Column = nameof(Features);
-
     public float[] Features { get; set; } = [];
 }

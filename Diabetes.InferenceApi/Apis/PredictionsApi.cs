@@ -201,7 +201,7 @@ public static class PredictionsApi
 
     private static ProblemHttpResult NoModel(ServingState state) => TypedResults.Problem(
         statusCode: StatusCodes.Status503ServiceUnavailable,
-        title: state.Registry?.ProductionVersion is null ? "No model in Production yet" : "The Production model is not loaded",
+        title: state.Registry is { ProductionVersion: null } ? "No model in Production yet" : "The Production model is not loaded",
         detail: (state.Mlflow.UnreachableSince, state.Registry, state.Problem) switch
         {
             ({ } since, _, _) => $"No model is loaded, and MLflow has been unreachable since {since:O}.",

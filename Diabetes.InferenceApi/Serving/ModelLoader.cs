@@ -28,6 +28,11 @@ public sealed class ModelLoader(MlflowClient mlflow, EncounterReader reader, Tim
             throw new ModelRejectedException($"The version's source cannot be resolved: {exception.ServerMessage}", exception);
         }
 
+        if (mlflow.WhyUnreadable(root) is { } unreadable)
+        {
+            throw new ModelRejectedException(unreadable);
+        }
+
         // The small files first: a version whose metadata cannot be fetched costs no model download at each refresh.
         var metadataJson = await DownloadAsync(root, ModelArtifacts.MetadataFile, cancellationToken);
         var exampleJson = await DownloadAsync(root, ModelArtifacts.InputExampleFile, cancellationToken);
@@ -114,11 +119,6 @@ public sealed class ModelLoader(MlflowClient mlflow, EncounterReader reader, Tim
         try
         {
             return await mlflow.DownloadArtifactAsync(root, file, cancellationToken);
-        }
-        catch (Exception exception) when (exception is NotSupportedException or InvalidOperationException)
-        {
-            // An artifact scheme the client does not read, or s3:// with no object store configured.
-            throw new ModelRejectedException($"{file} cannot be read here: {exception.Message}", exception);
         }
         catch (Exception exception) when (exception is MlflowException or Minio.Exceptions.MinioException && !cancellationToken.IsCancellationRequested)
         {

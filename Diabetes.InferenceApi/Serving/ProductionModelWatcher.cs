@@ -8,8 +8,8 @@ namespace Diabetes.InferenceApi.Serving;
 /// Asks MLflow every <see cref="ServingOptions.RefreshInterval"/> which version holds Production (alias
 /// <c>production</c>, else stage Production); a new one is loaded and checked here, off the request path, and then
 /// swapped in. While MLflow cannot be reached, what is loaded keeps serving. A version that fails its checks is logged
-/// once and left alone until Production moves on; one whose files could not be fetched is tried again at each refresh,
-/// and said once per distinct error.
+/// once and never loaded again (a new version is registered to fix it); one whose files could not be fetched is tried
+/// again at each refresh, and said once per distinct error.
 /// </summary>
 public sealed partial class ProductionModelWatcher(
     MlflowClient mlflow,
@@ -23,7 +23,8 @@ public sealed partial class ProductionModelWatcher(
     /// <summary>How long one look at the registry may take, retries included, before MLflow counts as unreachable.</summary>
     private static readonly TimeSpan LookupTimeout = TimeSpan.FromSeconds(10);
 
-    private readonly HashSet<string> _rejected = [];
+    /// <summary>The versions refused for good, by identity, with why. Only the loop touches it.</summary>
+    private readonly Dictionary<string, LoadProblem> _rejected = [];
     private string? _lastFetchError;
     private bool _reportedNoProduction;
 
@@ -37,19 +38,28 @@ public sealed partial class ProductionModelWatcher(
     }
 
     /// <summary>One look at the registry, and a swap if Production has moved to a version not yet served.</summary>
-    public async Task RefreshAsync(CancellationToken cancellationToken)
+    private async Task RefreshAsync(CancellationToken cancellationToken)
     {
-        var production = await FindProductionAsync(cancellationToken);
-        if (production is null)
+        var (answered, production) = await FindProductionAsync(cancellationToken);
+        if (!answered)
         {
             return;
         }
 
-        var key = production.Identity;
-        if (state.Model?.Version.Identity == key || _rejected.Contains(key))
+        var key = production?.Identity;
+        if (production is null || state.Model?.Version.Identity == key)
         {
+            state.ReportProblem(null);
             return;
         }
+
+        if (_rejected.TryGetValue(key!, out var refusal))
+        {
+            state.ReportProblem(refusal);
+            return;
+        }
+
+        state.ReportProblem(null);
 
         using var activity = ServingTelemetry.ActivitySource.StartActivity("model swap");
         activity?.SetTag("model.version", production.Version);
@@ -63,9 +73,10 @@ public sealed partial class ProductionModelWatcher(
         }
         catch (ModelRejectedException exception)
         {
-            _rejected.Add(key);
+            var problem = new LoadProblem(production.Version, exception.Message, Rejected: true, timeProvider.GetUtcNow());
+            _rejected[key!] = problem;
             activity?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, exception.Message);
-            state.LoadFailed(new LoadProblem(production.Version, exception.Message, Rejected: true, timeProvider.GetUtcNow()));
+            state.ReportProblem(problem);
             telemetry.RecordRejection(production.Version);
             LogRejected(exception, production.Name, production.Version, exception.Message, state.Model?.Version.Version ?? "none");
         }
@@ -73,7 +84,7 @@ public sealed partial class ProductionModelWatcher(
         {
             // MLflow or the object store failed while the files were fetched: tried again at the next refresh.
             activity?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, exception.Message);
-            state.LoadFailed(new LoadProblem(production.Version, exception.Message, Rejected: false, timeProvider.GetUtcNow()));
+            state.ReportProblem(new LoadProblem(production.Version, exception.Message, Rejected: false, timeProvider.GetUtcNow()));
             if (_lastFetchError != $"{key} {exception.Message}")
             {
                 _lastFetchError = $"{key} {exception.Message}";
@@ -82,7 +93,8 @@ public sealed partial class ProductionModelWatcher(
         }
     }
 
-    private async Task<ModelVersion?> FindProductionAsync(CancellationToken cancellationToken)
+    /// <summary>Whether MLflow answered, and the version holding Production if any.</summary>
+    private async Task<(bool Answered, ModelVersion? Production)> FindProductionAsync(CancellationToken cancellationToken)
     {
         try
         {
@@ -94,14 +106,14 @@ public sealed partial class ProductionModelWatcher(
                 LogReachableAgain(since);
             }
 
-            state.RegistryAnswered(production?.Version, timeProvider.GetUtcNow());
+            state.RegistryAnswered(production, timeProvider.GetUtcNow());
             if (production is null && !_reportedNoProduction)
             {
-                _reportedNoProduction = true;
                 LogNoProduction(ModelArtifacts.RegisteredModelName);
             }
 
-            return production;
+            _reportedNoProduction = production is null;
+            return (true, production);
         }
         catch (Exception exception) when (!cancellationToken.IsCancellationRequested)
         {
@@ -113,7 +125,7 @@ public sealed partial class ProductionModelWatcher(
             }
 
             state.MlflowFailed(timeProvider.GetUtcNow(), message);
-            return null;
+            return (false, null);
         }
     }
 

@@ -9,9 +9,9 @@ namespace Diabetes.InferenceApi.Serving;
 /// <item>unhealthy while nothing is served that could be: before the first look, while MLflow cannot be reached, or
 /// while a Production version exists and is not loaded (still loading, or refused), so that no instance takes traffic
 /// it would answer 503;</item>
-/// <item>degraded while serving with MLflow unreachable or a newer Production version refused, and when no version
-/// holds Production at all (every instance then answers 503 "no model in Production yet", which is better said than
-/// a connection refused);</item>
+/// <item>degraded while serving with MLflow unreachable, a newer Production version refused or loading, or no version
+/// holding Production any more; and when no version holds Production at all (every instance then answers 503 "no model
+/// in Production yet", which is better said than a connection refused);</item>
 /// <item>healthy while serving what the registry marks as Production.</item>
 /// </list>
 /// </summary>
@@ -36,13 +36,13 @@ public sealed class ServingHealthCheck(ServingState state) : IHealthCheck
         }
 
         var serving = $"Serving version {model.Version.Version}";
-        if (unreachable is not null)
+        return (unreachable, registry) switch
         {
-            return HealthCheckResult.Degraded($"{serving}; {unreachable}");
-        }
-
-        return registry?.ProductionVersion is { } production && production != model.Version.Version
-            ? HealthCheckResult.Degraded($"{serving}; version {production} holds Production ({why})")
-            : HealthCheckResult.Healthy(serving);
+            (not null, _) => HealthCheckResult.Degraded($"{serving}; {unreachable}"),
+            (_, { ProductionIdentity: null }) => HealthCheckResult.Degraded($"{serving}; no version holds Production any more"),
+            (_, { ProductionIdentity: var production }) when production != model.Version.Identity =>
+                HealthCheckResult.Degraded($"{serving}; version {registry.ProductionVersion} holds Production ({why})"),
+            _ => HealthCheckResult.Healthy(serving),
+        };
     }
 }

@@ -7,7 +7,7 @@ public sealed record MlflowContact(DateTimeOffset? LastAnsweredAt, DateTimeOffse
 }
 
 /// <summary>What the registry holds: the version in Production at the last look (none: no version holds it).</summary>
-public sealed record RegistryView(string? ProductionVersion, DateTimeOffset SeenAt);
+public sealed record RegistryView(string? ProductionVersion, string? ProductionIdentity, DateTimeOffset SeenAt);
 
 /// <summary>A Production version that could not be put in service, and why.</summary>
 public sealed record LoadProblem(string Version, string Reason, bool Rejected, DateTimeOffset At);
@@ -31,7 +31,7 @@ public sealed class ServingState
     /// <summary>The registry at the last look that MLflow answered; <c>null</c> before the first.</summary>
     public RegistryView? Registry => Volatile.Read(ref _registry);
 
-    /// <summary>Why the registry's Production version is not the one served, when it failed to load.</summary>
+    /// <summary>Why the registry's Production version is not the one served, when it failed to load; null otherwise.</summary>
     public LoadProblem? Problem => Volatile.Read(ref _problem);
 
     /// <summary>Puts <paramref name="next"/> in service and answers the model it replaces.</summary>
@@ -41,10 +41,10 @@ public sealed class ServingState
         return Interlocked.Exchange(ref _model, next);
     }
 
-    public void RegistryAnswered(string? productionVersion, DateTimeOffset at)
+    public void RegistryAnswered(Diabetes.Core.Mlflow.ModelVersion? production, DateTimeOffset at)
     {
         Volatile.Write(ref _mlflow, new MlflowContact(at, null, null));
-        Volatile.Write(ref _registry, new RegistryView(productionVersion, at));
+        Volatile.Write(ref _registry, new RegistryView(production?.Version, production?.Identity, at));
     }
 
     /// <summary>Records a failed look at the registry; the time it became unreachable is kept from the first failure.</summary>
@@ -54,5 +54,6 @@ public sealed class ServingState
         Volatile.Write(ref _mlflow, previous with { UnreachableSince = previous.UnreachableSince ?? at, LastError = error });
     }
 
-    public void LoadFailed(LoadProblem problem) => Volatile.Write(ref _problem, problem);
+    /// <summary>Says why the registry's Production version is not served (null: it is, or it is loading).</summary>
+    public void ReportProblem(LoadProblem? problem) => Volatile.Write(ref _problem, problem);
 }

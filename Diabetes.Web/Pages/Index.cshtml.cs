@@ -41,6 +41,9 @@ public sealed class IndexModel(IInferenceApi inference, ILogger<IndexModel> logg
 
             switch (response.Error)
             {
+                case { InnerException: OperationCanceledException } when cancellationToken.IsCancellationRequested:
+                    // The visitor left: nobody to answer.
+                    break;
                 case { } error when ServiceFaults.IsUnreachable(error):
                     SayUnreachable(error);
                     break;

@@ -80,19 +80,34 @@ public sealed class ModelsModel(MlflowClient mlflow, ILogger<ModelsModel> logger
             }
 
             var run = (await mlflow.Api.GetRunAsync(found.RunId, cancellationToken)).Run;
-            var png = await mlflow.DownloadArtifactAsync(run.Info.ArtifactUri, $"plots/{plot}.png", cancellationToken);
-            return File(png, "image/png");
+            var path = $"plots/{plot}.png";
+            try
+            {
+                return File(await mlflow.DownloadArtifactAsync(run.Info.ArtifactUri, path, cancellationToken), "image/png");
+            }
+            catch (MlflowException)
+            {
+                // MLflow answers a missing file and a failing store alike; a plot never drawn (the trainer draws the
+                // test plots only when the test set has both outcomes) is not found, a failing store is rethrown.
+                if (!await mlflow.ArtifactExistsAsync(run.Info.ArtifactUri, path, cancellationToken))
+                {
+                    return NotFound();
+                }
+
+                throw;
+            }
         }
-        catch (MlflowException exception)
+        catch (Exception exception) when (exception is MlflowResourceNotFoundException or MlflowInvalidParameterException
+                                              or Minio.Exceptions.ObjectNotFoundException)
         {
-            // A version or run that is not there (404), a bad version (400), or a plot never drawn (MLflow's 500):
-            // the trainer draws the test plots only when the test set has both outcomes.
+            // A version or run that is not there, or a version number that is not one.
             logger.LogInformation("No plot {Plot} for version {Version}: {Error}", plot, version, exception.Message);
             return NotFound();
         }
-        catch (Exception exception) when (ServiceFaults.IsUnreachable(exception))
+        catch (Exception exception) when (exception is MlflowException or Minio.Exceptions.MinioException or InvalidOperationException
+                                              || ServiceFaults.IsUnreachable(exception))
         {
-            logger.LogWarning(exception, "MLflow cannot be reached for a plot");
+            logger.LogWarning(exception, "MLflow or its store cannot give plot {Plot} of version {Version}", plot, version);
             return StatusCode(StatusCodes.Status503ServiceUnavailable);
         }
     }
