@@ -15,7 +15,7 @@ public enum InputKind
 public sealed record FieldOption(string Value, string Label);
 
 /// <summary>One input of the prediction form: a request field with its label, widget and allowed values.</summary>
-public sealed record FormField(string Name, string Label, InputKind Kind, IReadOnlyList<FieldOption> Options, int? Min, int? Max, string? Hint);
+public sealed record FormField(string Name, string Label, InputKind Kind, IReadOnlyList<FieldOption> Options, string? Hint);
 
 public sealed record FormSection(string Title, IReadOnlyList<FormField> Fields);
 
@@ -90,23 +90,23 @@ public static class EncounterForm
             // Deaths and hospice are not scored (the API refuses them), so they are not offered.
             var offered = codes.Where(c => name != "discharge_disposition_id" || !EncounterCleaner.IsExcluded(c.Key));
             return new FormField(name, label, InputKind.Select,
-                offered.OrderBy(c => c.Key).Select(c => new FieldOption(Text(c.Key), $"{c.Key} – {c.Value}")).ToArray(), null, null,
+                offered.OrderBy(c => c.Key).Select(c => new FieldOption(Text(c.Key), $"{c.Key} – {c.Value}")).ToArray(),
                 name == "discharge_disposition_id" ? "Deaths and hospice (11, 13, 14, 19–21) are not scored." : null);
         }
 
         if (EncounterDomain.CountRanges.TryGetValue(name, out var range))
         {
-            return new FormField(name, label, InputKind.Number, [], range.Min, range.Max, $"{range.Min}–{range.Max}");
+            return new FormField(name, label, InputKind.Number, [], $"{range.Min}–{range.Max}");
         }
 
         var unknown = EncounterDomain.MayBeUnknown.Contains(name) ? [new FieldOption(Unknown, "(unknown)")] : Array.Empty<FieldOption>();
         if (EncounterDomain.Categories(name) is { } allowed)
         {
             var options = allowed.Select(value => new FieldOption(value, name is "age" or "weight" ? AgeLabel(value) : Describe(name, value)));
-            return new FormField(name, label, InputKind.Select, [.. unknown, .. options], null, null, null);
+            return new FormField(name, label, InputKind.Select, [.. unknown, .. options], null);
         }
 
-        return new FormField(name, label, InputKind.Text, [], null, null, "ICD-9 code, e.g. 428, 250.83, V57 or E909; empty if unknown");
+        return new FormField(name, label, InputKind.Text, [], "ICD-9 code, e.g. 428, 250.83, V57 or E909; empty if unknown");
     }
 
     private static string Describe(string field, string value) => (field, value) switch

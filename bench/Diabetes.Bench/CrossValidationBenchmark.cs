@@ -57,7 +57,8 @@ public static class CrossValidationBenchmark
         }
     }
 
-    private static List<(int Bucket, ModelInput Input)> Load(string datasetPath)
+    /// <summary>The CLEAN rows of the dataset (as the ingest service parses and cleans them) with their split bucket.</summary>
+    public static List<(int Bucket, ModelInput Input)> Load(string datasetPath)
     {
         var rows = new List<(int Bucket, ModelInput Input)>();
         foreach (var row in SourceParser.Parse(datasetPath).Rows.OrderBy(r => r.EncounterId))

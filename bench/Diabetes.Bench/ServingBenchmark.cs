@@ -4,8 +4,6 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
-using Diabetes.Core.Cleaning;
-using Diabetes.Core.Csv;
 using Diabetes.Core.Encounters;
 using Diabetes.Core.Mlflow;
 using Diabetes.Core.Modeling;
@@ -187,31 +185,9 @@ public static partial class ServingBenchmark
     /// <summary>CLEAN train and validation rows of the dataset, split by the design's rule, in model inputs.</summary>
     private static (List<ModelInput> Train, List<ModelInput> Validation) Splits(string datasetZip)
     {
-        using var archive = System.IO.Compression.ZipFile.OpenRead(datasetZip);
-        using var reader = new StreamReader(archive.Entries.Single(e => e.Name == "diabetic_data.csv").Open());
-        var records = new CsvRecordReader(reader).ReadAll().ToList();
-        var ordinals = records[0].Fields.Select(name => EncounterSchema.Get(name).Ordinal).ToArray();
-        var train = new List<ModelInput>();
-        var validation = new List<ModelInput>();
-        foreach (var record in records.Skip(1))
-        {
-            var values = new string?[EncounterSchema.Columns.Count];
-            for (var i = 0; i < ordinals.Length; i++)
-            {
-                values[ordinals[i]] = record.Fields[i];
-            }
-
-            var raw = new RawEncounter(values);
-            if (EncounterCleaner.Clean(raw) is not CleaningResult.Cleaned cleaned)
-            {
-                continue;
-            }
-
-            var split = SplitRule.Assign(long.Parse(raw[EncounterSchema.PatientNbr]!, CultureInfo.InvariantCulture));
-            (split == DatasetSplit.Train ? train : split == DatasetSplit.Validation ? validation : null)?.Add(ModelInput.FromClean(cleaned.Encounter));
-        }
-
-        return (train, validation);
+        var rows = CrossValidationBenchmark.Load(datasetZip);
+        List<ModelInput> Of(DatasetSplit split) => rows.Where(r => SplitRule.OfBucket(r.Bucket) == split).Select(r => r.Input).ToList();
+        return (Of(DatasetSplit.Train), Of(DatasetSplit.Validation));
     }
 
     /// <summary>The typical request with a few fields varied, so that a batch is not 1,000 copies of one row.</summary>

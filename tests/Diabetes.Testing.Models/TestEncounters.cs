@@ -33,19 +33,12 @@ public static class TestEncounters
 
     private static IReadOnlyList<(RawEncounter, ModelInput)> Load()
     {
-        var header = TestData.CsvLines[0].Split(',');
-        var ordinals = header.Select(name => EncounterSchema.Get(name).Ordinal).ToArray();
+        // The file's columns are in the schema's order, as CleanDataSeeder reads them too.
         var rows = new List<(RawEncounter, ModelInput)>();
         var reader = new CsvRecordReader(new StringReader(string.Join("\n", TestData.CsvLines.Skip(1).Take(12_000))));
         foreach (var record in reader.ReadAll())
         {
-            var values = new string?[EncounterSchema.Columns.Count];
-            for (var i = 0; i < ordinals.Length; i++)
-            {
-                values[ordinals[i]] = record.Fields[i];
-            }
-
-            var raw = new RawEncounter(values);
+            var raw = new RawEncounter(record.Fields);
             if (EncounterCleaner.Clean(raw) is CleaningResult.Cleaned cleaned)
             {
                 rows.Add((raw, ModelInput.FromClean(cleaned.Encounter)));
