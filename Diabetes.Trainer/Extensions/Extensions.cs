@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Options;
 using Diabetes.Core.Mlflow;
 using Diabetes.Core.Storage;
 using Diabetes.Trainer.Promotion;
@@ -9,6 +10,10 @@ public static class Extensions
 {
     public static IHostApplicationBuilder AddApplicationServices(this IHostApplicationBuilder builder)
     {
+        builder.Services.AddOptions<TrainingOptions>()
+            .BindConfiguration("Training")
+            .ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<TrainingOptions>, TrainingOptionsValidator>();
         builder.AddKeyedNpgsqlDataSource(CleanDataReader.ConnectionName);
         builder.Services.AddMlflowClient();
         builder.Services.AddHealthChecks().AddCheck<MlflowHealthCheck>(MlflowClientExtensions.ServiceName, tags: ["ready"]);

@@ -5,6 +5,7 @@ using Diabetes.Core.Data;
 using Diabetes.Core.Encounters;
 using Diabetes.Core.Mlflow;
 using Diabetes.Core.Modeling;
+using Microsoft.Extensions.Options;
 
 namespace Diabetes.Trainer.Training;
 
@@ -13,7 +14,8 @@ namespace Diabetes.Trainer.Training;
 /// (params, validation metrics, training dataset, model folder), the best candidate judged once on the test set
 /// (test metrics and plots), and its registration as a new version of <see cref="ModelName"/>.
 /// </summary>
-public sealed class TrainingWorkflow(CleanDataReader data, MlflowClient mlflow, TimeProvider timeProvider, ILogger<TrainingWorkflow> logger)
+public sealed class TrainingWorkflow(CleanDataReader data, MlflowClient mlflow, IOptions<TrainingOptions> options, TimeProvider timeProvider,
+    ILogger<TrainingWorkflow> logger)
 {
     public const string ExperimentName = ModelArtifacts.RegisteredModelName;
     public const string ModelName = ModelArtifacts.RegisteredModelName;
@@ -46,7 +48,7 @@ public sealed class TrainingWorkflow(CleanDataReader data, MlflowClient mlflow, 
             var test = await data.ReadAsync(DatasetSplit.Test, cancellationToken);
             EnsureTrainable(train, validation);
             var lineage = new ModelLineage([.. train.SourceSha256.Union(validation.SourceSha256)], train.Batches, train.Rows.Count, validation.Rows.Count, train.Digest);
-            var candidates = Candidates.All;
+            var candidates = options.Value.SelectedCandidates();
             job.Started(parent.RunId, train.Rows.Count, train.Batches, candidates.Count);
             logger.LogInformation("Training job {JobId}: {TrainRows:N0} train rows from batches {Batches}, {ValidationRows:N0} validation rows, {Candidates} candidates",
                 job.Id, train.Rows.Count, string.Join(",", train.Batches), validation.Rows.Count, candidates.Count);
