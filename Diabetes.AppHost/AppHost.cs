@@ -1,45 +1,21 @@
+using Diabetes.AppHost;
+
 var builder = DistributedApplication.CreateBuilder(args);
 
-// Infrastructure. Secrets are parameters: generated once and kept in user secrets locally, Secrets in Kubernetes.
-var postgresPassword = builder.AddParameter("postgres-password", new GenerateParameterDefault { MinLength = 22, Special = false }, secret: true, persist: true)
-    .WithDescription("Password of the PostgreSQL superuser.");
-var postgres = builder.AddPostgres("postgres", password: postgresPassword)
-    .WithDataVolume("postgres-data");
-var rawdata = postgres.AddDatabase("rawdata");
-var cleandata = postgres.AddDatabase("cleandata");
-var mlflowdb = postgres.AddDatabase("mlflowdb");
+// Infrastructure: PostgreSQL, MinIO and MLflow as containers, or servers that exist already (Infrastructure:Mode=External).
+var external = Infrastructure.IsExternal(builder.Configuration);
+var infrastructure = external ? Infrastructure.AddExternal(builder) : Infrastructure.AddContainers(builder);
 
-var minioUser = builder.AddParameter("minio-user", "diabetes", publishValueAsDefault: true)
-    .WithDescription("MinIO root user (the S3 access key of the services).");
-var minioPassword = builder.AddParameter("minio-password", new GenerateParameterDefault { MinLength = 24, Special = false }, secret: true, persist: true)
-    .WithDescription("MinIO root password (the S3 secret key of the services).");
-var minio = builder.AddMinio("minio", minioUser, minioPassword)
-    .WithDataVolume();
-
-// MLflow: metadata in PostgreSQL, artifacts in MinIO (served through the server), restarted when it stops.
-var mlflow = builder.AddDockerfile("mlflow", "../mlflow")
-    .WithHttpEndpoint(targetPort: 5000, name: "http")
-    .WithEnvironment("MLFLOW_BACKEND_STORE_URI", ReferenceExpression.Create(
-        $"postgresql+psycopg2://postgres:{postgresPassword}@{postgres.Resource.PrimaryEndpoint.Property(EndpointProperty.Host)}:{postgres.Resource.PrimaryEndpoint.Property(EndpointProperty.Port)}/mlflowdb"))
-    .WithEnvironment("MLFLOW_ARTIFACTS_DESTINATION", "s3://mlflow")
-    .WithEnvironment("MLFLOW_S3_ENDPOINT_URL", ReferenceExpression.Create($"http://{minio.Resource.Api.Property(EndpointProperty.HostAndPort)}"))
-    .WithEnvironment("AWS_ACCESS_KEY_ID", minioUser)
-    .WithEnvironment("AWS_SECRET_ACCESS_KEY", minioPassword)
-    .WithEnvironment("MLFLOW_SERVER_ALLOWED_HOSTS", "mlflow,mlflow:*,localhost,localhost:*,127.0.0.1,127.0.0.1:*")
-    .WaitFor(mlflowdb)
-    .WaitFor(minio)
-    .WithHttpHealthCheck("/health");
-
-// Services.
+// Services. The dashboard's commands drive the pipeline by hand; Airflow drives it on a schedule.
 var datasetSource = builder.AddParameter("dataset-source",
-        "https://archive.ics.uci.edu/static/public/296/diabetes+130-us+hospitals+for+years+1999-2008.zip", publishValueAsDefault: true)
+        new ValueParameterDefault("https://archive.ics.uci.edu/static/public/296/diabetes+130-us+hospitals+for+years+1999-2008.zip"))
     .WithDescription("Where the ingest service gets the dataset: an http(s) URL, or a .zip or .csv path it can read.");
 
 var ingest = builder.AddProject<Projects.Diabetes_Ingest>("ingest")
     .WithConnectionStringsOnly()
-    .WithReference(rawdata).WaitFor(rawdata)
-    .WithReference(cleandata).WaitFor(cleandata)
-    .WithReference(minio).WaitFor(minio)
+    .WithReference(infrastructure.RawData).WaitFor(infrastructure.RawData)
+    .WithReference(infrastructure.CleanData).WaitFor(infrastructure.CleanData)
+    .WithReference(infrastructure.ObjectStore).WaitFor(infrastructure.ObjectStore)
     .WithEnvironment("Dataset__Source", datasetSource)
     .WithHttpHealthCheck("/health")
     .WithHttpCommand("/api/dataset/prepare", "Prepare dataset",
@@ -49,10 +25,9 @@ var ingest = builder.AddProject<Projects.Diabetes_Ingest>("ingest")
     .WithHttpCommand("/api/clean", "Clean",
         commandOptions: new() { Method = HttpMethod.Post, Description = "Clean the RAW rows not yet in CLEAN DATA", IconName = "Sparkle" });
 
-builder.AddProject<Projects.Diabetes_Trainer>("trainer")
-    .WithConnectionStringsOnly()
-    .WithReference(cleandata).WaitFor(cleandata)
-    .WithReference(mlflow.GetEndpoint("http")).WaitFor(mlflow)
+var trainer = infrastructure.UseMlflow(builder.AddProject<Projects.Diabetes_Trainer>("trainer")
+        .WithConnectionStringsOnly()
+        .WithReference(infrastructure.CleanData).WaitFor(infrastructure.CleanData))
     .WithHttpHealthCheck("/health")
     .WithHttpCommand("/api/trainings", "Train",
         commandOptions: new() { Method = HttpMethod.Post, Description = "Train the candidates on all CLEAN train rows and register the best", IconName = "BrainCircuit" })
@@ -60,19 +35,35 @@ builder.AddProject<Projects.Diabetes_Trainer>("trainer")
         commandOptions: new() { Method = HttpMethod.Post, Description = "Give Production to the better of the newest version and the current one", IconName = "Trophy" });
 
 // Serving: whatever MLflow marks as Production, swapped in without a restart.
-var inference = builder.AddProject<Projects.Diabetes_InferenceApi>("inference")
-    .WithConnectionStringsOnly()
-    .WithReference(mlflow.GetEndpoint("http")).WaitFor(mlflow)
+var inference = infrastructure.UseMlflow(builder.AddProject<Projects.Diabetes_InferenceApi>("inference")
+        .WithConnectionStringsOnly())
     .WithHttpHealthCheck("/health");
 
 // Front end: the only resource reachable from outside.
-builder.AddProject<Projects.Diabetes_Web>("web")
-    .WithConnectionStringsOnly()
-    .WithReference(inference).WaitFor(inference)
-    .WithReference(mlflow.GetEndpoint("http"))
+infrastructure.UseMlflow(builder.AddProject<Projects.Diabetes_Web>("web")
+        .WithConnectionStringsOnly()
+        .WithReference(inference).WaitFor(inference))
     .WithReference(ingest)
     .WithExternalHttpEndpoints()
     .WithHttpHealthCheck("/health");
+
+// Orchestration: Airflow runs the DAGs of airflow/dags against the services. In external mode an existing Airflow
+// does (airflow/README.md); the parameter airflow-url only puts its UI on the dashboard.
+if (infrastructure.Postgres is { } postgres)
+{
+    var airflowdb = postgres.AddDatabase("airflowdb");
+    var airflowPassword = builder.AddParameter("airflow-admin-password", new GenerateParameterDefault { MinLength = 16, Special = false }, secret: true, persist: true)
+        .WithDescription("Password of the Airflow user admin.");
+    var airflowJwtSecret = builder.AddParameter("airflow-jwt-secret", new GenerateParameterDefault { MinLength = 32, Special = false }, secret: true, persist: true)
+        .WithDescription("Key that signs the tokens Airflow's components give each other.");
+    builder.AddAirflow("airflow", postgres, airflowdb, airflowPassword, airflowJwtSecret)
+        .WithConnection("ingest_api", ingest)
+        .WithConnection("trainer_api", trainer);
+}
+else if (external && !string.IsNullOrEmpty(builder.Configuration["Parameters:airflow-url"]))
+{
+    builder.AddExternalService("airflow", builder.AddParameter("airflow-url"));
+}
 
 builder.Build().Run();
 
