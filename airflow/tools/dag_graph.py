@@ -1,0 +1,268 @@
+#!/usr/bin/env python3
+"""Reads the Diabetes DAG files without Airflow: their task graph from the source (Python's ast), as JSON.
+
+    dag_graph.py describe DAG_FILE
+        The DAG's arguments, its tasks (operator, connection, method, endpoint, checks, timeouts) in dependency order,
+        and every import of the file and of the local modules it imports, with the try/except guard around it.
+    dag_graph.py call DAG_FILE FUNCTION STATUS < BODY
+        Runs a function of the DAG file (a response_check) or a task's response_filter ("TASK_ID.response_filter")
+        on an HTTP answer, as Airflow would, and prints {"outcome": "returned"|"skipped"|"failed", "value", "message"}.
+
+The test suite checks the first output against the services' contract and replays the calls in that order against
+the real services (tests/Diabetes.AppHost.Tests), handing each answer to the DAG's own functions through the second.
+Only the standard library is used: it runs where Airflow is not installed.
+"""
+import ast
+import json
+import sys
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+OPERATORS = {"HttpOperator", "HttpSensor", "TriggerDagRunOperator"}
+
+
+class Callable:
+    """A function or lambda given to an operator, kept by name (or source) rather than run."""
+
+    def __init__(self, name):
+        self.name = name
+
+
+class EnvSchedule:
+    """schedule_from_env(variable, default), kept as the variable and its default."""
+
+    def __init__(self, variable, default):
+        self.variable, self.default = variable, default
+
+
+def to_json(value):
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Callable):
+        return value.name
+    if isinstance(value, EnvSchedule):
+        return {"env": value.variable, "default": value.default}
+    raise TypeError(f"cannot describe {value!r}")
+
+
+def evaluate(node, source, namespace):
+    """The value of an argument, from literals, timedelta/datetime, module constants and local callables only."""
+    if isinstance(node, ast.Lambda):
+        return Callable(ast.get_source_segment(source, node))
+    code = compile(ast.Expression(node), "<dag argument>", "eval")
+    return eval(code, {"__builtins__": {}}, namespace)  # noqa: S307 - our own DAG files, names limited to namespace
+
+
+def base_namespace():
+    return {
+        "timedelta": timedelta, "datetime": datetime, "timezone": timezone,
+        "schedule_from_env": EnvSchedule, "True": True, "False": False, "None": None,
+    }
+
+
+def guard_of(parents):
+    """'try' or 'except ImportError' when the import sits in such a block, else None."""
+    for parent, field in reversed(parents):
+        if isinstance(parent, ast.ExceptHandler):
+            caught = getattr(parent.type, "id", None)
+            return f"except {caught}" if caught in ("ImportError", "ModuleNotFoundError") else None
+        if isinstance(parent, ast.Try):
+            return "try" if field == "body" else None
+    return None
+
+
+def imports_of(tree, file_name):
+    found = []
+
+    def visit(node, parents):
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            module = node.module if isinstance(node, ast.ImportFrom) else None
+            for alias in node.names:
+                found.append({
+                    "file": file_name,
+                    "line": node.lineno,
+                    "module": module if module is not None else alias.name,
+                    "name": alias.name if module is not None else None,
+                    "guard": guard_of(parents),
+                })
+        for field, value in ast.iter_fields(node):
+            children = value if isinstance(value, list) else [value]
+            for child in children:
+                if isinstance(child, ast.AST):
+                    visit(child, parents + [(node, field)])
+
+    visit(tree, [])
+    return found
+
+
+def local_module(dag_file, module):
+    path = dag_file.parent / f"{module}.py"
+    return path if path.exists() else None
+
+
+def module_constants(path, namespace):
+    """Top-level NAME = value assignments and function names of a module, evaluated in order."""
+    source = path.read_text()
+    tree = ast.parse(source, filename=str(path))
+    values = {"__doc__": ast.get_docstring(tree)}
+    scope = {**namespace}
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef):
+            values[node.name] = scope[node.name] = Callable(node.name) if node.name != "schedule_from_env" else EnvSchedule
+        elif isinstance(node, ast.Assign) and all(isinstance(t, ast.Name) for t in node.targets):
+            try:
+                value = evaluate(node.value, source, scope)
+            except Exception:  # noqa: BLE001 - a value this reader cannot evaluate is simply not known to it
+                continue
+            for target in node.targets:
+                values[target.id] = scope[target.id] = value
+    return values
+
+
+def chain_edges(node, edges):
+    """The edges of `a >> b >> c` (and of lists on either side); returns the task names on the right end."""
+    if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.RShift, ast.LShift)):
+        left = chain_edges(node.left, edges)
+        right = chain_edges(node.right, edges)
+        upstream, downstream = (left, right) if isinstance(node.op, ast.RShift) else (right, left)
+        edges.extend((u, d) for u in upstream for d in downstream)
+        return right
+    if isinstance(node, ast.Name):
+        return [node.id]
+    if isinstance(node, (ast.List, ast.Tuple)):
+        return [element.id for element in node.elts]
+    raise ValueError(f"line {node.lineno}: unsupported dependency expression")
+
+
+def describe(dag_file):
+    source = dag_file.read_text()
+    tree = ast.parse(source, filename=str(dag_file))
+    namespace = base_namespace()
+    imports = imports_of(tree, dag_file.name)
+    names = names_of(tree)
+    for entry in list(imports):
+        path = local_module(dag_file, entry["module"])
+        if path is not None:
+            if not any(i["file"] == path.name for i in imports):
+                module_tree = ast.parse(path.read_text())
+                imports.extend(imports_of(module_tree, path.name))
+                names |= names_of(module_tree)
+            constants = module_constants(path, base_namespace())
+            if entry["name"] in constants:
+                namespace[entry["name"]] = constants[entry["name"]]
+    namespace.update(module_constants(dag_file, namespace))
+
+    with_dag = [n for n in tree.body if isinstance(n, ast.With)
+                and isinstance(n.items[0].context_expr, ast.Call) and getattr(n.items[0].context_expr.func, "id", None) == "DAG"]
+    if len(with_dag) != 1:
+        raise ValueError(f"{dag_file.name}: expected one `with DAG(...)` block, found {len(with_dag)}")
+    block = with_dag[0]
+    dag_call = block.items[0].context_expr
+    dag = {k.arg: to_json_tree(evaluate(k.value, source, namespace)) for k in dag_call.keywords}
+
+    tasks, variables, edges = {}, {}, []
+    for statement in block.body:
+        if isinstance(statement, ast.Assign) and isinstance(statement.value, ast.Call):
+            operator = getattr(statement.value.func, "id", None)
+            if operator not in OPERATORS:
+                raise ValueError(f"line {statement.lineno}: {operator} is not one of {sorted(OPERATORS)}")
+            arguments = {k.arg: to_json_tree(evaluate(k.value, source, namespace)) for k in statement.value.keywords}
+            task_id = arguments["task_id"]
+            tasks[task_id] = {"operator": operator, "line": statement.lineno, **arguments, "upstream": []}
+            variables[statement.targets[0].id] = task_id
+        elif isinstance(statement, ast.Expr):
+            chain_edges(statement.value, edges)
+        else:
+            raise ValueError(f"line {statement.lineno}: a DAG block holds only task assignments and dependencies")
+
+    for upstream, downstream in edges:
+        tasks[variables[downstream]]["upstream"].append(variables[upstream])
+    return {
+        "file": dag_file.name,
+        "dag": dag,
+        "tasks": [{"task_id": t, **tasks[t]} for t in dependency_order(tasks)],
+        "imports": imports,
+        "names": sorted(names),
+    }
+
+
+def names_of(tree):
+    """Every name and keyword the source uses, for the check of names that exist in one Airflow major only."""
+    return ({n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+            | {n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute)}
+            | {k.arg for n in ast.walk(tree) if isinstance(n, ast.Call) for k in n.keywords if k.arg})
+
+
+def to_json_tree(value):
+    return json.loads(json.dumps(value, default=to_json))
+
+
+def dependency_order(tasks):
+    """Kahn's algorithm, ties broken by the order of the file, so the output is stable."""
+    ordered, done = [], set()
+    remaining = sorted(tasks, key=lambda t: tasks[t]["line"])
+    while remaining:
+        ready = [t for t in remaining if all(u in done for u in tasks[t]["upstream"])]
+        if not ready:
+            raise ValueError(f"dependency cycle among {remaining}")
+        ordered.append(ready[0])
+        done.add(ready[0])
+        remaining.remove(ready[0])
+    return ordered
+
+
+class Response:
+    """The part of requests.Response the DAG functions read."""
+
+    def __init__(self, status, body):
+        self.status_code, self.text = status, body
+        self.ok = status < 400
+
+    def json(self):
+        return json.loads(self.text)
+
+
+def call(dag_file, function, status, body):
+    source = dag_file.read_text()
+    tree = ast.parse(source)
+
+    class AirflowSkipException(Exception):
+        pass
+
+    class AirflowFailException(Exception):
+        pass
+
+    scope = {"AirflowSkipException": AirflowSkipException, "AirflowFailException": AirflowFailException}
+    if function.endswith(".response_filter"):
+        task_id = function.removesuffix(".response_filter")
+        node = next(k.value for n in ast.walk(tree) if isinstance(n, ast.Call)
+                    for k in n.keywords if k.arg == "response_filter"
+                    and any(t.arg == "task_id" and getattr(t.value, "value", None) == task_id for t in n.keywords))
+        target = eval(compile(ast.Expression(node), str(dag_file), "eval"), scope)  # noqa: S307 - our own DAG file
+    else:
+        definition = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == function)
+        exec(compile(ast.Module([definition], []), str(dag_file), "exec"), scope)  # noqa: S102 - our own DAG file
+        target = scope[function]
+    try:
+        return {"outcome": "returned", "value": target(Response(status, body))}
+    except AirflowSkipException as skip:
+        return {"outcome": "skipped", "message": str(skip)}
+    except AirflowFailException as failure:
+        return {"outcome": "failed", "message": str(failure)}
+
+
+def main(argv):
+    if len(argv) == 3 and argv[1] == "describe":
+        print(json.dumps(describe(Path(argv[2])), indent=2))
+    elif len(argv) == 5 and argv[1] == "call":
+        print(json.dumps(call(Path(argv[2]), argv[3], int(argv[4]), sys.stdin.read())))
+    else:
+        print(__doc__, file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
