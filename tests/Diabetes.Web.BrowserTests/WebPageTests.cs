@@ -3,6 +3,7 @@ extern alias web;
 
 using System.Text.RegularExpressions;
 using Diabetes.MlflowDouble;
+using Diabetes.Testing;
 using Microsoft.Playwright;
 
 namespace Diabetes.Web.BrowserTests;
@@ -31,7 +32,7 @@ public class WebPageTests(WebSystem system) : IClassFixture<WebSystem>
         await Assertions.Expect(page.Locator("#probability")).ToHaveTextAsync(new Regex(@"^\d{1,3}\.\d %$"));
         await Assertions.Expect(page.Locator("#model-version")).ToContainTextAsync("diabetes-readmission version 1 (LbfgsLogisticRegression, trained on 8,000 encounters");
         await Assertions.Expect(page.Locator("#decision")).ToContainTextAsync("threshold");
-        await WebSystem.ScreenshotAsync(page, "predict");
+        await Chromium.ScreenshotAsync(page, "predict");
     }
 
     [Fact]
@@ -52,7 +53,7 @@ public class WebPageTests(WebSystem system) : IClassFixture<WebSystem>
         Assert.Equal("-3", await page.Locator("#field-num_medications").InputValueAsync());
         Assert.Equal("Asian", await page.Locator("#field-race").InputValueAsync());
         Assert.Equal(0, await page.Locator("#result").CountAsync());
-        await WebSystem.ScreenshotAsync(page, "predict-invalid");
+        await Chromium.ScreenshotAsync(page, "predict-invalid");
     }
 
     [Fact]
@@ -78,7 +79,7 @@ public class WebPageTests(WebSystem system) : IClassFixture<WebSystem>
             Assert.True(await image.EvaluateAsync<int>("img => img.complete ? img.naturalWidth : 0") > 100, $"{plot} did not load");
         }
 
-        await WebSystem.ScreenshotAsync(page, "models");
+        await Chromium.ScreenshotAsync(page, "models");
     }
 
     [Fact]
@@ -96,7 +97,7 @@ public class WebPageTests(WebSystem system) : IClassFixture<WebSystem>
         await Assertions.Expect(page.Locator("#chart-missing svg")).ToContainTextAsync("medical_specialty");
         await Assertions.Expect(page.Locator("#ledger tbody tr")).ToHaveCountAsync(3);
         await Assertions.Expect(page.Locator("#ledger")).ToContainTextAsync("15,000");
-        await WebSystem.ScreenshotAsync(page, "data");
+        await Chromium.ScreenshotAsync(page, "data");
     }
 
     [Fact]
@@ -114,7 +115,7 @@ public class WebPageTests(WebSystem system) : IClassFixture<WebSystem>
         // Assert
         await Assertions.Expect(page.Locator("#problem")).ToContainTextAsync("the inference service cannot be reached");
         Assert.Equal("23", await page.Locator("#field-num_medications").InputValueAsync());
-        await WebSystem.ScreenshotAsync(page, "predict-api-down");
+        await Chromium.ScreenshotAsync(page, "predict-api-down");
     }
 
     [Fact]
@@ -138,6 +139,6 @@ public class WebPageTests(WebSystem system) : IClassFixture<WebSystem>
         await Assertions.Expect(page.Locator("#problem")).ToContainTextAsync("No prediction:");
         await Assertions.Expect(page.Locator("#problem")).ToContainTextAsync("Production");
         Assert.Equal("Hispanic", await page.Locator("#field-race").InputValueAsync());
-        await WebSystem.ScreenshotAsync(page, "predict-no-model");
+        await Chromium.ScreenshotAsync(page, "predict-no-model");
     }
 }

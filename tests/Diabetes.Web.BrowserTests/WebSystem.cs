@@ -20,9 +20,6 @@ namespace Diabetes.Web.BrowserTests;
 /// </summary>
 public sealed class WebSystem : IAsyncLifetime
 {
-    /// <summary>Debian's Chromium (<c>apt-get install chromium</c>); Playwright never downloads a browser here.</summary>
-    public const string ChromiumPath = "/usr/bin/chromium";
-
     private ServiceHost<ingest::Program> _ingest = null!;
     private ServiceHost<inference::Program> _inference = null!;
     private ServiceHost<web::Program> _web = null!;
@@ -36,10 +33,6 @@ public sealed class WebSystem : IAsyncLifetime
     public IBrowser Browser { get; private set; } = null!;
 
     public Uri WebAddress => _web.BaseAddress;
-
-    /// <summary>Where screenshots go: <c>artifacts/screenshots</c> of the repository (or <c>DIABETES_SCREENSHOTS</c>).</summary>
-    public static string ScreenshotDirectory { get; } = Environment.GetEnvironmentVariable("DIABETES_SCREENSHOTS")
-        ?? Path.Combine(TestData.RepositoryRoot, "artifacts", "screenshots");
 
     public async Task InitializeAsync()
     {
@@ -79,13 +72,7 @@ public sealed class WebSystem : IAsyncLifetime
         await WaitForModelAsync();
 
         _playwright = await Playwright.CreateAsync();
-        Browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-        {
-            ExecutablePath = ChromiumPath,
-            Headless = true,
-            Args = ["--no-sandbox"],
-        });
-        Directory.CreateDirectory(ScreenshotDirectory);
+        Browser = await Chromium.LaunchAsync(_playwright);
     }
 
     /// <summary>The web site's settings, with the inference API at <paramref name="inferenceAddress"/>.</summary>
@@ -102,9 +89,6 @@ public sealed class WebSystem : IAsyncLifetime
         await page.GotoAsync(new Uri(WebAddress, path).ToString());
         return page;
     }
-
-    public static Task ScreenshotAsync(IPage page, string name) =>
-        page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(ScreenshotDirectory, $"{name}.png"), FullPage = true });
 
     public async Task DisposeAsync()
     {

@@ -1,0 +1,47 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using Diabetes.Testing;
+
+namespace Diabetes.AppHost.Tests;
+
+/// <summary>The DAG files of <c>airflow/dags</c>, read by <c>airflow/tools/dag_graph.py</c> (Python's ast, no Airflow needed).</summary>
+public static class DagFiles
+{
+    public static string Folder { get; } = Path.Combine(TestData.RepositoryRoot, "airflow", "dags");
+
+    private static string Tool { get; } = Path.Combine(TestData.RepositoryRoot, "airflow", "tools", "dag_graph.py");
+
+    public static string PathOf(string dagId) => Path.Combine(Folder, $"{dagId}.py");
+
+    /// <summary>The DAG's arguments, tasks in dependency order and imports, as the tool prints them.</summary>
+    public static async Task<JsonObject> DescribeAsync(string dagId) =>
+        JsonNode.Parse(await PythonAsync([Tool, "describe", PathOf(dagId)], input: null))!.AsObject();
+
+    /// <summary>
+    /// Runs <paramref name="function"/> of the DAG file (a response_check, or "TASK.response_filter") on an answer,
+    /// and answers {"outcome": "returned"|"skipped"|"failed", "value", "message"}.
+    /// </summary>
+    public static async Task<JsonObject> CallAsync(string dagId, string function, int status, string body) =>
+        JsonNode.Parse(await PythonAsync([Tool, "call", PathOf(dagId), function, status.ToString(System.Globalization.CultureInfo.InvariantCulture)], body))!.AsObject();
+
+    /// <summary>Runs python3 with <paramref name="arguments"/> and answers its standard output; fails the test on a non-zero exit.</summary>
+    public static async Task<string> PythonAsync(IReadOnlyList<string> arguments, string? input)
+    {
+        var start = new ProcessStartInfo("python3", arguments)
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            // No __pycache__ beside the DAGs.
+            Environment = { ["PYTHONDONTWRITEBYTECODE"] = "1" },
+        };
+        using var process = Process.Start(start)!;
+        await process.StandardInput.WriteAsync(input ?? "");
+        process.StandardInput.Close();
+        var output = process.StandardOutput.ReadToEndAsync();
+        var errors = await process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        Assert.True(process.ExitCode == 0, $"python3 {string.Join(' ', arguments)} exited with {process.ExitCode}: {errors}");
+        return await output;
+    }
+}

@@ -1,0 +1,219 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Aspire.Hosting;
+using Aspire.Hosting.ApplicationModel;
+using Aspire.Hosting.Testing;
+using Diabetes.MlflowDouble;
+using Diabetes.Testing;
+using Microsoft.Playwright;
+using Xunit.Abstractions;
+
+namespace Diabetes.AppHost.Tests;
+
+/// <summary>
+/// The whole platform through the AppHost in external mode: the real PostgreSQL and S3 server of the test run, the
+/// MLflow double as the existing MLflow, the four services started by Aspire's orchestrator (no container runtime),
+/// the DAG files replayed against them, and the web page in Debian's Chromium.
+/// </summary>
+public sealed class ExternalModeEndToEndTests(ITestOutputHelper output) : IAsyncLifetime
+{
+    private static readonly string[] Services = ["ingest", "trainer", "inference", "web"];
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromMinutes(3);
+
+    private MlflowServerDouble _mlflow = null!;
+    private OtlpTraceCollector _traces = null!;
+    private DistributedApplication _app = null!;
+    private IPlaywright _playwright = null!;
+    private IBrowser _browser = null!;
+
+    public async Task InitializeAsync()
+    {
+        _mlflow = await MlflowServerDouble.StartAsync();
+        _traces = await OtlpTraceCollector.StartAsync();
+        var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.Diabetes_AppHost>(
+        [
+            "Infrastructure:Mode=External",
+            $"ConnectionStrings:rawdata={await TestServers.CreateDatabaseAsync("rawdata")}",
+            $"ConnectionStrings:cleandata={await TestServers.CreateDatabaseAsync("cleandata")}",
+            $"ConnectionStrings:minio={TestServers.S3ConnectionString}",
+            $"Parameters:mlflow-url={_mlflow.BaseAddress}",
+            $"Parameters:dataset-source={TestData.DatasetZip}",
+        ]);
+        foreach (var service in Services)
+        {
+            // Traces to this test's collector, exported every 200 ms.
+            builder.CreateResourceBuilder<ProjectResource>(service)
+                .WithEnvironment("OTEL_EXPORTER_OTLP_ENDPOINT", _traces.Endpoint.ToString().TrimEnd('/'))
+                .WithEnvironment("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
+                .WithEnvironment("OTEL_BSP_SCHEDULE_DELAY", "200");
+        }
+
+        // A quick sweep (the two logistic regressions) keeps five trainings on the whole dataset within a few minutes.
+        builder.CreateResourceBuilder<ProjectResource>("trainer").WithEnvironment("Training__Algorithms", "LbfgsLogisticRegression");
+        builder.CreateResourceBuilder<ProjectResource>("inference").WithEnvironment("Serving__RefreshInterval", "00:00:01");
+
+        _app = await builder.BuildAsync();
+        using var timeout = new CancellationTokenSource(StartTimeout);
+        await _app.StartAsync(timeout.Token);
+        foreach (var service in Services)
+        {
+            await _app.ResourceNotifications.WaitForResourceHealthyAsync(service, timeout.Token);
+        }
+
+        _playwright = await Playwright.CreateAsync();
+        _browser = await Chromium.LaunchAsync(_playwright);
+    }
+
+    [Fact]
+    public async Task TheDagsTakeTheDataToAModelInProductionAndTheWebPageFollowsEachPromotionWithoutARestart()
+    {
+        // Arrange
+        var replay = new DagReplay(new Dictionary<string, HttpClient>
+        {
+            ["ingest_api"] = _app.CreateHttpClient("ingest", "http"),
+            ["trainer_api"] = _app.CreateHttpClient("trainer", "http"),
+        }, output);
+        using var inference = _app.CreateHttpClient("inference", "http");
+        var page = await _browser.NewPageAsync();
+
+        // Act: the first data run loads batch 1 and triggers a training, which puts version 1 in Production
+        var firstRun = await RunWithTriggeredAsync(replay, "diabetes_data");
+
+        // Assert: the page shows a prediction by version 1, traced from the web site into the inference API
+        Assert.Equal(["diabetes_data", "diabetes_training"], firstRun.Select(r => r.DagId));
+        Assert.All(firstRun, run => Assert.True(run.Tasks.All(t => t.State == TaskState.Success), run.ToString()));
+        Assert.Contains("\"promoted\":true", firstRun[1]["promote"].Body);
+        await WaitUntilServedAsync(inference, "1");
+        await PredictAsync(page, "diabetes-readmission version 1 (");
+        await Chromium.ScreenshotAsync(page, "end-to-end-version-1");
+        await AssertPredictionTracedFromWebIntoInferenceAsync();
+        var inferenceStarted = StartedAt("inference");
+
+        // Act: runs 2 to 5 load the other batches, each training on more rows; run 6 finds nothing left
+        var laterRuns = new List<IReadOnlyList<DagRun>>();
+        for (var run = 2; run <= 5; run++)
+        {
+            laterRuns.Add(await RunWithTriggeredAsync(replay, "diabetes_data"));
+        }
+
+        using var ingest = _app.CreateHttpClient("ingest", "http");
+        var statusBefore = await ingest.GetStringAsync("/api/dataset/status");
+        var lastRun = await RunWithTriggeredAsync(replay, "diabetes_data");
+        var statusAfter = await ingest.GetStringAsync("/api/dataset/status");
+
+        // Assert: five batches, then a run that skipped the rest, changed nothing and triggered nothing
+        Assert.All(laterRuns, runs => Assert.Equal(["diabetes_data", "diabetes_training"], runs.Select(r => r.DagId)));
+        Assert.All(laterRuns.SelectMany(r => r), run => Assert.True(run.Tasks.All(t => t.State == TaskState.Success), run.ToString()));
+        Assert.Equal([2, 3, 4, 5], laterRuns.Select(r => JsonDocument.Parse(r[0]["load_next_batch"].Body!).RootElement.GetProperty("batchNumber").GetInt32()));
+        var nothingLeft = Assert.Single(lastRun);
+        Assert.True(nothingLeft.Succeeded, nothingLeft.ToString());
+        Assert.Equal(TaskState.Skipped, nothingLeft["load_next_batch"].State);
+        Assert.Contains("Every train batch is already loaded", nothingLeft["load_next_batch"].Message);
+        Assert.Equal(TaskState.Skipped, nothingLeft["clean"].State);
+        Assert.Equal(TaskState.Skipped, nothingLeft["trigger_training"].State);
+        Assert.Equal(StatusWithoutTimes(statusBefore), StatusWithoutTimes(statusAfter));
+
+        // Assert: a later training won Production, and the page names it, served by the same inference process
+        var promotions = laterRuns.Select(r => JsonDocument.Parse(r[1]["promote"].Body!).RootElement).ToArray();
+        var winner = promotions.LastOrDefault(p => p.GetProperty("promoted").GetBoolean());
+        Assert.True(winner.ValueKind == JsonValueKind.Object,
+            $"No training on more batches beat version 1: {string.Join(" | ", promotions.Select(p => p.GetProperty("reason").GetString()))}");
+        var newVersion = winner.GetProperty("production").GetProperty("version").GetString()!;
+        await WaitUntilServedAsync(inference, newVersion);
+        await PredictAsync(page, $"diabetes-readmission version {newVersion} (");
+        await Chromium.ScreenshotAsync(page, "end-to-end-new-version");
+        Assert.Equal(inferenceStarted, StartedAt("inference"));
+    }
+
+    /// <summary>Replays a DAG, then each DAG its run triggered (Airflow queues them: one active run per DAG).</summary>
+    private static async Task<IReadOnlyList<DagRun>> RunWithTriggeredAsync(DagReplay replay, string dagId)
+    {
+        var runs = new List<DagRun> { await replay.RunAsync(dagId) };
+        for (var i = 0; i < runs.Count; i++)
+        {
+            foreach (var triggered in runs[i].Triggered)
+            {
+                runs.Add(await replay.RunAsync(triggered));
+            }
+        }
+
+        return runs;
+    }
+
+    private static async Task WaitUntilServedAsync(HttpClient inference, string version)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        string? served = null;
+        while (DateTime.UtcNow < deadline)
+        {
+            using var response = await inference.GetAsync("/api/model");
+            if (response.IsSuccessStatusCode
+                && (served = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("version").GetString()) == version)
+            {
+                return;
+            }
+
+            await Task.Delay(250);
+        }
+
+        Assert.Fail($"The inference API serves version {served ?? "none"}, not {version}, after 60 s.");
+    }
+
+    private async Task PredictAsync(IPage page, string expectedModel)
+    {
+        await page.GotoAsync(_app.GetEndpoint("web", "http").ToString());
+        await page.Locator("#predict").ClickAsync();
+        await Assertions.Expect(page.Locator("#probability")).ToHaveTextAsync(new Regex(@"^\d{1,3}\.\d %$"));
+        await Assertions.Expect(page.Locator("#model-version")).ToContainTextAsync(expectedModel);
+    }
+
+    /// <summary>
+    /// A prediction's trace: the inference API's server span for <c>api/predictions</c> is the child of the web site's
+    /// client span, in the same trace, as both services exported them.
+    /// </summary>
+    private async Task AssertPredictionTracedFromWebIntoInferenceAsync()
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (true)
+        {
+            var spans = _traces.Spans;
+            var linked = spans
+                .Where(s => s is { Service: "inference", Kind: SpanKind.Server } && s.Name.Contains("api/predictions", StringComparison.Ordinal))
+                .Any(server => spans.Any(client => client is { Service: "web", Kind: SpanKind.Client }
+                    && client.SpanId == server.ParentSpanId && client.TraceId == server.TraceId
+                    && spans.Any(page => page is { Service: "web", Kind: SpanKind.Server } && page.SpanId == client.ParentSpanId)));
+            if (linked)
+            {
+                return;
+            }
+
+            Assert.True(DateTime.UtcNow < deadline,
+                $"No trace runs from the web page into api/predictions; spans: {string.Join(", ", spans.Where(s => s.Service is "web" or "inference").Select(s => $"{s.Service}:{s.Kind}:{s.Name}"))}");
+            await Task.Delay(250);
+        }
+    }
+
+    private DateTime? StartedAt(string resource) =>
+        _app.ResourceNotifications.TryGetCurrentState(resource, out var resourceEvent) ? resourceEvent.Snapshot.StartTimeStamp : null;
+
+    /// <summary>The ingest status without its clock readings, which move between two reads.</summary>
+    private static string StatusWithoutTimes(string status) => Regex.Replace(status, "\"[A-Za-z]*(At|Time)\":\"[^\"]*\"", "");
+
+    public async Task DisposeAsync()
+    {
+        if (_browser is not null)
+        {
+            await _browser.DisposeAsync();
+        }
+
+        _playwright?.Dispose();
+        if (_app is not null)
+        {
+            await _app.DisposeAsync();
+        }
+
+        await _traces.DisposeAsync();
+        await _mlflow.DisposeAsync();
+    }
+}
