@@ -2,19 +2,38 @@ using Aspire.Hosting;
 using Aspire.Hosting.ApplicationModel;
 using Aspire.Hosting.Testing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Diabetes.AppHost.Tests;
 
 /// <summary>The application model, inspected without starting it (no container runtime is needed).</summary>
 public class AppHostModelTests
 {
-    private static async Task<DistributedApplicationModel> BuildModelAsync()
+    private static async Task<DistributedApplicationModel> BuildModelAsync(params string[] settings)
     {
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.Diabetes_AppHost>(
-            ["--environment", "Testing", "Parameters:postgres-password=test-password", "Parameters:minio-password=test-password"]);
+            ["--environment", "Testing", "Parameters:postgres-password=test-password", "Parameters:minio-password=test-password", .. settings]);
         var app = await builder.BuildAsync();
         return app.Services.GetRequiredService<DistributedApplicationModel>();
     }
+
+    /// <summary>The environment a resource would be started with.</summary>
+    private static async Task<IReadOnlyDictionary<string, string>> EnvironmentOfAsync(IResource resource)
+    {
+        var configuration = await ExecutionConfigurationBuilder.Create(resource)
+            .WithEnvironmentVariablesConfig()
+            .BuildAsync(new DistributedApplicationExecutionContext(DistributedApplicationOperation.Run), NullLogger.Instance, CancellationToken.None);
+        return configuration.EnvironmentVariables.ToDictionary(v => v.Key, v => v.Value);
+    }
+
+    private static readonly string[] ExternalSettings =
+    [
+        "Infrastructure:Mode=External",
+        "ConnectionStrings:rawdata=Host=db.internal;Database=rawdata;Username=diabetes;Password=x",
+        "ConnectionStrings:cleandata=Host=db.internal;Database=cleandata;Username=diabetes;Password=x",
+        "ConnectionStrings:minio=Endpoint=http://s3.internal:9000;AccessKey=a;SecretKey=b",
+        "Parameters:mlflow-url=http://mlflow.internal:5000/",
+    ];
 
     [Fact]
     public async Task DeclaresTheInfrastructureAndTheServices()
@@ -22,7 +41,7 @@ public class AppHostModelTests
         var model = await BuildModelAsync();
 
         var names = model.Resources.Select(r => r.Name).ToHashSet();
-        Assert.Superset(new HashSet<string> { "postgres", "rawdata", "cleandata", "mlflowdb", "minio", "mlflow", "ingest", "trainer", "inference", "web" }, names);
+        Assert.Superset(new HashSet<string> { "postgres", "rawdata", "cleandata", "mlflowdb", "airflowdb", "minio", "mlflow", "airflow", "ingest", "trainer", "inference", "web" }, names);
         Assert.IsType<PostgresServerResource>(model.Resources.Single(r => r.Name == "postgres"));
         Assert.IsType<PostgresDatabaseResource>(model.Resources.Single(r => r.Name == "rawdata"));
         Assert.IsType<MinioResource>(model.Resources.Single(r => r.Name == "minio"));
@@ -31,6 +50,41 @@ public class AppHostModelTests
         Assert.IsType<ProjectResource>(model.Resources.Single(r => r.Name == "inference"));
         Assert.IsType<ProjectResource>(model.Resources.Single(r => r.Name == "web"));
         Assert.IsAssignableFrom<ContainerResource>(model.Resources.Single(r => r.Name == "mlflow"));
+        Assert.IsAssignableFrom<ContainerResource>(model.Resources.Single(r => r.Name == "airflow"));
+    }
+
+    [Fact]
+    public async Task ExternalModeStartsNoContainerAndWiresTheServicesToTheGivenServers()
+    {
+        var model = await BuildModelAsync(ExternalSettings);
+
+        Assert.Empty(model.Resources.OfType<ContainerResource>());
+        Assert.IsType<ExternalServiceResource>(model.Resources.Single(r => r.Name == "mlflow"));
+        foreach (var name in new[] { "rawdata", "cleandata", "minio" })
+        {
+            Assert.IsAssignableFrom<IResourceWithConnectionString>(Assert.IsAssignableFrom<ParameterResource>(model.Resources.Single(r => r.Name == name)));
+        }
+
+        Assert.Equal(["inference", "ingest", "trainer", "web"], model.Resources.OfType<ProjectResource>().Select(p => p.Name).Order(StringComparer.Ordinal));
+        foreach (var service in new[] { "trainer", "inference", "web" })
+        {
+            var project = model.Resources.Single(r => r.Name == service);
+            Assert.Contains("mlflow", project.Annotations.OfType<WaitAnnotation>().Select(w => w.Resource.Name));
+            var environment = await EnvironmentOfAsync(project);
+            Assert.Equal("http://mlflow.internal:5000/", environment["services__mlflow__http__0"]);
+        }
+
+        var ingest = await EnvironmentOfAsync(model.Resources.Single(r => r.Name == "ingest"));
+        Assert.Equal("Host=db.internal;Database=rawdata;Username=diabetes;Password=x", ingest["ConnectionStrings__rawdata"]);
+        Assert.Equal("Endpoint=http://s3.internal:9000;AccessKey=a;SecretKey=b", ingest["ConnectionStrings__minio"]);
+    }
+
+    [Fact]
+    public async Task ExternalModeShowsAnExistingAirflowOnTheDashboardWhenGivenItsUrl()
+    {
+        var model = await BuildModelAsync([.. ExternalSettings, "Parameters:airflow-url=http://airflow.internal:8080/"]);
+
+        Assert.IsType<ExternalServiceResource>(model.Resources.Single(r => r.Name == "airflow"));
     }
 
     [Theory]
@@ -38,7 +92,8 @@ public class AppHostModelTests
     [InlineData("trainer", new[] { "cleandata", "mlflow" })]
     [InlineData("mlflow", new[] { "mlflowdb", "minio" })]
     [InlineData("inference", new[] { "mlflow" })]
-    [InlineData("web", new[] { "inference" })]
+    [InlineData("web", new[] { "inference", "mlflow" })]
+    [InlineData("airflow", new[] { "airflowdb", "ingest", "trainer" })]
     public async Task EachResourceWaitsForWhatItUsesAndHasAHealthCheck(string resource, string[] dependencies)
     {
         var model = await BuildModelAsync();
@@ -57,5 +112,7 @@ public class AppHostModelTests
         var parameters = model.Resources.OfType<ParameterResource>().ToDictionary(p => p.Name);
         Assert.True(parameters["postgres-password"].Secret);
         Assert.True(parameters["minio-password"].Secret);
+        Assert.True(parameters["airflow-admin-password"].Secret);
+        Assert.True(parameters["airflow-jwt-secret"].Secret);
     }
 }

@@ -1,5 +1,8 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using System.Xml.Linq;
+using Diabetes.Testing;
 
 namespace Diabetes.AppHost.Tests;
 
@@ -9,7 +12,7 @@ public class ManifestTests
     public async Task CommittedManifestMatchesWhatTheAppHostPublishes()
     {
         // Arrange: publish beside the committed manifest, so that project paths come out relative to the same folder
-        var root = RepositoryRoot();
+        var root = TestData.RepositoryRoot;
         var published = Path.Combine(root, $".aspire-manifest-{Guid.NewGuid():N}.json");
         var appHost = Path.Combine(AppContext.BaseDirectory, "Diabetes.AppHost.dll");
         try
@@ -44,8 +47,7 @@ public class ManifestTests
     [InlineData("web", new[] { "services__inference__http__0", "services__inference__https__0", "services__mlflow__http__0", "services__ingest__http__0", "services__ingest__https__0" })]
     public void ServicesGetExactlyTheDocumentedConfigurationKeys(string service, string[] documented)
     {
-        var manifest = JsonNode.Parse(File.ReadAllText(Path.Combine(RepositoryRoot(), "aspire-manifest.json")))!;
-        var resource = manifest["resources"]![service]!;
+        var resource = Manifest()[service]!;
 
         var keys = resource["env"]!.AsObject().Select(p => p.Key)
             .Where(k => !k.StartsWith("OTEL_", StringComparison.Ordinal) && !k.StartsWith("ASPNETCORE_", StringComparison.Ordinal) && k != "HTTP_PORTS")
@@ -59,8 +61,7 @@ public class ManifestTests
     [Fact]
     public void MlflowIsBuiltFromItsDockerfileWithPostgresMetadataAndS3Artifacts()
     {
-        var manifest = JsonNode.Parse(File.ReadAllText(Path.Combine(RepositoryRoot(), "aspire-manifest.json")))!;
-        var mlflow = manifest["resources"]!["mlflow"]!;
+        var mlflow = Manifest()["mlflow"]!;
         var env = mlflow["env"]!;
 
         Assert.Equal("mlflow/Dockerfile", (string?)mlflow["build"]!["dockerfile"]);
@@ -71,16 +72,49 @@ public class ManifestTests
         Assert.Equal(5000, (int?)mlflow["bindings"]!["http"]!["targetPort"]);
     }
 
-    private static string RepositoryRoot()
+    [Fact]
+    public void AirflowRunsStandaloneFromAPinnedImageWithTheDagsAndConnectionsToTheServices()
     {
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            if (File.Exists(Path.Combine(directory.FullName, "Diabetes.sln")))
-            {
-                return directory.FullName;
-            }
-        }
+        var airflow = Manifest()["airflow"]!;
+        var env = airflow["env"]!;
 
-        throw new DirectoryNotFoundException("Diabetes.sln is not above the test binaries.");
+        Assert.Matches(@"^docker\.io/apache/airflow:3\.\d+\.\d+-python3\.\d+$", (string?)airflow["image"]);
+        Assert.EndsWith("exec airflow standalone", (string?)airflow["args"]!.AsArray().Last());
+        var dags = Assert.Single(airflow["bindMounts"]!.AsArray());
+        Assert.Equal("airflow/dags", (string?)dags!["source"]);
+        Assert.Equal("/opt/airflow/dags", (string?)dags["target"]);
+        Assert.Equal("{ingest.bindings.http.url}", (string?)env["AIRFLOW_CONN_INGEST_API"]);
+        Assert.Equal("{trainer.bindings.http.url}", (string?)env["AIRFLOW_CONN_TRAINER_API"]);
+        Assert.Matches(@"^postgresql\+psycopg2://postgres:\{postgres-password\.value\}@.+/airflowdb$", (string?)env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]);
+        Assert.Equal("{airflow-jwt-secret.value}", (string?)env["AIRFLOW__API_AUTH__JWT_SECRET"]);
+        Assert.Equal("{airflow-admin-password.value}", (string?)env["AIRFLOW_ADMIN_PASSWORD"]);
+        Assert.Equal(8080, (int?)airflow["bindings"]!["http"]!["targetPort"]);
     }
+
+    [Fact]
+    public void EveryImageHasAPinnedTag()
+    {
+        var images = Manifest().Select(r => (string?)r.Value!["image"]).OfType<string>().ToArray();
+
+        Assert.NotEmpty(images);
+        Assert.All(images, image => Assert.Matches(@"^[\w.\-/]+:(?!latest$)[\w.\-]+$", image));
+        Assert.DoesNotContain(images, image => image.Contains("slim", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void EveryServiceProjectNamesItsContainerImage()
+    {
+        // dotnet publish -t:PublishContainer and aspirate build the services' images under these names.
+        var projects = Manifest().Where(r => (string?)r.Value!["type"] == "project.v0").ToArray();
+
+        Assert.Equal(4, projects.Length);
+        foreach (var (name, project) in projects)
+        {
+            var csproj = XDocument.Load(Path.Combine(TestData.RepositoryRoot, (string)project!["path"]!));
+            Assert.Equal($"diabetes-{name}", csproj.Descendants("ContainerRepository").Single().Value);
+        }
+    }
+
+    private static JsonObject Manifest() =>
+        JsonNode.Parse(File.ReadAllText(Path.Combine(TestData.RepositoryRoot, "aspire-manifest.json")))!["resources"]!.AsObject();
 }
