@@ -44,7 +44,7 @@ internal static class AirflowExtensions
 
         var healthCheckKey = $"{name}_health";
         builder.Services.AddHealthChecks().Add(new HealthCheckRegistration(healthCheckKey,
-            services => new AirflowHealthCheck(services.GetRequiredService<IHttpClientFactory>(), airflow.GetEndpoint("http")),
+            services => new AirflowHealthCheck(services.GetRequiredService<IHttpClientFactory>(), () => new Uri(airflow.GetEndpoint("http").Url)),
             failureStatus: null, tags: null));
         return airflow.WithHealthCheck(healthCheckKey);
     }
@@ -60,7 +60,7 @@ internal static class AirflowExtensions
 /// Healthy when Airflow's health report (<c>/api/v2/monitor/health</c>, always 200) says the metadata database, the
 /// scheduler and the DAG processor are healthy.
 /// </summary>
-internal sealed class AirflowHealthCheck(IHttpClientFactory clients, EndpointReference endpoint) : IHealthCheck
+public sealed class AirflowHealthCheck(IHttpClientFactory clients, Func<Uri> baseAddress) : IHealthCheck
 {
     private static readonly string[] Components = ["metadatabase", "scheduler", "dag_processor"];
 
@@ -70,11 +70,8 @@ internal sealed class AirflowHealthCheck(IHttpClientFactory clients, EndpointRef
         {
             using var client = clients.CreateClient();
             client.Timeout = TimeSpan.FromSeconds(5);
-            using var report = await client.GetFromJsonAsync<JsonDocument>(new Uri(new Uri(endpoint.Url), "/api/v2/monitor/health"), cancellationToken);
-            var unhealthy = Components
-                .Where(c => !report!.RootElement.TryGetProperty(c, out var component)
-                    || !component.TryGetProperty("status", out var status) || status.GetString() != "healthy")
-                .ToArray();
+            using var report = await client.GetFromJsonAsync<JsonDocument>(new Uri(baseAddress(), "/api/v2/monitor/health"), cancellationToken);
+            var unhealthy = Components.Where(c => !IsHealthy(report?.RootElement, c)).ToArray();
             return unhealthy.Length == 0
                 ? HealthCheckResult.Healthy()
                 : HealthCheckResult.Unhealthy($"Airflow reports {string.Join(", ", unhealthy)} not healthy.");
@@ -84,4 +81,9 @@ internal sealed class AirflowHealthCheck(IHttpClientFactory clients, EndpointRef
             return HealthCheckResult.Unhealthy($"Airflow's health report is not readable: {exception.Message}");
         }
     }
+
+    private static bool IsHealthy(JsonElement? report, string component) =>
+        report is { ValueKind: JsonValueKind.Object } root
+        && root.TryGetProperty(component, out var part) && part.ValueKind == JsonValueKind.Object
+        && part.TryGetProperty("status", out var status) && status.ValueKind == JsonValueKind.String && status.GetString() == "healthy";
 }
