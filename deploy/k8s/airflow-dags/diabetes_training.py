@@ -1,0 +1,66 @@
+"""diabetes_training: train the candidates on all CLEAN train rows, wait for the job, promote the better model.
+
+Runs on its schedule and after each diabetes_data run that loaded a batch. The trainer holds the logic: this DAG
+starts a job, waits for it and asks for a promotion (champion against challenger on the validation set).
+"""
+from datetime import timedelta
+
+from diabetes_common import DAG, DEFAULT_ARGS, START_DATE, AirflowFailException, HttpOperator, HttpSensor, schedule_from_env
+
+
+def training_finished(response):
+    """True once the job succeeded; a failed job, or one the trainer does not know, fails the task without retries."""
+    if response.status_code == 404:
+        raise AirflowFailException(f"The trainer does not know this training job (restarted since it began?): {response.text}")
+    if not response.ok:
+        return False  # the trainer is busy or restarting: ask again at the next poke
+    job = response.json()
+    if job["status"] == "Failed":
+        raise AirflowFailException(f"Training job {job['id']} failed: {job.get('error')}")
+    return job["status"] == "Succeeded"
+
+
+with DAG(
+    dag_id="diabetes_training",
+    description="Train the candidates, register the best, give Production to the better of it and the current model",
+    schedule=schedule_from_env("DIABETES_TRAINING_SCHEDULE", "@daily"),
+    start_date=START_DATE,
+    catchup=False,
+    max_active_runs=1,
+    dagrun_timeout=timedelta(hours=3),
+    default_args=DEFAULT_ARGS,
+    tags=["diabetes", "training"],
+    doc_md=__doc__,
+) as dag:
+    # 202 with the job; a job already running is answered instead of a second one.
+    start_training = HttpOperator(
+        task_id="start_training",
+        http_conn_id="trainer_api",
+        endpoint="api/trainings",
+        method="POST",
+        response_filter=lambda response: response.json()["id"],
+        log_response=True,
+        execution_timeout=timedelta(minutes=2),
+    )
+    # Reschedule mode frees the worker slot between pokes. The answer reaches training_finished whatever its status.
+    wait_for_training = HttpSensor(
+        task_id="wait_for_training",
+        http_conn_id="trainer_api",
+        endpoint="api/trainings/{{ ti.xcom_pull(task_ids='start_training') }}",
+        method="GET",
+        extra_options={"check_response": False},
+        response_check=training_finished,
+        mode="reschedule",
+        poke_interval=30,
+        timeout=timedelta(hours=2).total_seconds(),
+    )
+    promote = HttpOperator(
+        task_id="promote",
+        http_conn_id="trainer_api",
+        endpoint="api/promotions",
+        method="POST",
+        log_response=True,
+        execution_timeout=timedelta(minutes=20),
+    )
+
+    start_training >> wait_for_training >> promote
