@@ -13,6 +13,9 @@ internal static class AirflowExtensions
     private const int Port = 8080;
     private const string PasswordsFile = "/opt/airflow/simple_auth_manager_passwords.json";
 
+    private const string StartCommand =
+        """python -c 'import json, os; json.dump({"admin": os.environ["AIRFLOW_ADMIN_PASSWORD"]}, open(os.environ["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"], "w"))' && exec airflow standalone""";
+
     /// <summary>
     /// Airflow <c>standalone</c> (scheduler, DAG processor, API server and triggerer in one container) with its
     /// metadata in <paramref name="database"/> of <paramref name="postgres"/>, the DAGs of <c>airflow/dags</c>
@@ -38,8 +41,9 @@ internal static class AirflowExtensions
             .WithEnvironment("AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE", PasswordsFile)
             .WithEnvironment("AIRFLOW_ADMIN_PASSWORD", adminPassword)
             // The image's entrypoint runs a leading "bash" as given: write the admin's password where the simple auth
-            // manager reads it (standalone would otherwise generate one), then start every component.
-            .WithArgs("bash", "-c", $$"""printf '{"admin": "%s"}' "$AIRFLOW_ADMIN_PASSWORD" > {{PasswordsFile}} && exec airflow standalone""")
+            // manager reads it (standalone would otherwise generate one), as JSON whatever its characters, then
+            // start every component.
+            .WithArgs("bash", "-c", StartCommand)
             .WaitFor(database);
 
         var healthCheckKey = $"{name}_health";
@@ -54,6 +58,13 @@ internal static class AirflowExtensions
         IResourceBuilder<ProjectResource> service) =>
         airflow.WithEnvironment($"AIRFLOW_CONN_{connectionId.ToUpperInvariant()}", service.GetEndpoint("http"))
             .WaitFor(service);
+
+    /// <summary>
+    /// A DAG schedule (a cron expression or preset) from the AppHost's configuration, when one is set there
+    /// (<c>dotnet user-secrets set DIABETES_DATA_SCHEDULE "*/20 * * * *"</c>); else the DAG's own default applies.
+    /// </summary>
+    public static IResourceBuilder<ContainerResource> WithScheduleFromConfiguration(this IResourceBuilder<ContainerResource> airflow, string variable) =>
+        airflow.ApplicationBuilder.Configuration[variable] is { Length: > 0 } schedule ? airflow.WithEnvironment(variable, schedule) : airflow;
 }
 
 /// <summary>

@@ -58,7 +58,9 @@ if (infrastructure.Postgres is { } postgres)
         .WithDescription("Key that signs the tokens Airflow's components give each other.");
     builder.AddAirflow("airflow", postgres, airflowdb, airflowPassword, airflowJwtSecret)
         .WithConnection("ingest_api", ingest)
-        .WithConnection("trainer_api", trainer);
+        .WithConnection("trainer_api", trainer)
+        .WithScheduleFromConfiguration("DIABETES_DATA_SCHEDULE")
+        .WithScheduleFromConfiguration("DIABETES_TRAINING_SCHEDULE");
 }
 else if (external && !string.IsNullOrEmpty(builder.Configuration["Parameters:airflow-url"]))
 {

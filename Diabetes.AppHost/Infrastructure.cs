@@ -10,6 +10,7 @@ namespace Diabetes.AppHost;
 internal sealed class Infrastructure
 {
     public const string ModeKey = "Infrastructure:Mode";
+    public const string ContainersMode = "Containers";
     public const string ExternalMode = "External";
 
     private readonly Func<IResourceBuilder<ProjectResource>, IResourceBuilder<ProjectResource>> _useMlflow;
@@ -34,8 +35,14 @@ internal sealed class Infrastructure
     /// <summary>The PostgreSQL container, when the AppHost runs one (Airflow keeps its metadata there too).</summary>
     public IResourceBuilder<PostgresServerResource>? Postgres { get; }
 
-    public static bool IsExternal(IConfiguration configuration) =>
-        string.Equals(configuration[ModeKey], ExternalMode, StringComparison.OrdinalIgnoreCase);
+    /// <summary>True for <c>External</c>, false for <c>Containers</c> or no value; a misspelt mode stops the AppHost.</summary>
+    public static bool IsExternal(IConfiguration configuration) => configuration[ModeKey] switch
+    {
+        null or "" => false,
+        var mode when string.Equals(mode, ContainersMode, StringComparison.OrdinalIgnoreCase) => false,
+        var mode when string.Equals(mode, ExternalMode, StringComparison.OrdinalIgnoreCase) => true,
+        var mode => throw new InvalidOperationException($"{ModeKey} is '{mode}': use {ContainersMode} (the default) or {ExternalMode}."),
+    };
 
     /// <summary>Gives a service MLflow's address as <c>services__mlflow__http__0</c> and waits until MLflow is up.</summary>
     public IResourceBuilder<ProjectResource> UseMlflow(IResourceBuilder<ProjectResource> service) => _useMlflow(service);

@@ -24,7 +24,7 @@ __all__ = [
     "DEFAULT_ARGS", "START_DATE", "schedule_from_env",
 ]
 
-# A fixed start in the past with catchup off: the first run is the next scheduled one, never a backlog.
+# A fixed start in the past with catchup off: no backlog of past intervals is run, at most the latest one.
 START_DATE = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
 # A service that is restarting or briefly down gets retried with growing pauses (30 s, 1 min, 2 min, ...).

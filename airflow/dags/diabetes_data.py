@@ -1,7 +1,8 @@
 """diabetes_data: prepare the dataset, load the next train batch into RAW DATA, clean it into CLEAN DATA.
 
-One batch of 15,000 train rows per run. Once every batch is loaded, a run skips the rest and changes nothing.
-A run that loaded a batch triggers diabetes_training.
+One batch of 15,000 train rows per run. A run that cleaned new rows triggers diabetes_training; once every batch is
+loaded and cleaned, a run skips the rest and changes nothing. Cleaning takes every RAW row not yet in CLEAN DATA, so
+a run whose clean failed is made good by the next one, the last batch's included.
 """
 from datetime import timedelta
 
@@ -10,11 +11,11 @@ from diabetes_common import (
 )
 
 
-def skip_when_every_batch_is_loaded(response):
-    """The ingest service answers batchNumber null when no train batch was left to load."""
-    batch = response.json()
-    if batch["batchNumber"] is None:
-        raise AirflowSkipException(f"Every train batch is already loaded ({batch['loadedTrainRows']} rows): nothing to clean or train.")
+def skip_when_nothing_was_cleaned(response):
+    """No new row reached CLEAN DATA (every batch was loaded and cleaned before): nothing to train on."""
+    cleaned = response.json()
+    if cleaned["cleanedRows"] == 0:
+        raise AirflowSkipException(f"No new rows to clean ({cleaned['cleanRowsBySplit']} in CLEAN DATA): nothing new to train on.")
     return True
 
 
@@ -30,7 +31,7 @@ with DAG(
     tags=["diabetes", "data"],
     doc_md=__doc__,
 ) as dag:
-    # Idempotent: the first run fetches, splits and loads validation and test; later runs find it done.
+    # Idempotent, as every step: the first run fetches, splits and loads validation and test; later runs find it done.
     prepare = HttpOperator(
         task_id="prepare_dataset",
         http_conn_id="ingest_api",
@@ -44,7 +45,6 @@ with DAG(
         http_conn_id="ingest_api",
         endpoint="api/batches/next",
         method="POST",
-        response_check=skip_when_every_batch_is_loaded,
         log_response=True,
     )
     clean = HttpOperator(
@@ -52,6 +52,7 @@ with DAG(
         http_conn_id="ingest_api",
         endpoint="api/clean",
         method="POST",
+        response_check=skip_when_nothing_was_cleaned,
         log_response=True,
     )
     trigger_training = TriggerDagRunOperator(

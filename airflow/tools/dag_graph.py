@@ -20,6 +20,16 @@ from pathlib import Path
 
 OPERATORS = {"HttpOperator", "HttpSensor", "TriggerDagRunOperator"}
 
+# The arguments the replay knows how to honour. Anything else (a request body, headers, a trigger rule...) would make
+# the replay differ from Airflow, so describe refuses it rather than ignore it.
+ARGUMENTS = {
+    "HttpOperator": {"task_id", "http_conn_id", "endpoint", "method", "response_check", "response_filter", "log_response",
+                     "execution_timeout"},
+    "HttpSensor": {"task_id", "http_conn_id", "endpoint", "method", "response_check", "extra_options", "mode",
+                   "poke_interval", "timeout", "execution_timeout"},
+    "TriggerDagRunOperator": {"task_id", "trigger_dag_id", "execution_timeout"},
+}
+
 
 class Callable:
     """A function or lambda given to an operator, kept by name (or source) rather than run."""
@@ -63,14 +73,20 @@ def base_namespace():
 
 
 def guard_of(parents):
-    """'try' or 'except ImportError' when the import sits in such a block, else None."""
-    for parent, field in reversed(parents):
-        if isinstance(parent, ast.ExceptHandler):
-            caught = getattr(parent.type, "id", None)
-            return f"except {caught}" if caught in ("ImportError", "ModuleNotFoundError") else None
+    """("try" or "except ImportError", line of the try statement) when the import sits in such a block, else (None, None)."""
+    for (parent, field), (child, _) in zip(reversed(parents), reversed(parents[1:] + [(None, None)])):
         if isinstance(parent, ast.Try):
-            return "try" if field == "body" else None
-    return None
+            if field == "body":
+                return "try", parent.lineno
+            if field == "handlers" and catches_import_error(child):
+                return "except ImportError", parent.lineno
+            return None, None
+    return None, None
+
+
+def catches_import_error(handler):
+    caught = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
+    return any(getattr(c, "id", None) in ("ImportError", "ModuleNotFoundError") for c in caught)
 
 
 def imports_of(tree, file_name):
@@ -80,12 +96,14 @@ def imports_of(tree, file_name):
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             module = node.module if isinstance(node, ast.ImportFrom) else None
             for alias in node.names:
+                guard, try_line = guard_of(parents)
                 found.append({
                     "file": file_name,
                     "line": node.lineno,
                     "module": module if module is not None else alias.name,
                     "name": alias.name if module is not None else None,
-                    "guard": guard_of(parents),
+                    "guard": guard,
+                    "try_line": try_line,
                 })
         for field, value in ast.iter_fields(node):
             children = value if isinstance(value, list) else [value]
@@ -159,6 +177,7 @@ def describe(dag_file):
     if len(with_dag) != 1:
         raise ValueError(f"{dag_file.name}: expected one `with DAG(...)` block, found {len(with_dag)}")
     block = with_dag[0]
+    check_nothing_outside(tree, block, dag_file.name)
     dag_call = block.items[0].context_expr
     dag = {k.arg: to_json_tree(evaluate(k.value, source, namespace)) for k in dag_call.keywords}
 
@@ -168,6 +187,9 @@ def describe(dag_file):
             operator = getattr(statement.value.func, "id", None)
             if operator not in OPERATORS:
                 raise ValueError(f"line {statement.lineno}: {operator} is not one of {sorted(OPERATORS)}")
+            unknown = [k.arg or "**" for k in statement.value.keywords if k.arg not in ARGUMENTS[operator]]
+            if statement.value.args or unknown:
+                raise ValueError(f"line {statement.lineno}: the replay does not honour {unknown or 'positional arguments'} of {operator}")
             arguments = {k.arg: to_json_tree(evaluate(k.value, source, namespace)) for k in statement.value.keywords}
             task_id = arguments["task_id"]
             tasks[task_id] = {"operator": operator, "line": statement.lineno, **arguments, "upstream": []}
@@ -193,6 +215,19 @@ def names_of(tree):
     return ({n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
             | {n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute)}
             | {k.arg for n in ast.walk(tree) if isinstance(n, ast.Call) for k in n.keywords if k.arg})
+
+
+def check_nothing_outside(tree, block, file_name):
+    """Tasks and dependencies live in the DAG block only: the replay reads nothing else."""
+    after = tree.body[tree.body.index(block) + 1:]
+    if after:
+        raise ValueError(f"{file_name}: line {after[0].lineno}: nothing may follow the `with DAG(...)` block")
+    for statement in tree.body[:tree.body.index(block)]:
+        if not isinstance(statement, (ast.Expr, ast.Import, ast.ImportFrom, ast.FunctionDef, ast.Assign)):
+            raise ValueError(f"{file_name}: line {statement.lineno}: only imports, functions and constants may precede the DAG block")
+        for node in ast.walk(statement):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) in OPERATORS:
+                raise ValueError(f"{file_name}: line {node.lineno}: a task outside the DAG block")
 
 
 def to_json_tree(value):

@@ -80,6 +80,14 @@ public class AppHostModelTests
     }
 
     [Fact]
+    public async Task AMisspeltModeStopsTheAppHostSayingWhichModesExist()
+    {
+        var error = await Assert.ThrowsAnyAsync<Exception>(() => BuildModelAsync("Infrastructure:Mode=Extrenal"));
+
+        Assert.Contains("Infrastructure:Mode is 'Extrenal': use Containers (the default) or External.", error.ToString());
+    }
+
+    [Fact]
     public async Task ExternalModeShowsAnExistingAirflowOnTheDashboardWhenGivenItsUrl()
     {
         var model = await BuildModelAsync([.. ExternalSettings, "Parameters:airflow-url=http://airflow.internal:8080/"]);

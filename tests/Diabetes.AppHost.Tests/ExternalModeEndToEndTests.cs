@@ -75,7 +75,21 @@ public sealed class ExternalModeEndToEndTests(ITestOutputHelper output) : IAsync
             ["trainer_api"] = _app.CreateHttpClient("trainer", "http"),
         }, output);
         using var inference = _app.CreateHttpClient("inference", "http");
+        using var trainer = _app.CreateHttpClient("trainer", "http");
         var page = await _browser.NewPageAsync();
+        var started = Services.ToDictionary(service => service, StartedAt);
+
+        // Act: a training scheduled before any data, and the trainer's answer about a job it never knew (as after a restart)
+        var tooEarly = await replay.RunAsync("diabetes_training");
+        using var unknownJob = await trainer.GetAsync("/api/trainings/4e1b0c9d2a7f");
+        var unknownJobCheck = await DagFiles.CallAsync("diabetes_training", "training_finished", (int)unknownJob.StatusCode, await unknownJob.Content.ReadAsStringAsync());
+
+        // Assert: the sensor fails at once with the job's error, and on the unknown job, instead of poking until its timeout
+        Assert.Equal(TaskState.Failed, tooEarly["wait_for_training"].State);
+        Assert.Contains("failed: CLEAN DATA has no train rows", tooEarly["wait_for_training"].Message);
+        Assert.Equal(TaskState.UpstreamFailed, tooEarly["promote"].State);
+        Assert.Equal("failed", (string?)unknownJobCheck["outcome"]);
+        Assert.Contains("does not know this training job", (string?)unknownJobCheck["message"]);
 
         // Act: the first data run loads batch 1 and triggers a training, which puts version 1 in Production
         var firstRun = await RunWithTriggeredAsync(replay, "diabetes_data");
@@ -88,7 +102,6 @@ public sealed class ExternalModeEndToEndTests(ITestOutputHelper output) : IAsync
         await PredictAsync(page, "diabetes-readmission version 1 (");
         await Chromium.ScreenshotAsync(page, "end-to-end-version-1");
         await AssertPredictionTracedFromWebIntoInferenceAsync();
-        var inferenceStarted = StartedAt("inference");
 
         // Act: runs 2 to 5 load the other batches, each training on more rows; run 6 finds nothing left
         var laterRuns = new List<IReadOnlyList<DagRun>>();
@@ -102,15 +115,16 @@ public sealed class ExternalModeEndToEndTests(ITestOutputHelper output) : IAsync
         var lastRun = await RunWithTriggeredAsync(replay, "diabetes_data");
         var statusAfter = await ingest.GetStringAsync("/api/dataset/status");
 
-        // Assert: five batches, then a run that skipped the rest, changed nothing and triggered nothing
+        // Assert: five batches, then a run that found nothing to load or clean, changed nothing and triggered nothing
         Assert.All(laterRuns, runs => Assert.Equal(["diabetes_data", "diabetes_training"], runs.Select(r => r.DagId)));
         Assert.All(laterRuns.SelectMany(r => r), run => Assert.True(run.Tasks.All(t => t.State == TaskState.Success), run.ToString()));
         Assert.Equal([2, 3, 4, 5], laterRuns.Select(r => JsonDocument.Parse(r[0]["load_next_batch"].Body!).RootElement.GetProperty("batchNumber").GetInt32()));
         var nothingLeft = Assert.Single(lastRun);
         Assert.True(nothingLeft.Succeeded, nothingLeft.ToString());
-        Assert.Equal(TaskState.Skipped, nothingLeft["load_next_batch"].State);
-        Assert.Contains("Every train batch is already loaded", nothingLeft["load_next_batch"].Message);
+        Assert.Equal(TaskState.Success, nothingLeft["load_next_batch"].State);
+        Assert.Contains("\"batchNumber\":null", nothingLeft["load_next_batch"].Body);
         Assert.Equal(TaskState.Skipped, nothingLeft["clean"].State);
+        Assert.Contains("No new rows to clean", nothingLeft["clean"].Message);
         Assert.Equal(TaskState.Skipped, nothingLeft["trigger_training"].State);
         Assert.Equal(StatusWithoutTimes(statusBefore), StatusWithoutTimes(statusAfter));
 
@@ -123,7 +137,7 @@ public sealed class ExternalModeEndToEndTests(ITestOutputHelper output) : IAsync
         await WaitUntilServedAsync(inference, newVersion);
         await PredictAsync(page, $"diabetes-readmission version {newVersion} (");
         await Chromium.ScreenshotAsync(page, "end-to-end-new-version");
-        Assert.Equal(inferenceStarted, StartedAt("inference"));
+        Assert.All(Services, service => Assert.Equal(started[service], StartedAt(service)));
     }
 
     /// <summary>Replays a DAG, then each DAG its run triggered (Airflow queues them: one active run per DAG).</summary>
@@ -194,8 +208,11 @@ public sealed class ExternalModeEndToEndTests(ITestOutputHelper output) : IAsync
         }
     }
 
-    private DateTime? StartedAt(string resource) =>
-        _app.ResourceNotifications.TryGetCurrentState(resource, out var resourceEvent) ? resourceEvent.Snapshot.StartTimeStamp : null;
+    /// <summary>When the orchestrator last started the resource's process: a restart would change it.</summary>
+    private DateTime StartedAt(string resource) =>
+        _app.ResourceNotifications.TryGetCurrentState(resource, out var resourceEvent) && resourceEvent.Snapshot.StartTimeStamp is { } started
+            ? started
+            : throw new Xunit.Sdk.XunitException($"The orchestrator reports no start time for {resource}.");
 
     /// <summary>The ingest status without its clock readings, which move between two reads.</summary>
     private static string StatusWithoutTimes(string status) => Regex.Replace(status, "\"[A-Za-z]*(At|Time)\":\"[^\"]*\"", "");

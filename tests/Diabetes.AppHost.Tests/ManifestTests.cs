@@ -88,6 +88,11 @@ public class ManifestTests
         Assert.Matches(@"^postgresql\+psycopg2://postgres:\{postgres-password\.value\}@.+/airflowdb$", (string?)env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]);
         Assert.Equal("{airflow-jwt-secret.value}", (string?)env["AIRFLOW__API_AUTH__JWT_SECRET"]);
         Assert.Equal("{airflow-admin-password.value}", (string?)env["AIRFLOW_ADMIN_PASSWORD"]);
+        Assert.Equal("admin:admin", (string?)env["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS"]);
+        Assert.Contains("AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE", (string?)airflow["args"]!.AsArray().Last());
+        // The schedules run from the start, without a click in the UI.
+        Assert.Equal("False", (string?)env["AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION"]);
+        Assert.Equal("False", (string?)env["AIRFLOW__CORE__LOAD_EXAMPLES"]);
         Assert.Equal(8080, (int?)airflow["bindings"]!["http"]!["targetPort"]);
     }
 

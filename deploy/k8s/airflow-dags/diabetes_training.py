@@ -1,6 +1,7 @@
 """diabetes_training: train the candidates on all CLEAN train rows, wait for the job, promote the better model.
 
-Runs on its schedule and after each diabetes_data run that loaded a batch. The trainer holds the logic: this DAG
+Runs after each diabetes_data run that cleaned new rows, and weekly besides (each run registers a new version, which
+holds Production only if it scores better on the validation set). The trainer holds the logic: this DAG
 starts a job, waits for it and asks for a promotion (champion against challenger on the validation set).
 """
 from datetime import timedelta
@@ -13,7 +14,7 @@ def training_finished(response):
     if response.status_code == 404:
         raise AirflowFailException(f"The trainer does not know this training job (restarted since it began?): {response.text}")
     if not response.ok:
-        return False  # the trainer is busy or restarting: ask again at the next poke
+        return False  # the trainer answered 5xx: ask again at the next poke
     job = response.json()
     if job["status"] == "Failed":
         raise AirflowFailException(f"Training job {job['id']} failed: {job.get('error')}")
@@ -23,7 +24,7 @@ def training_finished(response):
 with DAG(
     dag_id="diabetes_training",
     description="Train the candidates, register the best, give Production to the better of it and the current model",
-    schedule=schedule_from_env("DIABETES_TRAINING_SCHEDULE", "@daily"),
+    schedule=schedule_from_env("DIABETES_TRAINING_SCHEDULE", "@weekly"),
     start_date=START_DATE,
     catchup=False,
     max_active_runs=1,
