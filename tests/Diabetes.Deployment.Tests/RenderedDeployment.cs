@@ -36,10 +36,13 @@ public sealed class RenderedDeployment
     /// <summary>Renders a copy of the tree, with <paramref name="components"/> turned on.</summary>
     public static async Task<RenderedDeployment> RenderAsync(params string[] components)
     {
-        var copy = Directory.CreateTempSubdirectory("diabetes-k8s-");
+        // The tree and the folder it includes (airflow/, which generates the DAGs' ConfigMap), at the same places.
+        var root = Directory.CreateTempSubdirectory("diabetes-k8s-");
+        var copy = new DirectoryInfo(Path.Combine(root.FullName, "deploy", "k8s"));
         try
         {
             CopyTree(Folder, copy.FullName);
+            CopyTree(Path.Combine(TestData.RepositoryRoot, "airflow"), Path.Combine(root.FullName, "airflow"));
             var keys = File.ReadAllLines(Path.Combine(Folder, "secrets.env.example"))
                 .Where(line => line.Contains('=') && !line.StartsWith('#'))
                 .Select(line => line[..line.IndexOf('=')]);
@@ -56,7 +59,7 @@ public sealed class RenderedDeployment
         }
         finally
         {
-            copy.Delete(recursive: true);
+            root.Delete(recursive: true);
         }
     }
 
@@ -97,12 +100,13 @@ public sealed class RenderedDeployment
 
     private static void CopyTree(string from, string to)
     {
+        Directory.CreateDirectory(to);
         foreach (var directory in Directory.GetDirectories(from, "*", SearchOption.AllDirectories))
         {
             Directory.CreateDirectory(Path.Combine(to, Path.GetRelativePath(from, directory)));
         }
 
-        foreach (var file in Directory.GetFiles(from, "*", SearchOption.AllDirectories).Where(f => Path.GetFileName(f) != "secrets.env"))
+        foreach (var file in Directory.GetFiles(from, "*", SearchOption.AllDirectories).Where(f => Path.GetFileName(f) != "secrets.env" && !f.Contains("__pycache__", StringComparison.Ordinal)))
         {
             File.Copy(file, Path.Combine(to, Path.GetRelativePath(from, file)));
         }
