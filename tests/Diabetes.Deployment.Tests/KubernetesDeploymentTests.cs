@@ -187,11 +187,13 @@ public partial class KubernetesDeploymentTests(KubernetesDeploymentTests.Renderi
     }
 
     [Fact]
-    public async Task TheIngressComponentRoutesToTheWebSiteOnly()
+    public async Task TheIngressOverlayAddsARouteToTheWebSiteOnly()
     {
-        var withIngress = await RenderedDeployment.RenderAsync("components/ingress");
+        var withIngress = await RenderedDeployment.RenderAsync("k8s-ingress");
 
         var ingress = Assert.Single(withIngress.OfKind<V1Ingress>());
+        Assert.Equal("diabetes", ingress.Metadata.NamespaceProperty);
+        Assert.Equal(Deployment.Objects.Count + 1, withIngress.Objects.Count);
         var backend = Assert.Single(ingress.Spec.Rules.SelectMany(r => r.Http.Paths)).Backend.Service;
         Assert.Equal("web", backend.Name);
         Assert.Equal("http", backend.Port.Name);
@@ -232,6 +234,22 @@ public partial class KubernetesDeploymentTests(KubernetesDeploymentTests.Renderi
         Assert.Equal(RenderedDeployment.Manifest["airflow"]!["args"]!.AsArray().Select(a => (string)a!), container.Args);
     }
 
+    [Theory]
+    [InlineData("Diabetes.Trainer")]
+    [InlineData("Diabetes.InferenceApi")]
+    [InlineData("Diabetes.Web")]
+    public void ServicesThatRunModelsOrDrawChartsAreBuiltOnTheBaseImageWithOpenMpAndAFont(string project)
+    {
+        // LightGBM's native library needs libgomp1, and ScottPlot a font: the plain ASP.NET image has neither.
+        var csproj = System.Xml.Linq.XDocument.Load(Path.Combine(TestData.RepositoryRoot, project, $"{project}.csproj"));
+        var dockerfile = File.ReadAllText(Path.Combine(TestData.RepositoryRoot, "deploy", "images", "dotnet-ml", "Dockerfile"));
+
+        Assert.Equal("$(DiabetesMlBaseImage)", csproj.Descendants("ContainerBaseImage").Single().Value);
+        Assert.Contains("libgomp1", dockerfile);
+        Assert.Contains("fonts-dejavu-core", dockerfile);
+        Assert.Contains("USER $APP_UID", dockerfile);
+    }
+
     [Fact]
     public void EveryImageIsPinned()
     {
@@ -265,6 +283,41 @@ public partial class KubernetesDeploymentTests(KubernetesDeploymentTests.Renderi
         {
             Assert.Matches(@"^\$\([A-Z0-9_]+\)$", CredentialInValue().Match(variable.Value).Groups["value"].Value);
         }
+
+        // Every key read is one secrets.env.example asks for (a misspelt key leaves the pod unable to start).
+        Assert.All(variables.Where(v => v.ValueFrom?.SecretKeyRef is not null), v => Assert.Contains(v.ValueFrom.SecretKeyRef.Key, Deployment.Secrets.Keys));
+    }
+
+    [Fact]
+    public void AVariableBuiltFromOthersComesAfterThem()
+    {
+        // Kubernetes expands $(NAME) only from variables defined earlier in the same container; else it stays as text.
+        var containers = Deployment.Workloads.Values.Concat(Deployment.OfKind<V1Job>().Select(j => j.Spec.Template)).SelectMany(t => t.Spec.Containers);
+        foreach (var container in containers)
+        {
+            for (var i = 0; i < container.Env.Count; i++)
+            {
+                var earlier = container.Env.Take(i).Select(e => e.Name).ToHashSet();
+                foreach (Match reference in VariableReference().Matches(container.Env[i].Value ?? ""))
+                {
+                    Assert.True(earlier.Contains(reference.Groups[1].Value),
+                        $"{container.Name}: {container.Env[i].Name} uses $({reference.Groups[1].Value}) before it is defined.");
+                }
+            }
+        }
+    }
+
+    [Fact]
+    public void EveryServiceAddressPointsAtAServicePortThatExists()
+    {
+        var ports = Deployment.OfKind<V1Service>().SelectMany(s => s.Spec.Ports.Select(p => $"{s.Metadata.Name}:{p.Port}")).ToHashSet();
+        var addresses = Deployment.Workloads.Values.SelectMany(t => t.Spec.Containers).SelectMany(c => c.Env)
+            .Where(e => e.Value is not null && (e.Name.StartsWith("services__", StringComparison.Ordinal) || e.Name.StartsWith("AIRFLOW_CONN_", StringComparison.Ordinal)))
+            .Select(e => (e.Name, Address: new Uri(e.Value)))
+            .ToArray();
+
+        Assert.NotEmpty(addresses);
+        Assert.All(addresses, a => Assert.True(ports.Contains($"{a.Address.Host}:{a.Address.Port}"), $"{a.Name} = {a.Address}: no such Service port."));
     }
 
     [Fact]
@@ -327,6 +380,9 @@ public partial class KubernetesDeploymentTests(KubernetesDeploymentTests.Renderi
             .Where(f => !f.Split(Path.DirectorySeparatorChar).Any(skipped.Contains) && Path.GetFileName(f) != "secrets.env")
             .ToArray();
     }
+
+    [GeneratedRegex(@"\$\(([A-Za-z0-9_]+)\)")]
+    private static partial Regex VariableReference();
 
     [GeneratedRegex(@"^services__\w+__https__0$")]
     private static partial Regex HttpsAddress();

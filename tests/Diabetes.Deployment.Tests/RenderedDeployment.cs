@@ -33,28 +33,22 @@ public sealed class RenderedDeployment
     public static JsonObject Manifest { get; } =
         JsonNode.Parse(File.ReadAllText(Path.Combine(TestData.RepositoryRoot, "aspire-manifest.json")))!["resources"]!.AsObject();
 
-    /// <summary>Renders a copy of the tree, with <paramref name="components"/> turned on.</summary>
-    public static async Task<RenderedDeployment> RenderAsync(params string[] components)
+    /// <summary>Renders a copy of <c>deploy/{tree}</c> (<c>k8s</c>, or the overlay <c>k8s-ingress</c>).</summary>
+    public static async Task<RenderedDeployment> RenderAsync(string tree = "k8s")
     {
-        // The tree and the folder it includes (airflow/, which generates the DAGs' ConfigMap), at the same places.
+        // deploy/ and the folder the tree includes (airflow/, which generates the DAGs' ConfigMap), at the same places.
         var root = Directory.CreateTempSubdirectory("diabetes-k8s-");
-        var copy = new DirectoryInfo(Path.Combine(root.FullName, "deploy", "k8s"));
         try
         {
-            CopyTree(Folder, copy.FullName);
+            CopyTree(Path.Combine(TestData.RepositoryRoot, "deploy"), Path.Combine(root.FullName, "deploy"));
             CopyTree(Path.Combine(TestData.RepositoryRoot, "airflow"), Path.Combine(root.FullName, "airflow"));
             var keys = File.ReadAllLines(Path.Combine(Folder, "secrets.env.example"))
                 .Where(line => line.Contains('=') && !line.StartsWith('#'))
                 .Select(line => line[..line.IndexOf('=')]);
             var secrets = keys.ToDictionary(key => key, _ => RandomNumberGenerator.GetHexString(32, lowercase: true));
-            await File.WriteAllLinesAsync(Path.Combine(copy.FullName, "secrets.env"), secrets.Select(s => $"{s.Key}={s.Value}"));
-            if (components.Length > 0)
-            {
-                await File.AppendAllTextAsync(Path.Combine(copy.FullName, "kustomization.yaml"),
-                    $"\ncomponents:\n{string.Concat(components.Select(c => $"  - {c}\n"))}");
-            }
+            await File.WriteAllLinesAsync(Path.Combine(root.FullName, "deploy", "k8s", "secrets.env"), secrets.Select(s => $"{s.Key}={s.Value}"));
 
-            var yaml = await KustomizeAsync(copy.FullName);
+            var yaml = await KustomizeAsync(Path.Combine(root.FullName, "deploy", tree));
             return new RenderedDeployment(yaml, KubernetesYaml.LoadAllFromString(yaml, strict: true), secrets);
         }
         finally
