@@ -12,6 +12,12 @@ public sealed class TrainingOptions
     /// </summary>
     public string? Algorithms { get; set; }
 
+    /// <summary>
+    /// How often a running job tags its MLflow run with a heartbeat (<c>Training__HeartbeatInterval</c>). A RUNNING job
+    /// run silent for three intervals belongs to a trainer that stopped: it reads Failed, and is marked so.
+    /// </summary>
+    public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(30);
+
     public IReadOnlyList<Candidate> SelectedCandidates()
     {
         var wanted = Names();
@@ -32,9 +38,11 @@ public sealed class TrainingOptions
     private string[] Names() => (Algorithms ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 }
 
-/// <summary>A name no family answers to stops the trainer at start-up, saying which names are known.</summary>
+/// <summary>A name no family answers to, or a heartbeat interval of zero, stops the trainer at start-up.</summary>
 public sealed class TrainingOptionsValidator : IValidateOptions<TrainingOptions>
 {
     public ValidateOptionsResult Validate(string? name, TrainingOptions options) =>
-        options.UnknownAlgorithms() is { } problem ? ValidateOptionsResult.Fail(problem) : ValidateOptionsResult.Success;
+        options.UnknownAlgorithms() is { } problem ? ValidateOptionsResult.Fail(problem)
+        : options.HeartbeatInterval <= TimeSpan.Zero ? ValidateOptionsResult.Fail("Training:HeartbeatInterval must be longer than zero.")
+        : ValidateOptionsResult.Success;
 }

@@ -13,7 +13,7 @@ public static class TrainingsApi
         api.MapPost("/", Start)
             .WithName("StartTraining")
             .WithSummary("Start a training job on all CLEAN train rows present; a job already running is answered instead");
-        api.MapGet("/{id}", Get)
+        api.MapGet("/{id}", GetAsync)
             .WithName("GetTraining")
             .WithSummary("The state of a training job: candidates, best run, registered version, error");
 
@@ -26,12 +26,14 @@ public static class TrainingsApi
         return TypedResults.AcceptedAtRoute(job.Snapshot(), "GetTraining", new { id = job.Id });
     }
 
-    public static Results<Ok<TrainingJobResponse>, ProblemHttpResult> Get(string id, TrainingJobs jobs) =>
-        jobs.Find(id) is { } job
-            ? TypedResults.Ok(job.Snapshot())
+    /// <summary>A job of this process, else as MLflow keeps it (a job from before a restart, or of another trainer).</summary>
+    public static async Task<Results<Ok<TrainingJobResponse>, ProblemHttpResult>> GetAsync(string id, TrainingJobs jobs, TrainingJobHistory history,
+        CancellationToken cancellationToken) =>
+        (jobs.Find(id)?.Snapshot() ?? await history.FindAsync(id, cancellationToken)) is { } job
+            ? TypedResults.Ok(job)
             : TypedResults.Problem(
                 title: "No such training job",
-                detail: $"No job '{id}' since this trainer started; finished jobs are also in MLflow (tag {TrainingWorkflow.JobTag}).",
+                detail: $"No training job '{id}', in this trainer or in MLflow (tag {TrainingWorkflow.JobTag}).",
                 statusCode: StatusCodes.Status404NotFound);
 }
 

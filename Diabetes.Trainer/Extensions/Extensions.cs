@@ -28,6 +28,7 @@ public static class Extensions
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<CleanDataReader>();
         builder.Services.AddSingleton<TrainingJobs>();
+        builder.Services.AddSingleton<TrainingJobHistory>();
         builder.Services.AddSingleton<TrainingWorkflow>();
         builder.Services.AddSingleton<PromotionService>();
         builder.Services.AddHostedService<TrainingJobRunner>();

@@ -1,23 +1,36 @@
-using Diabetes.Core.Hosting;
 using Diabetes.Core.Mlflow;
+using Microsoft.Extensions.Options;
 
 namespace Diabetes.Trainer.Training;
 
 /// <summary>
-/// At start-up, marks FAILED the job and candidate runs a previous trainer process left RUNNING (it stopped or crashed
-/// mid-job), with the reason, so that MLflow never shows a job as running forever. Only runs started before this
-/// process are touched: a job started meanwhile is alive. Waits for MLflow if it is not up yet.
+/// Marks FAILED, with the reason, the job runs whose trainer stopped (restart or crash) and their candidate runs, so
+/// that MLflow never shows a job as running forever. A run is the trainer's to fail only when its heartbeat is three
+/// intervals old: a job of another live trainer, or of this one, beats and is left alone. Looks at every heartbeat
+/// interval; MLflow down is logged and tried again at the next.
 /// </summary>
-public sealed class InterruptedRunsReconciler(MlflowClient mlflow, TimeProvider timeProvider, ILogger<InterruptedRunsReconciler> logger)
-    : StartUpTask(logger)
+public sealed class InterruptedRunsReconciler(MlflowClient mlflow, TrainingJobHistory history, IOptions<TrainingOptions> options,
+    ILogger<InterruptedRunsReconciler> logger) : BackgroundService
 {
-    private const string Reason = "The trainer stopped during this job (restart or crash); start a new job.";
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(options.Value.HeartbeatInterval);
+        do
+        {
+            try
+            {
+                await ReconcileAsync(stoppingToken);
+            }
+            catch (Exception exception) when (!stoppingToken.IsCancellationRequested)
+            {
+                logger.LogWarning("Could not check MLflow for interrupted training runs ({Error}); trying again in {Interval}",
+                    exception.Message, options.Value.HeartbeatInterval);
+            }
+        }
+        while (await timer.WaitForNextTickAsync(stoppingToken));
+    }
 
-    private readonly long _startedAt = timeProvider.GetUtcNow().ToUnixTimeMilliseconds();
-
-    protected override string Description => "check MLflow for interrupted training runs";
-
-    protected override async Task RunOnceAsync(CancellationToken cancellationToken)
+    private async Task ReconcileAsync(CancellationToken cancellationToken)
     {
         string experimentId;
         try
@@ -29,17 +42,20 @@ public sealed class InterruptedRunsReconciler(MlflowClient mlflow, TimeProvider 
             return;
         }
 
-        foreach (var role in new[] { TrainingWorkflow.JobRole, TrainingWorkflow.CandidateRole })
+        var running = await history.SearchAsync(experimentId, $"attributes.status = '{MlflowNames.Running}'", cancellationToken);
+        var jobs = running.Where(r => r.Data?.Tag(TrainingWorkflow.RoleTag) == TrainingWorkflow.JobRole).ToArray();
+        var liveJobs = jobs.Where(j => !history.HasStopped(j)).Select(j => j.Data!.Tag(TrainingWorkflow.JobTag)).ToHashSet();
+        var interrupted = jobs.Where(history.HasStopped)
+            // A candidate belongs to its job: interrupted with it, or left over from a job that is not running at all.
+            .Concat(running.Where(r => r.Data?.Tag(TrainingWorkflow.RoleTag) == TrainingWorkflow.CandidateRole
+                && !liveJobs.Contains(r.Data.Tag(TrainingWorkflow.JobTag))));
+        foreach (var run in interrupted)
         {
-            var running = await mlflow.Api.SearchRunsAsync(new SearchRunsRequest([experimentId],
-                $"attributes.status = '{MlflowNames.Running}' AND tags.`{TrainingWorkflow.RoleTag}` = '{role}'"), cancellationToken);
-            foreach (var run in (running.Runs ?? []).Where(r => r.Info.StartTime < _startedAt))
-            {
-                await mlflow.LogAsync(run.Info.RunId, tags: new Dictionary<string, string> { [TrainingWorkflow.ErrorTag] = Reason, [MlflowNames.NoteTag] = $"Failed: {Reason}" },
-                    cancellationToken: cancellationToken);
-                await mlflow.EndRunAsync(run.Info.RunId, MlflowNames.Failed, cancellationToken);
-                logger.LogWarning("Marked interrupted training run {RunId} ({Role}) FAILED", run.Info.RunId, role);
-            }
+            var reason = TrainingJobHistory.StoppedReason;
+            await mlflow.LogAsync(run.Info.RunId, tags: new Dictionary<string, string> { [TrainingWorkflow.ErrorTag] = reason, [MlflowNames.NoteTag] = $"Failed: {reason}" },
+                cancellationToken: cancellationToken);
+            await mlflow.EndRunAsync(run.Info.RunId, MlflowNames.Failed, cancellationToken);
+            logger.LogWarning("Marked interrupted training run {RunId} ({Role}) FAILED", run.Info.RunId, run.Data?.Tag(TrainingWorkflow.RoleTag));
         }
     }
 }

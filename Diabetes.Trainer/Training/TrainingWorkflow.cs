@@ -24,6 +24,10 @@ public sealed class TrainingWorkflow(CleanDataReader data, MlflowClient mlflow, 
     public const string ErrorTag = "diabetes.error";
     public const string JobRole = "training-job";
     public const string CandidateRole = "candidate";
+    public const string HeartbeatTag = "diabetes.heartbeat";
+    public const string CandidateTag = "candidate";
+    public const string BestRunTag = "best_run_id";
+    public const string RegisteredVersionTag = "registered_version";
 
     // MLflow refuses over-long tag values (a few thousand characters, by version); a reason is cut well below that.
     private const int MaxErrorTagLength = 4_000;
@@ -39,6 +43,9 @@ public sealed class TrainingWorkflow(CleanDataReader data, MlflowClient mlflow, 
         var parent = await mlflow.StartRunAsync(experimentId, $"training-{job.Id}",
             new Dictionary<string, string> { [JobTag] = job.Id, [RoleTag] = JobRole }, null, cancellationToken);
         job.SetParentRun(parent.RunId);
+        // Stops with the job, and at once when the trainer stops: a job left behind must look abandoned.
+        using var heartbeat = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var beating = BeatAsync(parent.RunId, heartbeat.Token);
         RunInfo? current = null;
         try
         {
@@ -86,6 +93,7 @@ public sealed class TrainingWorkflow(CleanDataReader data, MlflowClient mlflow, 
 
             job.Stage("registering");
             var version = await RegisterAsync(bestRun, best, testMetrics, lineage, cancellationToken);
+            await mlflow.LogAsync(parent.RunId, tags: new Dictionary<string, string> { [RegisteredVersionTag] = version.Version }, cancellationToken: cancellationToken);
             await mlflow.EndRunAsync(parent.RunId, MlflowNames.Finished, cancellationToken);
             job.Succeeded(bestRun.RunId, version.Version);
             logger.LogInformation("Training job {JobId} registered {Model} version {Version}: {Algorithm}, val_roc_auc {ValAuc:F4}, test_roc_auc {TestAuc}, {Elapsed:N0} s",
@@ -96,6 +104,52 @@ public sealed class TrainingWorkflow(CleanDataReader data, MlflowClient mlflow, 
             var reason = exception is TrainingRefusedException ? exception.Message : $"{exception.GetType().Name}: {exception.Message}";
             await RecordFailureAsync(parent, current, reason);
             throw;
+        }
+        finally
+        {
+            await heartbeat.CancelAsync();
+            await beating;
+        }
+    }
+
+    /// <summary>
+    /// Tags the job's run with the time, every heartbeat interval, until the job ends: the sign that its trainer is
+    /// alive, which a restarted or second trainer reads before it calls the run interrupted. A beat MLflow refuses is
+    /// logged and the next one tried.
+    /// </summary>
+    private async Task BeatAsync(string runId, CancellationToken cancellationToken)
+    {
+        using var timer = new PeriodicTimer(options.Value.HeartbeatInterval, timeProvider);
+        do
+        {
+            try
+            {
+                await mlflow.LogAsync(runId, tags: new Dictionary<string, string>
+                {
+                    [HeartbeatTag] = timeProvider.GetUtcNow().ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture),
+                }, cancellationToken: cancellationToken);
+            }
+            catch (Exception exception) when (!cancellationToken.IsCancellationRequested)
+            {
+                logger.LogWarning("Could not record the heartbeat of run {RunId}: {Error}", runId, exception.Message);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+        while (await WaitAsync(timer, cancellationToken));
+    }
+
+    private static async Task<bool> WaitAsync(PeriodicTimer timer, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await timer.WaitForNextTickAsync(cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
         }
     }
 
@@ -150,7 +204,7 @@ public sealed class TrainingWorkflow(CleanDataReader data, MlflowClient mlflow, 
         await mlflow.LogAsync(run.RunId,
             metrics: Prefixed("val_", ModelFolder.Metrics(trained.Validation), trained.TrainTime),
             parameters: new Dictionary<string, string>(trained.Candidate.Parameters) { ["algorithm"] = trained.Candidate.Algorithm },
-            tags: new Dictionary<string, string> { ["algorithm"] = trained.Candidate.Algorithm },
+            tags: new Dictionary<string, string> { ["algorithm"] = trained.Candidate.Algorithm, [CandidateTag] = trained.Candidate.Name },
             cancellationToken: cancellationToken);
         await mlflow.LogDatasetAsync(run.RunId, DatasetOf(train, lineage), "training", cancellationToken);
         foreach (var file in ModelFolder.Build(run.RunId, trained, features, lineage, timeProvider.GetUtcNow()))
@@ -187,7 +241,7 @@ public sealed class TrainingWorkflow(CleanDataReader data, MlflowClient mlflow, 
         await mlflow.LogAsync(bestRun.RunId, metrics: testValues, tags: new Dictionary<string, string> { ["chosen"] = "true" }, cancellationToken: cancellationToken);
         await mlflow.LogAsync(parent.RunId,
             metrics: new Dictionary<string, double>(testValues) { ["best_val_roc_auc"] = best.Validation.RocAuc },
-            tags: new Dictionary<string, string> { ["best_run_id"] = bestRun.RunId, ["best_algorithm"] = best.Candidate.Name },
+            tags: new Dictionary<string, string> { [BestRunTag] = bestRun.RunId, ["best_algorithm"] = best.Candidate.Name },
             cancellationToken: cancellationToken);
         return testMetrics;
     }

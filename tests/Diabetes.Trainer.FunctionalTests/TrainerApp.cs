@@ -15,12 +15,19 @@ namespace Diabetes.Trainer.FunctionalTests;
 /// </summary>
 public sealed class TrainerApp : WebApplicationFactory<Program>
 {
-    private readonly string _cleanConnectionString;
+    /// <summary>Short, so that a job run left RUNNING by a stopped trainer reads as such within a couple of seconds.</summary>
+    public static readonly TimeSpan HeartbeatInterval = TimeSpan.FromMilliseconds(500);
 
-    private TrainerApp(string cleanConnectionString, MlflowServerDouble mlflow)
+    private readonly string _cleanConnectionString;
+    private bool _ownsMlflow;
+    private readonly string? _algorithms;
+
+    private TrainerApp(string cleanConnectionString, MlflowServerDouble mlflow, bool ownsMlflow = true, string? algorithms = null)
     {
         _cleanConnectionString = cleanConnectionString;
         Mlflow = mlflow;
+        _ownsMlflow = ownsMlflow;
+        _algorithms = algorithms;
     }
 
     public MlflowServerDouble Mlflow { get; }
@@ -34,17 +41,31 @@ public sealed class TrainerApp : WebApplicationFactory<Program>
     /// Starts with CLEAN DATA made of the dataset's first <paramref name="encounters"/> lines (none: an empty table), and
     /// the double as MLflow 3, accepting the Host headers <paramref name="mlflowAllowedHosts"/> (default: the server's).
     /// </summary>
-    public static async Task<TrainerApp> StartAsync(int encounters, int batchSize = 1_000, IReadOnlyList<string>? mlflowAllowedHosts = null)
+    public static async Task<TrainerApp> StartAsync(int encounters, int batchSize = 1_000, IReadOnlyList<string>? mlflowAllowedHosts = null,
+        string? algorithms = null)
     {
         var connectionString = await TestServers.CreateDatabaseAsync("cleandata");
         await CleanDataSeeder.SeedAsync(connectionString, TestData.CsvLines.Take(encounters + 1), batchSize);
-        return new TrainerApp(connectionString, await MlflowServerDouble.StartAsync(MlflowServerDouble.Mlflow3, mlflowAllowedHosts));
+        return new TrainerApp(connectionString, await MlflowServerDouble.StartAsync(MlflowServerDouble.Mlflow3, mlflowAllowedHosts), algorithms: algorithms);
+    }
+
+    /// <summary>
+    /// Another trainer process on the same CLEAN DATA and MLflow: the one that starts after this one stopped, or a
+    /// second one running beside it. The MLflow double goes with the new app, which disposes it.
+    /// </summary>
+    public TrainerApp Another()
+    {
+        var another = new TrainerApp(_cleanConnectionString, Mlflow, _ownsMlflow, _algorithms);
+        _ownsMlflow = false;
+        return another;
     }
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseSetting("ConnectionStrings:cleandata", _cleanConnectionString);
         builder.UseSetting("services:mlflow:http:0", Mlflow.BaseAddress.ToString());
+        builder.UseSetting("Training:HeartbeatInterval", HeartbeatInterval.ToString());
+        builder.UseSetting("Training:Algorithms", _algorithms);
     }
 
     public async Task<(TrainingJobResponse Job, Uri Location)> StartTrainingAsync()
@@ -75,6 +96,9 @@ public sealed class TrainerApp : WebApplicationFactory<Program>
     public override async ValueTask DisposeAsync()
     {
         await base.DisposeAsync();
-        await Mlflow.DisposeAsync();
+        if (_ownsMlflow)
+        {
+            await Mlflow.DisposeAsync();
+        }
     }
 }

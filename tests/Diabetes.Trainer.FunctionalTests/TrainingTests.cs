@@ -245,6 +245,110 @@ public class TrainingTests
     }
 
     [Fact]
+    public async Task AJobWhoseTrainerStoppedMidwayAnswersFailedAfterTheRestartAndItsRunsAreMarkedFailed()
+    {
+        // Arrange: a job under way, candidates finishing one by one
+        await using var first = await TrainerApp.StartAsync(encounters: 8_000);
+        var (started, _) = await first.StartTrainingAsync();
+        await WaitUntilAsync(first, started.Id, job => job.Progress.CompletedCandidates >= 1);
+
+        // Act: the trainer stops mid-job, and a new one starts on the same CLEAN DATA and MLflow
+        await using var second = first.Another();
+        await first.DisposeAsync();
+        var client = second.CreateClient();
+        var answer = await WaitUntilAsync(second, started.Id, job => job.Status != nameof(TrainingStatus.Running));
+
+        // Assert: the job reads Failed with why, and MLflow shows its runs FAILED, not RUNNING forever
+        Assert.Equal(nameof(TrainingStatus.Failed), answer.Status);
+        Assert.Equal(TrainingJobHistory.StoppedReason, answer.Error);
+        Assert.NotEmpty(answer.Candidates);
+        var runs = await RunsOfJobAsync(second, started.Id, until: runs => runs.All(r => r.Info.Status != MlflowNames.Running));
+        Assert.All(runs.Where(r => r.Data!.Tag(TrainingWorkflow.RoleTag) == TrainingWorkflow.JobRole || r.Data.Tag(TrainingWorkflow.ErrorTag) is not null),
+            r => Assert.Equal((MlflowNames.Failed, TrainingJobHistory.StoppedReason), (r.Info.Status, r.Data!.Tag(TrainingWorkflow.ErrorTag))));
+        Assert.Equal(nameof(TrainingStatus.Failed), (await client.GetFromJsonAsync<TrainingJobResponse>($"/api/trainings/{started.Id}"))!.Status);
+    }
+
+    [Fact]
+    public async Task AFinishedJobAnswersTheSameAfterARestart()
+    {
+        // Arrange
+        await using var first = await TrainerApp.StartAsync(encounters: 3_000, algorithms: "LbfgsLogisticRegression");
+        var (started, _) = await first.StartTrainingAsync();
+        var finished = await first.WaitForJobAsync(started.Id);
+
+        // Act
+        await using var second = first.Another();
+        await first.DisposeAsync();
+        var answer = (await second.CreateClient().GetFromJsonAsync<TrainingJobResponse>($"/api/trainings/{started.Id}"))!;
+
+        // Assert
+        Assert.Equal(nameof(TrainingStatus.Succeeded), finished.Status);
+        Assert.Equal((finished.Status, finished.ParentRunId, finished.BestRunId, finished.RegisteredVersion, finished.TrainRows),
+            (answer.Status, answer.ParentRunId, answer.BestRunId, answer.RegisteredVersion, answer.TrainRows));
+        Assert.Equal(finished.Batches, answer.Batches);
+        Assert.Equal(finished.Candidates.Select(c => (c.RunId, c.Algorithm, c.Name)), answer.Candidates.Select(c => (c.RunId, c.Algorithm, c.Name)));
+        Assert.Equal(finished.Candidates[0].Metrics["val_roc_auc"], answer.Candidates[0].Metrics["val_roc_auc"]);
+        Assert.Equal(finished.Candidates[0].Parameters, answer.Candidates[0].Parameters);
+    }
+
+    [Fact]
+    public async Task ATrainerNeverFailsTheJobOfAnotherLiveTrainer()
+    {
+        // Arrange: a trainer with a job under way
+        await using var first = await TrainerApp.StartAsync(encounters: 6_000);
+        var (started, _) = await first.StartTrainingAsync();
+        await WaitUntilAsync(first, started.Id, job => job.ParentRunId is not null);
+
+        // Act: a second trainer starts on the same CLEAN DATA and MLflow, and looks for interrupted runs twice a second
+        await using var second = first.Another();
+        var secondClient = second.CreateClient();
+        var seenBySecond = (await secondClient.GetFromJsonAsync<TrainingJobResponse>($"/api/trainings/{started.Id}"))!;
+        var finished = await first.WaitForJobAsync(started.Id);
+
+        // Assert: the second saw it running elsewhere, and its runs ended as the first ended them
+        Assert.Equal(nameof(TrainingStatus.Running), seenBySecond.Status);
+        Assert.Equal(nameof(TrainingStatus.Succeeded), finished.Status);
+        var runs = await RunsOfJobAsync(second, started.Id, until: _ => true);
+        Assert.All(runs, r => Assert.Equal(MlflowNames.Finished, r.Info.Status));
+        Assert.Equal(nameof(TrainingStatus.Succeeded), (await secondClient.GetFromJsonAsync<TrainingJobResponse>($"/api/trainings/{started.Id}"))!.Status);
+    }
+
+    private static async Task<TrainingJobResponse> WaitUntilAsync(TrainerApp app, string id, Func<TrainingJobResponse, bool> condition)
+    {
+        var client = app.CreateClient();
+        var deadline = DateTime.UtcNow.AddMinutes(3);
+        while (true)
+        {
+            var job = (await client.GetFromJsonAsync<TrainingJobResponse>($"/api/trainings/{id}"))!;
+            if (condition(job))
+            {
+                return job;
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, $"Job {id} did not get there within three minutes: {job.Status}, {job.Progress}");
+            await Task.Delay(100);
+        }
+    }
+
+    /// <summary>The runs MLflow holds for a job, once <paramref name="until"/> holds of them (at most 30 s).</summary>
+    private static async Task<IReadOnlyList<Run>> RunsOfJobAsync(TrainerApp app, string jobId, Func<IReadOnlyList<Run>, bool> until)
+    {
+        var experiment = (await app.MlflowClient.Api.GetExperimentByNameAsync(TrainingWorkflow.ExperimentName, CancellationToken.None)).Experiment;
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (true)
+        {
+            var runs = (await app.MlflowClient.Api.SearchRunsAsync(
+                new SearchRunsRequest([experiment.ExperimentId], $"tags.`{TrainingWorkflow.JobTag}` = '{jobId}'"), CancellationToken.None)).Runs ?? [];
+            if (until(runs) || DateTime.UtcNow > deadline)
+            {
+                return runs;
+            }
+
+            await Task.Delay(100);
+        }
+    }
+
+    [Fact]
     public async Task AnUnknownJobIsNotFound()
     {
         await using var app = await TrainerApp.StartAsync(encounters: 0);
