@@ -1,3 +1,5 @@
+using Npgsql;
+
 namespace Diabetes.Ingest.Services;
 
 /// <summary>A request the service refuses for a reason the caller can read: becomes a ProblemDetails answer.</summary>
@@ -12,7 +14,10 @@ public sealed class IngestProblemException(int statusCode, string title, string 
         new(StatusCodes.Status422UnprocessableEntity, "The source is not the expected dataset", detail);
 }
 
-/// <summary>Writes an <see cref="IngestProblemException"/> as ProblemDetails with its status.</summary>
+/// <summary>
+/// Writes an <see cref="IngestProblemException"/> as ProblemDetails with its status; storage still down after the
+/// retries as 503 with <c>Retry-After</c>; rows that clash with rows already loaded as 409.
+/// </summary>
 public sealed class IngestProblemHandler(IProblemDetailsService problemDetails, ILogger<IngestProblemHandler> logger)
     : Microsoft.AspNetCore.Diagnostics.IExceptionHandler
 {
@@ -20,9 +25,11 @@ public sealed class IngestProblemHandler(IProblemDetailsService problemDetails, 
     {
         var problem = exception switch
         {
-            IngestProblemException refused => refused,
-            _ when StorageRetry.IsTransient(exception) => new IngestProblemException(StatusCodes.Status503ServiceUnavailable,
-                "Storage is unavailable", $"PostgreSQL or the object store did not answer, even when tried again: {exception.Message}", exception),
+            IngestProblemException refused => new ProblemAnswer(refused.StatusCode, refused.Title, refused.Message),
+            PostgresException { SqlState: PostgresErrorCodes.UniqueViolation } duplicate => new ProblemAnswer(StatusCodes.Status409Conflict,
+                "Rows already loaded", $"The rows clash with rows RAW or CLEAN DATA holds already ({duplicate.ConstraintName}: {duplicate.Detail ?? duplicate.MessageText}); nothing was changed."),
+            _ when StorageRetry.IsTransient(exception) => ProblemAnswer.Unavailable("Storage",
+                $"PostgreSQL or the object store did not answer, even when tried again: {exception.Message}"),
             _ => null,
         };
         if (problem is null)
@@ -30,14 +37,7 @@ public sealed class IngestProblemHandler(IProblemDetailsService problemDetails, 
             return false;
         }
 
-        logger.LogWarning("Refused {Method} {Path}: {Title}: {Detail}",
-            httpContext.Request.Method, httpContext.Request.Path, problem.Title, problem.Message);
-        httpContext.Response.StatusCode = problem.StatusCode;
-        return await problemDetails.TryWriteAsync(new ProblemDetailsContext
-        {
-            HttpContext = httpContext,
-            Exception = exception,
-            ProblemDetails = { Status = problem.StatusCode, Title = problem.Title, Detail = problem.Message },
-        });
+        logger.LogWarning("Refused {Method} {Path}: {Title}: {Detail}", httpContext.Request.Method, httpContext.Request.Path, problem.Title, problem.Detail);
+        return await problem.WriteAsync(httpContext, problemDetails, exception);
     }
 }

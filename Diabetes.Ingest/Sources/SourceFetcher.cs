@@ -51,8 +51,8 @@ public sealed class SourceFetcher(IHttpClientFactory httpClientFactory, ILogger<
         var path = Path.GetFullPath(location);
         if (!File.Exists(path))
         {
-            throw new IngestProblemException(StatusCodes.Status500InternalServerError, "The dataset source does not exist",
-                $"Dataset:Source is '{location}', and there is no such file.");
+            throw new IngestProblemException(StatusCodes.Status422UnprocessableEntity, "The dataset source does not exist",
+                $"Dataset:Source is '{location}', and there is no file {path}.");
         }
 
         await using var stream = File.OpenRead(path);

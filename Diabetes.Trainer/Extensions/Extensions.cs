@@ -25,6 +25,7 @@ public static class Extensions
         }
 
         builder.Services.AddProblemDetails();
+        builder.Services.AddExceptionHandler<Apis.TrainerProblemHandler>();
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<CleanDataReader>();
         builder.Services.AddSingleton<TrainingJobs>();

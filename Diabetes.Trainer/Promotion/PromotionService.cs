@@ -116,19 +116,49 @@ public sealed class PromotionService(CleanDataReader data, MlflowClient mlflow, 
         }
     }
 
+    /// <summary>
+    /// The version's model.zip. A root the trainer cannot read, or a file that is not there, is the version's fault
+    /// (<see cref="ModelArtifactException"/>); a store that fails otherwise is a fault of the store, thrown as it is.
+    /// </summary>
+    private async Task<byte[]> DownloadModelAsync(ModelVersion version, CancellationToken cancellationToken)
+    {
+        var root = await mlflow.ResolveModelRootAsync(version, cancellationToken);
+        if (mlflow.WhyUnreadable(root) is { } unreadable)
+        {
+            throw new ModelArtifactException($"Version {version.Version}: {unreadable}");
+        }
+
+        try
+        {
+            return await mlflow.DownloadArtifactAsync(root, ModelArtifacts.ModelFile, cancellationToken);
+        }
+        catch (Exception exception) when (exception is MlflowException or Minio.Exceptions.MinioException)
+        {
+            // MLflow answers a missing file and a failing store alike: the listing tells them apart.
+            if (!await mlflow.ArtifactExistsAsync(root, ModelArtifacts.ModelFile, cancellationToken))
+            {
+                throw new ModelArtifactException($"Version {version.Version} has no {ModelArtifacts.ModelFile} under {root}.", exception);
+            }
+
+            throw;
+        }
+    }
+
     private async Task<double> ScoreAsync(ModelVersion version, IReadOnlyList<ModelInput> inputs, CancellationToken cancellationToken)
     {
         var key = version.Identity;
         if (!_models.TryGetValue(key, out var model))
         {
-            var root = await mlflow.ResolveModelRootAsync(version, cancellationToken);
-            model = ReadmissionModel.Load(await mlflow.DownloadArtifactAsync(root, ModelArtifacts.ModelFile, cancellationToken));
+            model = ReadmissionModel.Load(await DownloadModelAsync(version, cancellationToken));
             _models[key] = model;
         }
 
         return BinaryMetrics.AreaUnderRoc(model.Predict(inputs), inputs.Select(i => i.Label).ToArray());
     }
 }
+
+/// <summary>A version whose model cannot be had from the artifact store: missing, or under a root the trainer cannot read.</summary>
+public sealed class ModelArtifactException(string message, Exception? inner = null) : Exception(message, inner);
 
 /// <summary>Nothing to promote yet, or nothing to judge with: a 409 with the reason.</summary>
 public sealed class PromotionRefusedException(string message) : Exception(message);

@@ -1,8 +1,10 @@
 using System.IO.Compression;
+using System.Net.Http.Json;
 using Diabetes.Core.Encounters;
 using Diabetes.Ingest.Apis;
 using Diabetes.Testing;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
 
 namespace Diabetes.Ingest.FunctionalTests;
 
@@ -140,7 +142,7 @@ public class SourceTests
     }
 
     [Fact]
-    public async Task AFailedBatchLeavesNoTraceAndLoadsWhenCalledAgain()
+    public async Task ABatchThatClashesWithRowsAlreadyLoadedIsAConflictLeavesNoTraceAndLoadsWhenCalledAgain()
     {
         // Arrange: a row with the id of batch 2's first encounter makes that batch's COPY fail half-way
         await using var app = await IngestApp.StartAsync(TestData.WriteTempFile(FirstLines(400)), batchSize: 100);
@@ -154,8 +156,11 @@ public class SourceTests
         // Act
         using var failed = await app.CreateClient().PostAsync("/api/batches/next", null);
 
-        // Assert: nothing of batch 2 was kept
-        Assert.Equal(StatusCodes.Status500InternalServerError, (int)failed.StatusCode);
+        // Assert: a conflict that says so (not a 500), and nothing of batch 2 was kept
+        Assert.Equal(StatusCodes.Status409Conflict, (int)failed.StatusCode);
+        var problem = (await failed.Content.ReadFromJsonAsync<ProblemDetails>())!;
+        Assert.Equal("Rows already loaded", problem.Title);
+        Assert.Contains("raw_encounters_pkey", problem.Detail);
         Assert.Equal(before, await app.SnapshotAsync());
         Assert.Equal(1, await app.RawScalarAsync<long>("SELECT count(*) FROM ingest_batches WHERE split = 'train'"));
 
@@ -202,13 +207,15 @@ public class SourceTests
     }
 
     [Fact]
-    public async Task ReportsAMissingSourceFileAsAProblem()
+    public async Task AMissingSourceFileIsUnprocessableAndNamesThePath()
     {
         await using var app = await IngestApp.StartAsync("/nonexistent/dataset_diabetes.zip");
 
-        var problem = await app.PostExpectingProblemAsync("/api/dataset/prepare", StatusCodes.Status500InternalServerError);
+        var problem = await app.PostExpectingProblemAsync("/api/dataset/prepare", StatusCodes.Status422UnprocessableEntity);
 
-        Assert.Contains("/nonexistent/dataset_diabetes.zip", problem.Detail);
+        Assert.Equal("The dataset source does not exist", problem.Title);
+        Assert.Contains("there is no file /nonexistent/dataset_diabetes.zip", problem.Detail);
+        Assert.Equal(0, await app.RawScalarAsync<long>("SELECT count(*) FROM raw_encounters"));
     }
 
     [Fact]

@@ -51,11 +51,12 @@ public sealed class TrainerApp : WebApplicationFactory<Program>
 
     /// <summary>
     /// Another trainer process on the same CLEAN DATA and MLflow: the one that starts after this one stopped, or a
-    /// second one running beside it. The MLflow double goes with the new app, which disposes it.
+    /// second one running beside it (or one whose CLEAN DATA is elsewhere). The MLflow double goes with the new app,
+    /// which disposes it.
     /// </summary>
-    public TrainerApp Another()
+    public TrainerApp Another(string? cleanConnectionString = null)
     {
-        var another = new TrainerApp(_cleanConnectionString, Mlflow, _ownsMlflow, _algorithms);
+        var another = new TrainerApp(cleanConnectionString ?? _cleanConnectionString, Mlflow, _ownsMlflow, _algorithms);
         _ownsMlflow = false;
         return another;
     }

@@ -349,6 +349,71 @@ public class TrainingTests
     }
 
     [Fact]
+    public async Task WithMlflowDownAPromotionAndAJobLookupAnswer503WithRetryAfterNot500Or404()
+    {
+        // Arrange
+        await using var app = await TrainerApp.StartAsync(encounters: 2_000);
+        var client = app.CreateClient();
+        app.Mlflow.Unavailable = true;
+
+        // Act
+        using var promotion = await client.PostAsync("/api/promotions", null);
+        using var lookup = await client.GetAsync("/api/trainings/4e1b0c9d2a7f");
+
+        // Assert: an unknown job is not called unknown while MLflow cannot be asked (a sensor would give up on a 404)
+        foreach (var response in new[] { promotion, lookup })
+        {
+            await AssertProblemAsync(response, HttpStatusCode.ServiceUnavailable, "MLflow is unavailable");
+            Assert.Equal(TimeSpan.FromSeconds(10), response.Headers.RetryAfter?.Delta);
+        }
+    }
+
+    [Fact]
+    public async Task WithPostgresDownAPromotionAnswers503WithRetryAfter()
+    {
+        // Arrange: a registered version, and a trainer whose CLEAN DATA server does not answer
+        await using var first = await TrainerApp.StartAsync(encounters: 2_000, algorithms: "LbfgsLogisticRegression");
+        var (started, _) = await first.StartTrainingAsync();
+        await first.WaitForJobAsync(started.Id);
+        await using var second = first.Another("Host=127.0.0.1;Port=9;Username=postgres;Database=cleandata;Timeout=2");
+        await first.DisposeAsync();
+
+        // Act
+        using var response = await second.CreateClient().PostAsync("/api/promotions", null);
+
+        // Assert
+        await AssertProblemAsync(response, HttpStatusCode.ServiceUnavailable, "PostgreSQL is unavailable");
+        Assert.Equal(TimeSpan.FromSeconds(10), response.Headers.RetryAfter?.Delta);
+    }
+
+    [Theory]
+    [InlineData("file:///srv/models/diabetes/1", "only mlflow-artifacts:")]
+    [InlineData("mlflow-artifacts:/0/0123456789abcdef0123456789abcdef/artifacts/model", "has no model.zip under")]
+    public async Task AVersionWhoseModelCannotBeHadAnswers502(string source, string detail)
+    {
+        // Arrange: the newest version points at a model the artifact store cannot give
+        await using var app = await TrainerApp.StartAsync(encounters: 2_000);
+        await app.MlflowClient.EnsureRegisteredModelAsync(TrainingWorkflow.ModelName, "test", CancellationToken.None);
+        await app.MlflowClient.Api.CreateModelVersionAsync(new CreateModelVersionRequest(TrainingWorkflow.ModelName, source, null, null, null), CancellationToken.None);
+
+        // Act
+        using var response = await app.CreateClient().PostAsync("/api/promotions", null);
+
+        // Assert
+        var problem = await AssertProblemAsync(response, HttpStatusCode.BadGateway, "A model cannot be had from the artifact store");
+        Assert.Contains(detail, problem.GetProperty("detail").GetString());
+    }
+
+    private static async Task<JsonElement> AssertProblemAsync(HttpResponseMessage response, HttpStatusCode status, string title)
+    {
+        Assert.Equal(status, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal(title, problem.GetProperty("title").GetString());
+        return problem;
+    }
+
+    [Fact]
     public async Task AnUnknownJobIsNotFound()
     {
         await using var app = await TrainerApp.StartAsync(encounters: 0);

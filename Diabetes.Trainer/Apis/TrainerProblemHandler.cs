@@ -1,0 +1,47 @@
+using System.Net.Sockets;
+using Diabetes.Core.Mlflow;
+using Diabetes.Trainer.Promotion;
+using Microsoft.AspNetCore.Diagnostics;
+using Npgsql;
+using Polly.CircuitBreaker;
+using Polly.Timeout;
+
+namespace Diabetes.Trainer.Apis;
+
+/// <summary>
+/// The faults of other servers answered as such, never as a 500: MLflow or PostgreSQL down (503 with
+/// <c>Retry-After</c>), a model the artifact store cannot give (502). Anything else is a bug of the trainer: a 500.
+/// </summary>
+public sealed class TrainerProblemHandler(IProblemDetailsService problemDetails, ILogger<TrainerProblemHandler> logger) : IExceptionHandler
+{
+    public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
+    {
+        if (Classify(exception) is not { } problem)
+        {
+            return false;
+        }
+
+        logger.LogWarning("Refused {Method} {Path}: {Title}: {Detail}", httpContext.Request.Method, httpContext.Request.Path, problem.Title, problem.Detail);
+        return await problem.WriteAsync(httpContext, problemDetails, exception);
+    }
+
+    public static ProblemAnswer? Classify(Exception exception) => exception switch
+    {
+        ModelArtifactException artifact => new ProblemAnswer(StatusCodes.Status502BadGateway, "A model cannot be had from the artifact store", artifact.Message),
+        NpgsqlException { IsTransient: true } => ProblemAnswer.Unavailable("PostgreSQL",
+            $"CLEAN DATA's PostgreSQL did not answer: {exception.Message}"),
+        MlflowException { StatusCode: >= System.Net.HttpStatusCode.InternalServerError } failing => ProblemAnswer.Unavailable("MLflow",
+            $"MLflow answered {(int)failing.StatusCode} {failing.ErrorCode}, even when asked again."),
+        _ when Causes(exception).Any(e => e is HttpRequestException or SocketException or TimeoutRejectedException or BrokenCircuitException) =>
+            ProblemAnswer.Unavailable("MLflow", $"MLflow did not answer, even when asked again: {exception.Message}"),
+        _ => null,
+    };
+
+    private static IEnumerable<Exception> Causes(Exception exception)
+    {
+        for (var cause = exception; cause is not null; cause = cause.InnerException)
+        {
+            yield return cause;
+        }
+    }
+}
