@@ -190,6 +190,134 @@ public class MlflowServerDoubleTests
         Assert.Equal(expected, await response.Content.ReadAsStringAsync());
     }
 
+    [Theory]
+    [InlineData(Mlflow2, "{\"key\": \"bad|key\", \"value\": \"1\"}", "Invalid value \"bad|key\" for parameter 'params[0].key' supplied: Names may only contain alphanumerics, underscores (_), dashes (-), periods (.), spaces ( ), colon(:) and slashes (/).")]
+    [InlineData(Mlflow3, "{\"key\": \"../up\", \"value\": \"1\"}", "Invalid value \"../up\" for parameter 'params[0].key' supplied: Names may be treated as files in certain cases, and must not resolve to other names when treated as such. This name would resolve to '../up'")]
+    [InlineData(Mlflow2, "{\"key\": \"KEY\", \"value\": \"1\"}", "Param key 'KKKKKKKKKK")]
+    [InlineData(Mlflow3, "{\"key\": \"KEY\", \"value\": \"1\"}", "'Param key' exceeds the maximum length of 250 characters")]
+    public async Task ABatchWithABadKeyIsRefusedWholeWithTheServersMessage(string version, string param, string expected)
+    {
+        await using var mlflow = await MlflowServerDouble.StartAsync(version);
+        using var http = new HttpClient { BaseAddress = mlflow.BaseAddress };
+        var runId = await NewRunWithMetricAsync(http);
+
+        using var response = await PostRawAsync(http, "runs/log-batch",
+            $"{{\"run_id\": \"{runId}\", \"metrics\": [{{\"key\": \"written\", \"value\": 1, \"timestamp\": 3}}], \"params\": [{param.Replace("KEY", new string('K', 251), StringComparison.Ordinal)}]}}");
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var error = JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
+        Assert.Equal("INVALID_PARAMETER_VALUE", (string?)error["error_code"]);
+        Assert.StartsWith(expected, (string?)error["message"]);
+        var run = JsonNode.Parse(await http.GetStringAsync($"/api/2.0/mlflow/runs/get?run_id={runId}"))!["run"]!;
+        Assert.DoesNotContain("written", run["data"]!["metrics"]!.ToJsonString());
+    }
+
+    [Theory]
+    [InlineData(Mlflow2)]
+    [InlineData(Mlflow3)]
+    public async Task LongParamAndTagValuesAreCutToTheLimitNotRefused(string version)
+    {
+        await using var mlflow = await MlflowServerDouble.StartAsync(version);
+        using var http = new HttpClient { BaseAddress = mlflow.BaseAddress };
+        var runId = await NewRunWithMetricAsync(http);
+
+        using var response = await PostRawAsync(http, "runs/log-batch",
+            $"{{\"run_id\": \"{runId}\", \"params\": [{{\"key\": \"p\", \"value\": \"{new string('p', 7000)}\"}}], \"tags\": [{{\"key\": \"t\", \"value\": \"{new string('t', 9000)}\"}}]}}");
+
+        response.EnsureSuccessStatusCode();
+        var data = JsonNode.Parse(await http.GetStringAsync($"/api/2.0/mlflow/runs/get?run_id={runId}"))!["run"]!["data"]!;
+        Assert.Equal(MlflowServerDouble.MaxParamValueLength, ((string)data["params"]!.AsArray().Single(p => (string?)p!["key"] == "p")!["value"]!).Length);
+        Assert.Equal(MlflowServerDouble.MaxTagValueLength, ((string)data["tags"]!.AsArray().Single(t => (string?)t!["key"] == "t")!["value"]!).Length);
+    }
+
+    [Theory]
+    [InlineData("name", 501, "'name' exceeds the maximum length of 500 characters")]
+    [InlineData("digest", 37, "'digest' exceeds the maximum length of 36 characters")]
+    public async Task ADatasetFieldOverItsColumnSizeIsRefused(string field, int length, string expected)
+    {
+        await using var mlflow = await MlflowServerDouble.StartAsync();
+        using var http = new HttpClient { BaseAddress = mlflow.BaseAddress };
+        var runId = await NewRunWithMetricAsync(http);
+        var dataset = new JsonObject { ["name"] = "d", ["digest"] = "abc", ["source_type"] = "postgresql", ["source"] = "{}" };
+        dataset[field] = new string('x', length);
+
+        using var response = await PostRawAsync(http, "runs/log-inputs",
+            new JsonObject { ["run_id"] = runId, ["datasets"] = new JsonArray(new JsonObject { ["dataset"] = dataset }) }.ToJsonString());
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal(expected, (string?)JsonNode.Parse(await response.Content.ReadAsStringAsync())!["message"]);
+    }
+
+    [Theory]
+    [InlineData("\"DONE\"", HttpStatusCode.OK, null)]
+    [InlineData("7", HttpStatusCode.BadRequest, "Invalid value 7 for parameter 'status' supplied:  Hint: Value was of type 'int'. See the API docs for more information about request parameters.")]
+    public async Task ARunStatusOutsideTheEnumIsDroppedAndANonStringRefused(string status, HttpStatusCode expected, string? message)
+    {
+        await using var mlflow = await MlflowServerDouble.StartAsync();
+        using var http = new HttpClient { BaseAddress = mlflow.BaseAddress };
+        var runId = await NewRunWithMetricAsync(http);
+
+        using var response = await PostRawAsync(http, "runs/update", $"{{\"run_id\": \"{runId}\", \"status\": {status}}}");
+
+        Assert.Equal(expected, response.StatusCode);
+        Assert.Equal(message, (string?)JsonNode.Parse(await response.Content.ReadAsStringAsync())!["message"]);
+        var run = JsonNode.Parse(await http.GetStringAsync($"/api/2.0/mlflow/runs/get?run_id={runId}"))!["run"]!;
+        Assert.Equal("RUNNING", (string?)run["info"]!["status"]);
+    }
+
+    [Theory]
+    [InlineData("Production", true, "Archived")]
+    [InlineData("production", false, "Production")]
+    public async Task ArchivingExistingVersionsMovesTheOtherHolderOfTheStageOnlyWhenAsked(string stage, bool archive, string firstEndsIn)
+    {
+        await using var mlflow = await MlflowServerDouble.StartAsync();
+        using var http = new HttpClient { BaseAddress = mlflow.BaseAddress };
+        await TwoVersionsAsync(http);
+        await PostOkAsync(http, "model-versions/transition-stage", "{\"name\": \"m\", \"version\": \"1\", \"stage\": \"Production\"}");
+
+        await PostOkAsync(http, "model-versions/transition-stage",
+            $"{{\"name\": \"m\", \"version\": \"2\", \"stage\": \"{stage}\", \"archive_existing_versions\": {(archive ? "true" : "false")}}}");
+
+        var first = JsonNode.Parse(await http.GetStringAsync("/api/2.0/mlflow/model-versions/get?name=m&version=1"))!;
+        var second = JsonNode.Parse(await http.GetStringAsync("/api/2.0/mlflow/model-versions/get?name=m&version=2"))!;
+        Assert.Equal(firstEndsIn, (string?)first["model_version"]!["current_stage"]);
+        Assert.Equal("Production", (string?)second["model_version"]!["current_stage"]);
+    }
+
+    [Fact]
+    public async Task ArchivingExistingVersionsIntoAStageThatIsNotActiveIsAServerError()
+    {
+        await using var mlflow = await MlflowServerDouble.StartAsync();
+        using var http = new HttpClient { BaseAddress = mlflow.BaseAddress };
+        await TwoVersionsAsync(http);
+
+        using var response = await PostRawAsync(http, "model-versions/transition-stage",
+            "{\"name\": \"m\", \"version\": \"1\", \"stage\": \"Archived\", \"archive_existing_versions\": true}");
+
+        Assert.Equal(HttpStatusCode.InternalServerError, response.StatusCode);
+        var error = JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
+        Assert.Equal("INTERNAL_ERROR", (string?)error["error_code"]);
+        Assert.Equal("Model version transition cannot archive existing model versions because 'Archived' is not an Active stage. Valid stages are ['Staging', 'Production']",
+            (string?)error["message"]);
+    }
+
+    private static async Task TwoVersionsAsync(HttpClient http)
+    {
+        await PostOkAsync(http, "registered-models/create", "{\"name\": \"m\"}");
+        await PostOkAsync(http, "model-versions/create", "{\"name\": \"m\", \"source\": \"mlflow-artifacts:/1/a/artifacts/model\"}");
+        await PostOkAsync(http, "model-versions/create", "{\"name\": \"m\", \"source\": \"mlflow-artifacts:/1/b/artifacts/model\"}");
+    }
+
+    private static async Task PostOkAsync(HttpClient http, string path, string json)
+    {
+        using var response = await PostRawAsync(http, path, json);
+        Assert.True(response.IsSuccessStatusCode, $"{path}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+    }
+
+    /// <summary>A JSON body framed with its length, as every MLflow client must send it.</summary>
+    private static Task<HttpResponseMessage> PostRawAsync(HttpClient http, string path, string json) =>
+        http.PostAsync($"/api/2.0/mlflow/{path}", new StringContent(json, Encoding.UTF8, "application/json"));
+
     /// <summary>A run in a new experiment with two values of metric <c>auc</c>, made with framed JSON bodies.</summary>
     private static async Task<string> NewRunWithMetricAsync(HttpClient http)
     {

@@ -310,11 +310,16 @@ public sealed partial class MlflowServerDouble : IAsyncDisposable
 
         var runId = Guid.NewGuid().ToString("N");
         var tags = request.Tags("tags");
+        for (var i = 0; i < tags.Count; i++)
+        {
+            ValidateKey(tags[i].Key, $"tags[{i}].key", "Tag key");
+        }
+
         var runName = request.Optional("run_name") ?? tags.FirstOrDefault(t => t.Key == "mlflow.runName")?.Value ?? $"run-{runId[..8]}";
         var run = new RunState(runId, experimentId, runName, request.Long("start_time") ?? Now());
         foreach (var tag in tags.Where(t => t.Key != "mlflow.runName"))
         {
-            run.Tags[tag.Key] = tag.Value;
+            run.Tags[tag.Key] = Truncated(tag.Value, MaxTagValueLength);
         }
 
         run.Tags["mlflow.runName"] = runName;
@@ -325,7 +330,7 @@ public sealed partial class MlflowServerDouble : IAsyncDisposable
     private IResult UpdateRun(Request request)
     {
         var run = FindRun(request.Required("run_id"));
-        if (request.Optional("status") is { } status)
+        if (RequestedStatus(request.Body) is { } status)
         {
             run.Status = status;
         }
@@ -355,6 +360,8 @@ public sealed partial class MlflowServerDouble : IAsyncDisposable
 
     private IResult LogBatch(Request request)
     {
+        // Every check before anything is written, and before the run is looked up, as the server's store does.
+        ValidateBatch(request);
         var run = FindRun(request.Required("run_id"));
         var (metrics, parameters, tags) = (request.Array("metrics").Count, request.Array("params").Count, request.Array("tags").Count);
         foreach (var (count, limit, what) in new[] { (metrics, 1000, "metrics"), (parameters, 100, "params"), (tags, 100, "tags"), (metrics + parameters + tags, 1000, "metrics, params, and tags in total") })
@@ -369,7 +376,7 @@ public sealed partial class MlflowServerDouble : IAsyncDisposable
         foreach (var param in request.Array("params").OfType<JsonObject>())
         {
             var key = (string)param["key"]!;
-            var value = (string?)param["value"] ?? "";
+            var value = Truncated((string?)param["value"] ?? "", MaxParamValueLength);
             if (run.Params.TryGetValue(key, out var existing) && existing != value)
             {
                 throw new MlflowError(400, "INVALID_PARAMETER_VALUE",
@@ -386,7 +393,7 @@ public sealed partial class MlflowServerDouble : IAsyncDisposable
 
         foreach (var tag in request.Tags("tags"))
         {
-            run.Tags[tag.Key] = tag.Value;
+            run.Tags[tag.Key] = Truncated(tag.Value, MaxTagValueLength);
         }
 
         return Ok([]);
@@ -395,7 +402,23 @@ public sealed partial class MlflowServerDouble : IAsyncDisposable
     private IResult LogInputs(Request request)
     {
         var run = FindRun(request.Required("run_id"));
-        foreach (var input in request.Array("datasets").OfType<JsonObject>())
+        var inputs = request.Array("datasets").OfType<JsonObject>().ToArray();
+        foreach (var input in inputs)
+        {
+            ValidateDataset(input["dataset"] as JsonObject ?? []);
+            foreach (var tag in (input["tags"] as JsonArray ?? []).OfType<JsonObject>())
+            {
+                foreach (var (field, limit) in new[] { ("key", 255), ("value", 500) })
+                {
+                    if (((string?)tag[field])?.Length > limit)
+                    {
+                        throw new MlflowError(400, "INVALID_PARAMETER_VALUE", $"'{field}' exceeds the maximum length of {limit} characters");
+                    }
+                }
+            }
+        }
+
+        foreach (var input in inputs)
         {
             run.Inputs.Add(input.DeepClone().AsObject());
         }
@@ -743,7 +766,15 @@ public sealed partial class MlflowServerDouble : IAsyncDisposable
             ?? throw new MlflowError(400, "INVALID_PARAMETER_VALUE",
                 $"Invalid Model Version stage: {requested}. Value must be one of {string.Join(", ", Stages)}.");
         var now = Now();
-        if (request.Bool("archive_existing_versions") && stage is "Production" or "Staging")
+        var archive = request.Bool("archive_existing_versions");
+        if (archive && stage is not ("Production" or "Staging"))
+        {
+            // The store raises this without an error code: INTERNAL_ERROR, a 500.
+            throw new MlflowError(500, "INTERNAL_ERROR",
+                $"Model version transition cannot archive existing model versions because '{requested}' is not an Active stage. Valid stages are ['Staging', 'Production']");
+        }
+
+        if (archive)
         {
             foreach (var other in model.Versions.Values.Where(v => v != version && v.Stage == stage))
             {

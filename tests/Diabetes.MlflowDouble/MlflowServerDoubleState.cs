@@ -37,6 +37,8 @@ public sealed partial class MlflowServerDouble
 
         public JsonArray Array(string name) => body[name] as JsonArray ?? [];
 
+        public JsonObject Body => body;
+
         public List<string> Strings(string name) => query.TryGetValue(name, out var values) && values.Count > 0
             ? values.Where(v => v is not null).Select(v => v!).ToList()
             : Array(name).Select(v => (string)v!).ToList();
