@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Benchmarks on the real dataset: the data pipeline (prepare + all batches + clean) and a training job, through the
 # services' HTTP APIs (Release builds), with a private PostgreSQL and S3 server and the MLflow double. Prints figures.
+# `bench/run.sh pipeline` times the data pipeline alone. PostgreSQL keeps fsync on, its default.
 # `bench/run.sh cv` scores every candidate in patient-grouped 5-fold cross-validation instead (no services needed).
 # `bench/run.sh serving` loads the inference API with wrk (Debian's package): single predictions at concurrency 1 and
 # 32, batches of 1,000, a model swap under load, memory, and engine pool against transformer.
-# Usage: bench/run.sh [cv|serving] [path to dataset_diabetes.zip]
+# Usage: bench/run.sh [pipeline|cv|serving] [path to dataset_diabetes.zip]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 mode=services
-if [[ ${1:-} == cv || ${1:-} == serving ]]; then mode=$1; shift; fi
+if [[ ${1:-} == cv || ${1:-} == serving || ${1:-} == pipeline ]]; then mode=$1; shift; fi
 dataset=${1:-$root/../shared/data/dataset_diabetes.zip}
 bench_dll=$root/artifacts/bin/Diabetes.Bench/release/Diabetes.Bench.dll
 
@@ -24,11 +25,11 @@ fi
 
 source "$root/tests/servers.sh"
 trap stop_test_servers EXIT
-start_test_servers
+PG_FSYNC=on start_test_servers
 psql "host=127.0.0.1 port=$PG_PORT user=postgres" -q -c "CREATE DATABASE rawdata" -c "CREATE DATABASE cleandata"
 
 ConnectionStrings__rawdata="Host=127.0.0.1;Port=$PG_PORT;Username=postgres;Database=rawdata" \
 ConnectionStrings__cleandata="Host=127.0.0.1;Port=$PG_PORT;Username=postgres;Database=cleandata" \
 ConnectionStrings__minio="$DIABETES_TEST_S3" \
 Dataset__Source="$dataset" \
-    dotnet "$bench_dll" "$root/artifacts/bin"
+    dotnet "$bench_dll" "$root/artifacts/bin" $([[ $mode == pipeline ]] && echo pipeline)

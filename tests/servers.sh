@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Starts the real servers the tests need, as processes (no container runtime needed):
 # a private PostgreSQL 15 (initdb in a temporary folder, loopback, a free port) and an S3 server (moto_server).
+# PostgreSQL runs with fsync off for the tests' speed; PG_FSYNC=on (the benchmarks) keeps the server's default.
 # Source it, then: start_test_servers; ...; stop_test_servers.
 # It exports DIABETES_TEST_POSTGRES (an Npgsql connection string of a superuser) and DIABETES_TEST_S3
 # (a minio connection string), which the test fixtures read.
@@ -43,7 +44,7 @@ start_test_servers() {
     as_pg_user "$PG_BIN/initdb" -D "$pg_dir/data" -U postgres --auth=trust -E UTF8 >"$TEST_SERVERS_DIR/initdb.log" 2>&1 \
         || { cat "$TEST_SERVERS_DIR/initdb.log" >&2; return 1; }
     as_pg_user "$PG_BIN/pg_ctl" -D "$pg_dir/data" -l "$pg_dir/postgres.log" -w -t 60 start \
-        -o "-c listen_addresses=127.0.0.1 -c port=$PG_PORT -c unix_socket_directories=$pg_dir -c max_connections=200 -c fsync=off" \
+        -o "-c listen_addresses=127.0.0.1 -c port=$PG_PORT -c unix_socket_directories=$pg_dir -c max_connections=200 -c fsync=${PG_FSYNC:-off}" \
         >/dev/null || { cat "$pg_dir/postgres.log" >&2; return 1; }
     export DIABETES_TEST_POSTGRES="Host=127.0.0.1;Port=$PG_PORT;Username=postgres;Database=postgres"
 

@@ -35,8 +35,31 @@ public static class PostgresExtensions
     }
 
     /// <summary>Writes a value of a binary COPY row, or NULL.</summary>
-    public static Task WriteNullableAsync(this NpgsqlBinaryImporter writer, object? value, NpgsqlDbType type, CancellationToken cancellationToken) =>
-        value is null ? writer.WriteNullAsync(cancellationToken) : writer.WriteAsync(value, type, cancellationToken);
+    /// <summary>A text field, or NULL; synchronous, for rows already in memory.</summary>
+    public static void WriteText(this NpgsqlBinaryImporter writer, string? value)
+    {
+        if (value is null)
+        {
+            writer.WriteNull();
+        }
+        else
+        {
+            writer.Write(value, NpgsqlDbType.Text);
+        }
+    }
+
+    /// <summary>An integer field, or NULL; synchronous, for rows already in memory.</summary>
+    public static void WriteNullable(this NpgsqlBinaryImporter writer, int? value)
+    {
+        if (value is { } number)
+        {
+            writer.Write(number, NpgsqlDbType.Integer);
+        }
+        else
+        {
+            writer.WriteNull();
+        }
+    }
 
     public static NpgsqlCommand CreateCommand(this NpgsqlConnection connection, string sql, params (string Name, object? Value)[] parameters)
     {

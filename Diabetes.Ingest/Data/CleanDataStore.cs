@@ -122,13 +122,12 @@ public sealed class CleanDataStore([FromKeyedServices(CleanDataStore.ConnectionN
             "COPY excluded_encounters (encounter_id, split, batch_number, reason, detail) FROM STDIN (FORMAT BINARY)", cancellationToken);
         foreach (var row in excluded)
         {
-            await writer.StartRowAsync(cancellationToken);
-            await writer.WriteAsync(row.EncounterId, NpgsqlDbType.Bigint, cancellationToken);
-            await writer.WriteAsync(row.Split.ToName(), NpgsqlDbType.Text, cancellationToken);
-            await writer.WriteNullableAsync(row.BatchNumber, NpgsqlDbType.Integer, cancellationToken);
-
-            await writer.WriteAsync(row.Reason, NpgsqlDbType.Text, cancellationToken);
-            await writer.WriteAsync(row.Detail, NpgsqlDbType.Text, cancellationToken);
+            writer.StartRow();
+            writer.Write(row.EncounterId, NpgsqlDbType.Bigint);
+            writer.Write(row.Split.ToName(), NpgsqlDbType.Text);
+            writer.WriteNullable(row.BatchNumber);
+            writer.Write(row.Reason, NpgsqlDbType.Text);
+            writer.Write(row.Detail, NpgsqlDbType.Text);
         }
 
         await writer.CompleteAsync(cancellationToken);

@@ -143,11 +143,11 @@ public sealed class RawDataStore([FromKeyedServices(RawDataStore.ConnectionName)
             "COPY rejected_rows (source_sha256, line_number, reason, content) FROM STDIN (FORMAT BINARY)", cancellationToken);
         foreach (var row in rejected)
         {
-            await writer.StartRowAsync(cancellationToken);
-            await writer.WriteAsync(sha256, NpgsqlDbType.Text, cancellationToken);
-            await writer.WriteAsync(row.LineNumber, NpgsqlDbType.Bigint, cancellationToken);
-            await writer.WriteAsync(row.Reason, NpgsqlDbType.Text, cancellationToken);
-            await writer.WriteAsync(row.Content, NpgsqlDbType.Text, cancellationToken);
+            writer.StartRow();
+            writer.Write(sha256, NpgsqlDbType.Text);
+            writer.Write(row.LineNumber, NpgsqlDbType.Bigint);
+            writer.Write(row.Reason, NpgsqlDbType.Text);
+            writer.Write(row.Content, NpgsqlDbType.Text);
         }
 
         await writer.CompleteAsync(cancellationToken);
@@ -162,20 +162,21 @@ public sealed class RawDataStore([FromKeyedServices(RawDataStore.ConnectionName)
             $"COPY raw_encounters ({SourceColumnList}, split, batch_number, source_line) FROM STDIN (FORMAT BINARY)", cancellationToken))
         {
             var splitName = split.ToName();
+            // The rows are in memory: synchronous typed writes, no task per field.
             foreach (var row in rows)
             {
-                await writer.StartRowAsync(cancellationToken);
-                await writer.WriteAsync(row.EncounterId, NpgsqlDbType.Bigint, cancellationToken);
-                await writer.WriteAsync(row.PatientNbr, NpgsqlDbType.Bigint, cancellationToken);
+                cancellationToken.ThrowIfCancellationRequested();
+                writer.StartRow();
+                writer.Write(row.EncounterId, NpgsqlDbType.Bigint);
+                writer.Write(row.PatientNbr, NpgsqlDbType.Bigint);
                 foreach (var column in TextColumns)
                 {
-                    await writer.WriteAsync(row.Fields[column.Ordinal], NpgsqlDbType.Text, cancellationToken);
+                    writer.Write(row.Fields[column.Ordinal], NpgsqlDbType.Text);
                 }
 
-                await writer.WriteAsync(splitName, NpgsqlDbType.Text, cancellationToken);
-                await writer.WriteNullableAsync(batchNumber, NpgsqlDbType.Integer, cancellationToken);
-
-                await writer.WriteAsync(row.LineNumber, NpgsqlDbType.Bigint, cancellationToken);
+                writer.Write(splitName, NpgsqlDbType.Text);
+                writer.WriteNullable(batchNumber);
+                writer.Write(row.LineNumber, NpgsqlDbType.Bigint);
             }
 
             await writer.CompleteAsync(cancellationToken);
@@ -231,9 +232,15 @@ public sealed class RawDataStore([FromKeyedServices(RawDataStore.ConnectionName)
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var command = entry is null
             ? connection.CreateCommand($"SELECT {SourceColumnList}, split, batch_number FROM raw_encounters ORDER BY encounter_id")
-            : connection.CreateCommand(
-                $"SELECT {SourceColumnList}, split, batch_number FROM raw_encounters WHERE split = @split AND batch_number IS NOT DISTINCT FROM @batch ORDER BY encounter_id",
-                ("split", entry.Split), ("batch", entry.BatchNumber));
+            // "batch_number IS NOT DISTINCT FROM @batch" would read the whole table: each form below uses the index
+            // on (split, batch_number).
+            : entry.BatchNumber is { } batchNumber
+                ? connection.CreateCommand(
+                    $"SELECT {SourceColumnList}, split, batch_number FROM raw_encounters WHERE split = @split AND batch_number = @batch ORDER BY encounter_id",
+                    ("split", entry.Split), ("batch", batchNumber))
+                : connection.CreateCommand(
+                    $"SELECT {SourceColumnList}, split, batch_number FROM raw_encounters WHERE split = @split AND batch_number IS NULL ORDER BY encounter_id",
+                    ("split", entry.Split));
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         var columns = EncounterSchema.Columns.Count;
         while (await reader.ReadAsync(cancellationToken))

@@ -19,6 +19,14 @@ if (args is ["serving", var servingBin, var servingDataset])
     return 0;
 }
 
+if (args is [var pipelineBin, "pipeline"])
+{
+    await using var pipeline = await BenchPlatform.StartAsync(pipelineBin);
+    var seconds = (await IngestBenchmark.RunAsync(pipeline.Ingest)).TotalSeconds;
+    Console.WriteLine($"  prepare + all batches + clean: {seconds:F2} s; peak memory of the ingest service {pipeline.PeakMemoryMiB("ingest")} MiB");
+    return 0;
+}
+
 if (args is not [var binDirectory])
 {
     Console.Error.WriteLine("usage: Diabetes.Bench <artifacts/bin folder of the Release builds> | Diabetes.Bench cv <dataset zip> | Diabetes.Bench serving <artifacts/bin folder> <dataset zip>");
