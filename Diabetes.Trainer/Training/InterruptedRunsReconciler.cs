@@ -9,7 +9,7 @@ namespace Diabetes.Trainer.Training;
 /// intervals old: a job of another live trainer, or of this one, beats and is left alone. Looks at every heartbeat
 /// interval; MLflow down is logged and tried again at the next.
 /// </summary>
-public sealed class InterruptedRunsReconciler(MlflowClient mlflow, TrainingJobHistory history, IOptions<TrainingOptions> options,
+public sealed class InterruptedRunsReconciler(MlflowClient mlflow, TrainingJobHistory history, TrainingJobs jobs, IOptions<TrainingOptions> options,
     ILogger<InterruptedRunsReconciler> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -43,14 +43,23 @@ public sealed class InterruptedRunsReconciler(MlflowClient mlflow, TrainingJobHi
         }
 
         var running = await history.SearchAsync(experimentId, $"attributes.status = '{MlflowNames.Running}'", cancellationToken);
-        var jobs = running.Where(r => r.Data?.Tag(TrainingWorkflow.RoleTag) == TrainingWorkflow.JobRole).ToArray();
-        var liveJobs = jobs.Where(j => !history.HasStopped(j)).Select(j => j.Data!.Tag(TrainingWorkflow.JobTag)).ToHashSet();
-        var interrupted = jobs.Where(history.HasStopped)
+        // This process's own job is alive whatever its heartbeat says (a beat can be late on a busy machine).
+        var ownJob = jobs.RunningJobId;
+        var jobRuns = running.Where(r => r.Data?.Tag(TrainingWorkflow.RoleTag) == TrainingWorkflow.JobRole).ToArray();
+        var liveJobs = jobRuns.Where(j => !history.HasStopped(j) || (ownJob is not null && j.Data!.Tag(TrainingWorkflow.JobTag) == ownJob))
+            .Select(j => j.Data!.Tag(TrainingWorkflow.JobTag)).ToHashSet();
+        var interrupted = jobRuns.Where(j => !liveJobs.Contains(j.Data!.Tag(TrainingWorkflow.JobTag)))
             // A candidate belongs to its job: interrupted with it, or left over from a job that is not running at all.
             .Concat(running.Where(r => r.Data?.Tag(TrainingWorkflow.RoleTag) == TrainingWorkflow.CandidateRole
                 && !liveJobs.Contains(r.Data.Tag(TrainingWorkflow.JobTag))));
         foreach (var run in interrupted)
         {
+            // The search is a moment old: a run that ended since (its trainer finished it after all) is left as it is.
+            if ((await mlflow.Api.GetRunAsync(run.Info.RunId, cancellationToken)).Run.Info.Status != MlflowNames.Running)
+            {
+                continue;
+            }
+
             var reason = TrainingJobHistory.StoppedReason;
             await mlflow.LogAsync(run.Info.RunId, tags: new Dictionary<string, string> { [TrainingWorkflow.ErrorTag] = reason, [MlflowNames.NoteTag] = $"Failed: {reason}" },
                 cancellationToken: cancellationToken);

@@ -32,6 +32,18 @@ public sealed class TrainingJobs(TimeProvider timeProvider)
     }
 
     public TrainingJob? Find(string id) => _jobs.GetValueOrDefault(id);
+
+    /// <summary>The id of the job this process is running, if any.</summary>
+    public string? RunningJobId
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _current is { IsRunning: true } running ? running.Id : null;
+            }
+        }
+    }
 }
 
 /// <summary>Runs queued jobs one after the other; a job that throws is marked failed with the reason.</summary>

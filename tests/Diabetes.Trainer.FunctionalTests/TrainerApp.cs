@@ -16,7 +16,7 @@ namespace Diabetes.Trainer.FunctionalTests;
 public sealed class TrainerApp : WebApplicationFactory<Program>
 {
     /// <summary>Short, so that a job run left RUNNING by a stopped trainer reads as such within a couple of seconds.</summary>
-    public static readonly TimeSpan HeartbeatInterval = TimeSpan.FromMilliseconds(500);
+    public static readonly TimeSpan HeartbeatInterval = TimeSpan.FromSeconds(1);
 
     private readonly string _cleanConnectionString;
     private bool _ownsMlflow;
