@@ -72,37 +72,3 @@ public static class PostgresExtensions
         return command;
     }
 }
-
-/// <summary>
-/// Creates a database's tables on first use (not at start-up, so a service starts, and says so in <c>/health</c>,
-/// while PostgreSQL is still down). A failed attempt is retried by the next caller.
-/// </summary>
-public sealed class DatabaseSchema(NpgsqlDataSource dataSource, long lockKey, string createSql)
-{
-    private readonly SemaphoreSlim _gate = new(1, 1);
-    private volatile bool _created;
-
-    public async Task EnsureCreatedAsync(CancellationToken cancellationToken)
-    {
-        if (_created)
-        {
-            return;
-        }
-
-        await _gate.WaitAsync(cancellationToken);
-        try
-        {
-            if (!_created)
-            {
-                // The lock keeps two services (or replicas) from racing on CREATE ... IF NOT EXISTS.
-                await dataSource.InLockedTransactionAsync(lockKey,
-                    connection => connection.ExecuteAsync(createSql, cancellationToken), cancellationToken);
-                _created = true;
-            }
-        }
-        finally
-        {
-            _gate.Release();
-        }
-    }
-}

@@ -33,4 +33,4 @@ public sealed record SourceStatus(
 public sealed record TrainProgress(int LoadedBatches, int TotalBatches, int RemainingBatches, long LoadedRows, int TotalRows, int BatchSize);
 
 public sealed record BatchStatus(
-    string Split, int? BatchNumber, int Rows, long FirstEncounterId, long LastEncounterId, DateTimeOffset LoadedAt, bool Cleaned);
+    string Split, int? BatchNumber, int Rows, long FirstEncounterId, long LastEncounterId, DateTimeOffset LoadedAt, int? LoadMilliseconds, bool Cleaned);

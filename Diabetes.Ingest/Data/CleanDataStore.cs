@@ -1,4 +1,5 @@
 using Diabetes.Core.Data;
+using Diabetes.Ingest.Data.Migrations;
 using Npgsql;
 using NpgsqlTypes;
 
@@ -8,7 +9,7 @@ namespace Diabetes.Ingest.Data;
 public sealed record ExcludedEncounter(long EncounterId, DatasetSplit Split, int? BatchNumber, string Reason, string Detail);
 
 /// <summary>CLEAN DATA (database <c>cleandata</c>): typed, cleaned rows, the rows left out, and which RAW batches are done.</summary>
-public sealed class CleanDataStore([FromKeyedServices(CleanDataStore.ConnectionName)] NpgsqlDataSource dataSource)
+public sealed class CleanDataStore([FromKeyedServices(CleanDataStore.ConnectionName)] NpgsqlDataSource dataSource, DatabaseSchema<CleanDataContext> schema)
 {
     public const string ConnectionName = "cleandata";
 
@@ -17,28 +18,6 @@ public sealed class CleanDataStore([FromKeyedServices(CleanDataStore.ConnectionN
 
     private const long WriteLock = 0x434C_4541_4E44_41; // "CLEANDA"
 
-    private static readonly string CreateSql = $"""
-        {CleanEncounterTable.CreateSql}
-        CREATE TABLE IF NOT EXISTS excluded_encounters (
-            encounter_id bigint PRIMARY KEY,
-            split text NOT NULL,
-            batch_number integer,
-            reason text NOT NULL,
-            detail text NOT NULL,
-            excluded_at timestamptz NOT NULL DEFAULT now()
-        );
-        CREATE TABLE IF NOT EXISTS cleaned_batches (
-            source_sha256 text NOT NULL,
-            split text NOT NULL,
-            batch_number integer,
-            cleaned_rows integer NOT NULL,
-            excluded_rows integer NOT NULL,
-            cleaned_at timestamptz NOT NULL DEFAULT now()
-        );
-        CREATE UNIQUE INDEX IF NOT EXISTS cleaned_batches_once ON cleaned_batches (source_sha256, split, coalesce(batch_number, 0));
-        """;
-
-    private readonly DatabaseSchema _schema = new(dataSource, WriteLock, CreateSql);
 
     /// <summary>
     /// Writes one RAW batch's outcome in a single transaction, unless that batch was cleaned already
@@ -47,7 +26,7 @@ public sealed class CleanDataStore([FromKeyedServices(CleanDataStore.ConnectionN
     public async Task<bool> SaveBatchAsync(
         LedgerEntry batch, IReadOnlyList<CleanEncounterRow> cleaned, IReadOnlyList<ExcludedEncounter> excluded, CancellationToken cancellationToken)
     {
-        await _schema.EnsureCreatedAsync(cancellationToken);
+        await schema.EnsureCreatedAsync(cancellationToken);
         return await dataSource.InLockedTransactionAsync(WriteLock, async connection =>
         {
             var done = await connection.ScalarAsync<bool>("""
@@ -73,7 +52,7 @@ public sealed class CleanDataStore([FromKeyedServices(CleanDataStore.ConnectionN
     /// <summary>The RAW batches already cleaned, as (split, batch number) keys.</summary>
     public async Task<IReadOnlySet<(string Split, int? BatchNumber)>> GetCleanedBatchesAsync(string sha256, CancellationToken cancellationToken)
     {
-        await _schema.EnsureCreatedAsync(cancellationToken);
+        await schema.EnsureCreatedAsync(cancellationToken);
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var command = connection.CreateCommand(
             "SELECT split, batch_number FROM cleaned_batches WHERE source_sha256 = @sha", ("sha", sha256));
@@ -89,7 +68,7 @@ public sealed class CleanDataStore([FromKeyedServices(CleanDataStore.ConnectionN
 
     public async Task<CleanCounts> CountAsync(CancellationToken cancellationToken)
     {
-        await _schema.EnsureCreatedAsync(cancellationToken);
+        await schema.EnsureCreatedAsync(cancellationToken);
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         var rows = await connection.CountBySplitAsync(CleanEncounterTable.Name, cancellationToken);
         var excluded = new Dictionary<string, long>();

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using Diabetes.Core.Data;
+using Diabetes.Ingest.Data.Migrations;
 using Npgsql;
 using NpgsqlTypes;
 
@@ -22,15 +23,19 @@ public sealed record SourceRecord(
     int TestRows,
     DateTimeOffset PreparedAt);
 
-/// <summary>A row of the ledger <c>ingest_batches</c>. Validation and test load whole, with no batch number.</summary>
+/// <summary>
+/// A row of the ledger <c>ingest_batches</c>. Validation and test load whole, with no batch number. How long the load
+/// took is unknown (null) for loads made before the ledger recorded it.
+/// </summary>
 public sealed record LedgerEntry(
-    string Split, int? BatchNumber, int Rows, long FirstEncounterId, long LastEncounterId, string SourceSha256, DateTimeOffset LoadedAt);
+    string Split, int? BatchNumber, int Rows, long FirstEncounterId, long LastEncounterId, string SourceSha256, DateTimeOffset LoadedAt,
+    int? LoadMilliseconds);
 
 /// <summary>A row of <c>raw_encounters</c>.</summary>
 public sealed record RawEncounterRow(long EncounterId, long PatientNbr, DatasetSplit Split, int? BatchNumber, RawEncounter Encounter);
 
 /// <summary>RAW DATA (database <c>rawdata</c>): what was received, as text, and the ledger of what was loaded.</summary>
-public sealed class RawDataStore([FromKeyedServices(RawDataStore.ConnectionName)] NpgsqlDataSource dataSource)
+public sealed class RawDataStore([FromKeyedServices(RawDataStore.ConnectionName)] NpgsqlDataSource dataSource, DatabaseSchema<RawDataContext> schema)
 {
     public const string ConnectionName = "rawdata";
 
@@ -42,66 +47,17 @@ public sealed class RawDataStore([FromKeyedServices(RawDataStore.ConnectionName)
 
     private static readonly string SourceColumnList = string.Join(", ", EncounterSchema.Columns.Select(c => c.DbName));
 
-    private static readonly string CreateSql = $"""
-        CREATE TABLE IF NOT EXISTS dataset_sources (
-            source_sha256 text PRIMARY KEY,
-            location text NOT NULL,
-            file_name text NOT NULL,
-            object_key text NOT NULL,
-            csv_entry text NOT NULL,
-            size_bytes bigint NOT NULL,
-            total_rows integer NOT NULL,
-            rejected_rows integer NOT NULL,
-            train_rows integer NOT NULL,
-            train_batches integer NOT NULL,
-            batch_size integer NOT NULL,
-            validation_rows integer NOT NULL,
-            test_rows integer NOT NULL,
-            prepared_at timestamptz NOT NULL DEFAULT now()
-        );
-        CREATE TABLE IF NOT EXISTS ingest_batches (
-            id integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-            source_sha256 text NOT NULL REFERENCES dataset_sources,
-            split text NOT NULL CHECK (split IN ('train', 'validation', 'test')),
-            batch_number integer CHECK ((split = 'train') = (batch_number IS NOT NULL)),
-            rows integer NOT NULL,
-            first_encounter_id bigint NOT NULL,
-            last_encounter_id bigint NOT NULL,
-            loaded_at timestamptz NOT NULL DEFAULT now()
-        );
-        CREATE UNIQUE INDEX IF NOT EXISTS ingest_batches_once ON ingest_batches (source_sha256, split, coalesce(batch_number, 0));
-        CREATE TABLE IF NOT EXISTS raw_encounters (
-            encounter_id bigint PRIMARY KEY,
-            patient_nbr bigint NOT NULL,
-            {string.Join(",\n    ", TextColumns.Select(c => $"{c.DbName} text NOT NULL"))},
-            split text NOT NULL CHECK (split IN ('train', 'validation', 'test')),
-            batch_number integer,
-            source_line bigint NOT NULL,
-            loaded_at timestamptz NOT NULL DEFAULT now()
-        );
-        CREATE INDEX IF NOT EXISTS raw_encounters_split_batch ON raw_encounters (split, batch_number);
-        CREATE TABLE IF NOT EXISTS rejected_rows (
-            source_sha256 text NOT NULL REFERENCES dataset_sources,
-            line_number bigint NOT NULL,
-            reason text NOT NULL,
-            content text NOT NULL,
-            rejected_at timestamptz NOT NULL DEFAULT now(),
-            PRIMARY KEY (source_sha256, line_number)
-        );
-        """;
-
-    private readonly DatabaseSchema _schema = new(dataSource, WriteLock, CreateSql);
 
     /// <summary>Runs <paramref name="work"/> in one transaction holding RAW DATA's write lock.</summary>
     public async Task<T> WriteAsync<T>(Func<NpgsqlConnection, Task<T>> work, CancellationToken cancellationToken)
     {
-        await _schema.EnsureCreatedAsync(cancellationToken);
+        await schema.EnsureCreatedAsync(cancellationToken);
         return await dataSource.InLockedTransactionAsync(WriteLock, work, cancellationToken);
     }
 
     public async Task<SourceRecord?> GetSourceAsync(CancellationToken cancellationToken)
     {
-        await _schema.EnsureCreatedAsync(cancellationToken);
+        await schema.EnsureCreatedAsync(cancellationToken);
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         return await GetSourceAsync(connection, cancellationToken);
     }
@@ -158,6 +114,7 @@ public sealed class RawDataStore([FromKeyedServices(RawDataStore.ConnectionName)
         NpgsqlConnection connection, string sha256, DatasetSplit split, int? batchNumber, IReadOnlyList<SourceRow> rows,
         CancellationToken cancellationToken)
     {
+        var stopwatch = System.Diagnostics.Stopwatch.StartNew();
         await using (var writer = await connection.BeginBinaryImportAsync(
             $"COPY raw_encounters ({SourceColumnList}, split, batch_number, source_line) FROM STDIN (FORMAT BINARY)", cancellationToken))
         {
@@ -184,12 +141,12 @@ public sealed class RawDataStore([FromKeyedServices(RawDataStore.ConnectionName)
 
         var ids = rows.Select(r => r.EncounterId).ToArray();
         return await connection.ExecuteReturningLedgerAsync("""
-            INSERT INTO ingest_batches (source_sha256, split, batch_number, rows, first_encounter_id, last_encounter_id)
-            VALUES (@sha, @split, @batch, @rows, @first, @last)
-            RETURNING split, batch_number, rows, first_encounter_id, last_encounter_id, source_sha256, loaded_at
+            INSERT INTO ingest_batches (source_sha256, split, batch_number, rows, first_encounter_id, last_encounter_id, load_milliseconds)
+            VALUES (@sha, @split, @batch, @rows, @first, @last, @milliseconds)
+            RETURNING split, batch_number, rows, first_encounter_id, last_encounter_id, source_sha256, loaded_at, load_milliseconds
             """, cancellationToken,
             ("sha", sha256), ("split", split.ToName()), ("batch", batchNumber), ("rows", rows.Count),
-            ("first", ids.Min()), ("last", ids.Max()));
+            ("first", ids.Min()), ("last", ids.Max()), ("milliseconds", (int)stopwatch.ElapsedMilliseconds));
     }
 
     public static Task<long> CountTrainBatchesAsync(NpgsqlConnection connection, string sha256, CancellationToken cancellationToken) =>
@@ -202,10 +159,10 @@ public sealed class RawDataStore([FromKeyedServices(RawDataStore.ConnectionName)
 
     public async Task<IReadOnlyList<LedgerEntry>> GetLedgerAsync(CancellationToken cancellationToken)
     {
-        await _schema.EnsureCreatedAsync(cancellationToken);
+        await schema.EnsureCreatedAsync(cancellationToken);
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var command = connection.CreateCommand("""
-            SELECT split, batch_number, rows, first_encounter_id, last_encounter_id, source_sha256, loaded_at
+            SELECT split, batch_number, rows, first_encounter_id, last_encounter_id, source_sha256, loaded_at, load_milliseconds
             FROM ingest_batches ORDER BY id
             """);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
@@ -220,7 +177,7 @@ public sealed class RawDataStore([FromKeyedServices(RawDataStore.ConnectionName)
 
     public async Task<IReadOnlyDictionary<string, long>> CountBySplitAsync(CancellationToken cancellationToken)
     {
-        await _schema.EnsureCreatedAsync(cancellationToken);
+        await schema.EnsureCreatedAsync(cancellationToken);
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         return await connection.CountBySplitAsync("raw_encounters", cancellationToken);
     }
@@ -228,7 +185,7 @@ public sealed class RawDataStore([FromKeyedServices(RawDataStore.ConnectionName)
     /// <summary>The rows of one ledger entry, or every row when <paramref name="entry"/> is null.</summary>
     public async IAsyncEnumerable<RawEncounterRow> ReadAsync(LedgerEntry? entry, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        await _schema.EnsureCreatedAsync(cancellationToken);
+        await schema.EnsureCreatedAsync(cancellationToken);
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var command = entry is null
             ? connection.CreateCommand($"SELECT {SourceColumnList}, split, batch_number FROM raw_encounters ORDER BY encounter_id")
@@ -260,7 +217,7 @@ public sealed class RawDataStore([FromKeyedServices(RawDataStore.ConnectionName)
 
     public async Task<IReadOnlyList<RejectedRow>> GetRejectedAsync(int limit, CancellationToken cancellationToken)
     {
-        await _schema.EnsureCreatedAsync(cancellationToken);
+        await schema.EnsureCreatedAsync(cancellationToken);
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var command = connection.CreateCommand(
             "SELECT line_number, reason, content FROM rejected_rows ORDER BY line_number LIMIT @limit", ("limit", limit));
@@ -276,7 +233,7 @@ public sealed class RawDataStore([FromKeyedServices(RawDataStore.ConnectionName)
 
     internal static LedgerEntry ReadLedgerEntry(NpgsqlDataReader reader) => new(
         reader.GetString(0), reader.IsDBNull(1) ? null : reader.GetInt32(1), reader.GetInt32(2), reader.GetInt64(3),
-        reader.GetInt64(4), reader.GetString(5), reader.GetFieldValue<DateTimeOffset>(6));
+        reader.GetInt64(4), reader.GetString(5), reader.GetFieldValue<DateTimeOffset>(6), reader.IsDBNull(7) ? null : reader.GetInt32(7));
 }
 
 internal static class RawDataQueries

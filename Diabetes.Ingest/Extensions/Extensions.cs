@@ -1,3 +1,4 @@
+using Diabetes.Ingest.Data.Migrations;
 using Diabetes.Core.Http;
 using Diabetes.Core.Storage;
 using Polly;
@@ -19,6 +20,11 @@ public static class Extensions
 
         builder.AddKeyedNpgsqlDataSource(RawDataStore.ConnectionName);
         builder.AddKeyedNpgsqlDataSource(CleanDataStore.ConnectionName);
+        // The schemas' migrations (EF Core); the data sources' readiness checks already watch both databases.
+        builder.AddNpgsqlDbContext<RawDataContext>(RawDataStore.ConnectionName, settings => settings.DisableHealthChecks = true);
+        builder.AddNpgsqlDbContext<CleanDataContext>(CleanDataStore.ConnectionName, settings => settings.DisableHealthChecks = true);
+        builder.Services.AddSingleton(typeof(DatabaseSchema<>));
+        builder.Services.AddHostedService<SchemaMigrationStartUp>();
         builder.AddMinioClient("minio");
 
         builder.Services.AddMemoryCache();

@@ -68,7 +68,7 @@ public sealed class DatasetReport(RawDataStore raw, CleanDataStore clean)
         var cleaned = await clean.GetCleanedBatchesAsync(source.Sha256, cancellationToken);
         return (await raw.GetLedgerAsync(cancellationToken))
             .Where(b => b.SourceSha256 == source.Sha256)
-            .Select(b => new BatchStatus(b.Split, b.BatchNumber, b.Rows, b.FirstEncounterId, b.LastEncounterId, b.LoadedAt,
+            .Select(b => new BatchStatus(b.Split, b.BatchNumber, b.Rows, b.FirstEncounterId, b.LastEncounterId, b.LoadedAt, b.LoadMilliseconds,
                 cleaned.Contains((b.Split, b.BatchNumber))))
             .ToArray();
     }

@@ -23,11 +23,12 @@ public sealed class IngestApp : WebApplicationFactory<Program>
     public string CleanConnectionString => _settings["ConnectionStrings:cleandata"]!;
 
     public static async Task<IngestApp> StartAsync(
-        string source, int batchSize = 15_000, string? minioConnectionString = null, string? rawConnectionString = null) =>
+        string source, int batchSize = 15_000, string? minioConnectionString = null, string? rawConnectionString = null,
+        string? cleanConnectionString = null) =>
         new(new Dictionary<string, string?>
         {
             ["ConnectionStrings:rawdata"] = rawConnectionString ?? await TestServers.CreateDatabaseAsync("rawdata"),
-            ["ConnectionStrings:cleandata"] = await TestServers.CreateDatabaseAsync("cleandata"),
+            ["ConnectionStrings:cleandata"] = cleanConnectionString ?? await TestServers.CreateDatabaseAsync("cleandata"),
             ["ConnectionStrings:minio"] = minioConnectionString ?? TestServers.S3ConnectionString,
             ["Dataset:Source"] = source,
             ["Ingest:BatchSize"] = batchSize.ToString(System.Globalization.CultureInfo.InvariantCulture),
@@ -67,6 +68,8 @@ public sealed class IngestApp : WebApplicationFactory<Program>
     public Task<T> CleanScalarAsync<T>(string sql) => ScalarAsync<T>(CleanConnectionString, sql);
 
     public Task<List<T>> RawColumnAsync<T>(string sql) => ColumnAsync<T>(RawConnectionString, sql);
+
+    public Task<List<T>> CleanColumnAsync<T>(string sql) => ColumnAsync<T>(CleanConnectionString, sql);
 
     public Task<int> RawExecuteAsync(string sql) => ExecuteAsync(RawConnectionString, sql);
 

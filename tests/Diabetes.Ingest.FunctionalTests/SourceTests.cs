@@ -129,8 +129,10 @@ public class SourceTests
         // Arrange
         await using var first = await IngestApp.StartAsync(TestData.WriteTempFile(FirstLines(50)));
         var prepared = await first.PostAsync<PrepareResponse>("/api/dataset/prepare");
-        var before = await first.SnapshotAsync();
         await using var second = first.WithSource(TestData.WriteTempFile(FirstLines(60)));
+        // Both databases migrated (the status reads both), so that the snapshot sees rows, not start-up work.
+        await second.GetAsync<StatusResponse>("/api/dataset/status");
+        var before = await first.SnapshotAsync();
 
         // Act
         var problem = await second.PostExpectingProblemAsync("/api/dataset/prepare", StatusCodes.Status409Conflict);

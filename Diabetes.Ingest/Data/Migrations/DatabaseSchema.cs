@@ -1,0 +1,58 @@
+using Diabetes.Core.Hosting;
+using Microsoft.EntityFrameworkCore;
+
+namespace Diabetes.Ingest.Data.Migrations;
+
+/// <summary>
+/// Brings a database up to the newest migration of its context, once per process: at start-up (retried while
+/// PostgreSQL is not up, without holding the service back) and before first use, whichever comes first. EF Core
+/// takes its migration lock, so two instances starting together apply each migration once.
+/// </summary>
+public sealed class DatabaseSchema<TContext>(IServiceScopeFactory scopes, ILogger<DatabaseSchema<TContext>> logger) where TContext : DbContext
+{
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private volatile bool _migrated;
+
+    public async Task EnsureCreatedAsync(CancellationToken cancellationToken)
+    {
+        if (_migrated)
+        {
+            return;
+        }
+
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            if (!_migrated)
+            {
+                await using var scope = scopes.CreateAsyncScope();
+                var database = scope.ServiceProvider.GetRequiredService<TContext>().Database;
+                var pending = (await database.GetPendingMigrationsAsync(cancellationToken)).ToArray();
+                await database.MigrateAsync(cancellationToken);
+                if (pending.Length > 0)
+                {
+                    logger.LogInformation("Applied the migrations {Migrations} of {Context}", string.Join(", ", pending), typeof(TContext).Name);
+                }
+
+                _migrated = true;
+            }
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+}
+
+/// <summary>Migrates both databases at start-up.</summary>
+public sealed class SchemaMigrationStartUp(DatabaseSchema<RawDataContext> raw, DatabaseSchema<CleanDataContext> clean, ILogger<SchemaMigrationStartUp> logger)
+    : StartUpTask(logger)
+{
+    protected override string Description => "migrate the RAW and CLEAN DATA databases";
+
+    protected override async Task RunOnceAsync(CancellationToken cancellationToken)
+    {
+        await raw.EnsureCreatedAsync(cancellationToken);
+        await clean.EnsureCreatedAsync(cancellationToken);
+    }
+}

@@ -1,0 +1,79 @@
+using System.Text.Json;
+using Diabetes.Testing;
+using Npgsql;
+
+namespace Diabetes.Ingest.FunctionalTests;
+
+/// <summary>
+/// The schemas are versioned EF Core migrations: a database made before they existed (Schemas/*-before-migrations.sql,
+/// pg_dump of what that code created) upgrades in place with its rows kept, and instances starting together apply
+/// each migration once.
+/// </summary>
+public class SchemaMigrationTests
+{
+    private static readonly string[] RawMigrations = ["20261203000001_RawDataBaseline", "20261203000002_LedgerLoadDuration"];
+    private static readonly string[] CleanMigrations = ["20261203000001_CleanDataBaseline"];
+
+    [Fact]
+    public async Task ADatabaseMadeBeforeMigrationsUpgradesInPlaceWithItsRowsKept()
+    {
+        // Arrange: both databases as the earlier code made them, with a prepared source and a validation load
+        var raw = await CreateOldDatabaseAsync("rawdata");
+        var clean = await CreateOldDatabaseAsync("cleandata");
+        await ExecuteAsync(raw, """
+            INSERT INTO dataset_sources (source_sha256, location, file_name, object_key, csv_entry, size_bytes, total_rows, rejected_rows,
+                                         train_rows, train_batches, batch_size, validation_rows, test_rows)
+            VALUES ('3a17', '/data/dataset_diabetes.zip', 'dataset_diabetes.zip', 'sources/3a17.zip', 'diabetic_data.csv', 3347, 100, 0, 70, 1, 15000, 15, 15);
+            INSERT INTO ingest_batches (source_sha256, split, batch_number, rows, first_encounter_id, last_encounter_id)
+            VALUES ('3a17', 'validation', NULL, 15, 100, 900);
+            """);
+        await ExecuteAsync(clean, "INSERT INTO cleaned_batches (source_sha256, split, batch_number, cleaned_rows, excluded_rows) VALUES ('3a17', 'validation', NULL, 14, 1)");
+
+        // Act: the service of today starts on them
+        await using var app = await IngestApp.StartAsync(TestData.DatasetZip, rawConnectionString: raw, cleanConnectionString: clean);
+        var status = await app.GetAsync<JsonElement>("/api/dataset/status");
+
+        // Assert: the rows are there, the new column too (unknown for the old load), and every migration is recorded
+        Assert.Equal("3a17", status.GetProperty("source").GetProperty("sha256").GetString());
+        var ledger = Assert.Single(status.GetProperty("batches").EnumerateArray());
+        Assert.Equal((15, JsonValueKind.Null), (ledger.GetProperty("rows").GetInt32(), ledger.GetProperty("loadMilliseconds").ValueKind));
+        Assert.Equal(1, await app.RawScalarAsync<long>(
+            "SELECT count(*) FROM information_schema.columns WHERE table_name = 'ingest_batches' AND column_name = 'load_milliseconds'"));
+        Assert.Equal(RawMigrations, await app.RawColumnAsync<string>("""SELECT "MigrationId" FROM "__EFMigrationsHistory" ORDER BY 1"""));
+        Assert.Equal(CleanMigrations, await app.CleanColumnAsync<string>("""SELECT "MigrationId" FROM "__EFMigrationsHistory" ORDER BY 1"""));
+        Assert.Equal(14, await app.CleanScalarAsync<int>("SELECT cleaned_rows FROM cleaned_batches"));
+    }
+
+    [Fact]
+    public async Task InstancesStartingTogetherApplyEachMigrationOnceAndANewLoadRecordsItsDuration()
+    {
+        // Arrange: two instances on the same fresh databases
+        await using var first = await IngestApp.StartAsync(TestData.DatasetZip);
+        await using var second = first.WithSource(TestData.DatasetZip);
+
+        // Act: both start at once
+        await Task.WhenAll(first.GetAsync<JsonElement>("/api/dataset/status"), second.GetAsync<JsonElement>("/api/dataset/status"));
+        await first.PostAsync<JsonElement>("/api/dataset/prepare");
+
+        // Assert
+        Assert.Equal(RawMigrations, await first.RawColumnAsync<string>("""SELECT "MigrationId" FROM "__EFMigrationsHistory" ORDER BY 1"""));
+        Assert.Equal(CleanMigrations, await first.CleanColumnAsync<string>("""SELECT "MigrationId" FROM "__EFMigrationsHistory" ORDER BY 1"""));
+        var ledger = (await second.GetAsync<JsonElement>("/api/dataset/status")).GetProperty("batches").EnumerateArray().ToArray();
+        Assert.Equal(2, ledger.Length);
+        Assert.All(ledger, entry => Assert.True(entry.GetProperty("loadMilliseconds").GetInt32() >= 0));
+    }
+
+    private static async Task<string> CreateOldDatabaseAsync(string name)
+    {
+        var connectionString = await TestServers.CreateDatabaseAsync(name);
+        await ExecuteAsync(connectionString, await File.ReadAllTextAsync(Path.Combine(AppContext.BaseDirectory, "Schemas", $"{name}-before-migrations.sql")));
+        return connectionString;
+    }
+
+    private static async Task ExecuteAsync(string connectionString, string sql)
+    {
+        await using var dataSource = NpgsqlDataSource.Create(connectionString);
+        await using var command = dataSource.CreateCommand(sql);
+        await command.ExecuteNonQueryAsync();
+    }
+}
