@@ -34,7 +34,6 @@ public static class PostgresExtensions
         return (T)(await command.ExecuteScalarAsync(cancellationToken))!;
     }
 
-    /// <summary>Writes a value of a binary COPY row, or NULL.</summary>
     /// <summary>A text field, or NULL; synchronous, for rows already in memory.</summary>
     public static void WriteText(this NpgsqlBinaryImporter writer, string? value)
     {

@@ -15,8 +15,19 @@ public static class StorageRetry
     public const string Name = "storage";
 
     /// <summary>A failure that may pass: PostgreSQL or the object store unreachable or restarting.</summary>
-    public static bool IsTransient(Exception exception) =>
-        exception is NpgsqlException { IsTransient: true } or ConnectionException or HttpRequestException;
+    public static bool IsTransient(Exception exception)
+    {
+        // EF Core's retrying strategy (schema migrations) wraps the last failure: look through it.
+        for (var cause = exception; cause is not null; cause = cause.InnerException)
+        {
+            if (cause is NpgsqlException { IsTransient: true } or ConnectionException or HttpRequestException)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 
     public static void Configure(ResiliencePipelineBuilder pipeline, AddResiliencePipelineContext<string> context)
     {

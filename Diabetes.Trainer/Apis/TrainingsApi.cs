@@ -29,7 +29,7 @@ public static class TrainingsApi
     /// <summary>A job of this process, else as MLflow keeps it (a job from before a restart, or of another trainer).</summary>
     public static async Task<Results<Ok<TrainingJobResponse>, ProblemHttpResult>> GetAsync(string id, TrainingJobs jobs, TrainingJobHistory history,
         CancellationToken cancellationToken) =>
-        (jobs.Find(id)?.Snapshot() ?? await history.FindAsync(id, cancellationToken)) is { } job
+        (jobs.Find(id)?.Snapshot() ?? (TrainingJobs.IsWellFormedId(id) ? await history.FindAsync(id, cancellationToken) : null)) is { } job
             ? TypedResults.Ok(job)
             : TypedResults.Problem(
                 title: "No such training job",

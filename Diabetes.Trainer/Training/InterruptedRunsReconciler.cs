@@ -46,7 +46,7 @@ public sealed class InterruptedRunsReconciler(MlflowClient mlflow, TrainingJobHi
         // This process's own job is alive whatever its heartbeat says (a beat can be late on a busy machine).
         var ownJob = jobs.RunningJobId;
         var jobRuns = running.Where(r => r.Data?.Tag(TrainingWorkflow.RoleTag) == TrainingWorkflow.JobRole).ToArray();
-        var liveJobs = jobRuns.Where(j => !history.HasStopped(j) || (ownJob is not null && j.Data!.Tag(TrainingWorkflow.JobTag) == ownJob))
+        var liveJobs = jobRuns.Where(j => !history.HeartbeatExpired(j) || (ownJob is not null && j.Data!.Tag(TrainingWorkflow.JobTag) == ownJob))
             .Select(j => j.Data!.Tag(TrainingWorkflow.JobTag)).ToHashSet();
         var interrupted = jobRuns.Where(j => !liveJobs.Contains(j.Data!.Tag(TrainingWorkflow.JobTag)))
             // A candidate belongs to its job: interrupted with it, or left over from a job that is not running at all.
@@ -54,8 +54,9 @@ public sealed class InterruptedRunsReconciler(MlflowClient mlflow, TrainingJobHi
                 && !liveJobs.Contains(r.Data.Tag(TrainingWorkflow.JobTag))));
         foreach (var run in interrupted)
         {
-            // The search is a moment old: a run that ended since (its trainer finished it after all) is left as it is.
-            if ((await mlflow.Api.GetRunAsync(run.Info.RunId, cancellationToken)).Run.Info.Status != MlflowNames.Running)
+            // The search is a moment old: a run that ended since, or whose job beat since, is left as it is.
+            var fresh = (await mlflow.Api.GetRunAsync(run.Info.RunId, cancellationToken)).Run;
+            if (fresh.Info.Status != MlflowNames.Running || (fresh.Data?.Tag(TrainingWorkflow.RoleTag) == TrainingWorkflow.JobRole && !history.HeartbeatExpired(fresh)))
             {
                 continue;
             }

@@ -42,20 +42,25 @@ public sealed class TrainingJobHistory(MlflowClient mlflow, Microsoft.Extensions
         var data = parent.Data;
         return new TrainingJobResponse(jobId, status.ToString(), parent.Info.RunId, candidates, data?.Tag(TrainingWorkflow.BestRunTag),
             data?.Tag(TrainingWorkflow.RegisteredVersionTag), error,
-            new TrainingProgress(candidates.Length, Number(data?.ParamValue("candidates")), status == TrainingStatus.Running ? "running in another trainer" : "done",
+            new TrainingProgress(candidates.Length, Number(data?.ParamValue("candidates")), status == TrainingStatus.Running ? "running in another trainer process" : "done",
                 Math.Round(((finished ?? timeProvider.GetUtcNow()) - started).TotalSeconds, 1)),
             Number(data?.ParamValue("train_rows")),
-            [.. (data?.Tag("batches") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries).Select(b => int.Parse(b, CultureInfo.InvariantCulture))],
+            [.. (data?.Tag("batches") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries).Select(Number).Where(b => b > 0)],
             started, finished);
     }
 
-    /// <summary>True when a RUNNING job run's trainer has not beaten for three intervals: it stopped.</summary>
-    public bool HasStopped(Run run)
+    /// <summary>
+    /// True when a RUNNING job run's trainer has not beaten for three of its intervals (the longer of the writer's and
+    /// this trainer's): it stopped.
+    /// </summary>
+    public bool HeartbeatExpired(Run run)
     {
         var lastSign = long.TryParse(run.Data?.Tag(TrainingWorkflow.HeartbeatTag), NumberStyles.Integer, CultureInfo.InvariantCulture, out var beat)
             ? beat
             : run.Info.StartTime;
-        return timeProvider.GetUtcNow().ToUnixTimeMilliseconds() - lastSign > 3 * options.Value.HeartbeatInterval.TotalMilliseconds;
+        var interval = Math.Max(options.Value.HeartbeatInterval.TotalMilliseconds,
+            long.TryParse(run.Data?.Tag(TrainingWorkflow.HeartbeatIntervalTag), NumberStyles.Integer, CultureInfo.InvariantCulture, out var written) ? written : 0);
+        return timeProvider.GetUtcNow().ToUnixTimeMilliseconds() - lastSign > 3 * interval;
     }
 
     public async Task<IReadOnlyList<Run>> SearchAsync(string experimentId, string filter, CancellationToken cancellationToken)
@@ -76,7 +81,7 @@ public sealed class TrainingJobHistory(MlflowClient mlflow, Microsoft.Extensions
     private (TrainingStatus Status, string? Error) StatusOf(Run parent) => parent.Info.Status switch
     {
         MlflowNames.Finished => (TrainingStatus.Succeeded, null),
-        MlflowNames.Running when HasStopped(parent) => (TrainingStatus.Failed, StoppedReason),
+        MlflowNames.Running when HeartbeatExpired(parent) => (TrainingStatus.Failed, StoppedReason),
         MlflowNames.Running => (TrainingStatus.Running, null),
         var other => (TrainingStatus.Failed, parent.Data?.Tag(TrainingWorkflow.ErrorTag) ?? $"The job's run ended {other}."),
     };

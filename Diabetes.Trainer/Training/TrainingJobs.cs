@@ -23,7 +23,7 @@ public sealed class TrainingJobs(TimeProvider timeProvider)
                 return (running, false);
             }
 
-            var job = new TrainingJob(Guid.NewGuid().ToString("N")[..12], timeProvider);
+            var job = new TrainingJob(Guid.NewGuid().ToString("N")[..IdLength], timeProvider);
             _jobs[job.Id] = job;
             _current = job;
             _queue.Writer.TryWrite(job);
@@ -32,6 +32,11 @@ public sealed class TrainingJobs(TimeProvider timeProvider)
     }
 
     public TrainingJob? Find(string id) => _jobs.GetValueOrDefault(id);
+
+    private const int IdLength = 12;
+
+    /// <summary>Whether <paramref name="id"/> could be a job's (12 lowercase hex digits): anything else is unknown without asking MLflow.</summary>
+    public static bool IsWellFormedId(string id) => id.Length == IdLength && id.All(char.IsAsciiHexDigitLower);
 
     /// <summary>The id of the job this process is running, if any.</summary>
     public string? RunningJobId

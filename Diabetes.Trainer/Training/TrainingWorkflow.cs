@@ -25,11 +25,12 @@ public sealed class TrainingWorkflow(CleanDataReader data, MlflowClient mlflow, 
     public const string JobRole = "training-job";
     public const string CandidateRole = "candidate";
     public const string HeartbeatTag = "diabetes.heartbeat";
+    public const string HeartbeatIntervalTag = "diabetes.heartbeat_interval_ms";
     public const string CandidateTag = "candidate";
     public const string BestRunTag = "best_run_id";
     public const string RegisteredVersionTag = "registered_version";
 
-    // MLflow refuses over-long tag values (a few thousand characters, by version); a reason is cut well below that.
+    // MLflow cuts tag values over 8,000 characters; a reason is cut well below that, where it can say so.
     private const int MaxErrorTagLength = 4_000;
 
     public static readonly ActivitySource ActivitySource = new("Diabetes.Trainer");
@@ -124,9 +125,11 @@ public sealed class TrainingWorkflow(CleanDataReader data, MlflowClient mlflow, 
         {
             try
             {
+                // With its interval: a reader with another setting judges the run by the writer's pace.
                 await mlflow.LogAsync(runId, tags: new Dictionary<string, string>
                 {
                     [HeartbeatTag] = timeProvider.GetUtcNow().ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture),
+                    [HeartbeatIntervalTag] = ((long)options.Value.HeartbeatInterval.TotalMilliseconds).ToString(CultureInfo.InvariantCulture),
                 }, cancellationToken: cancellationToken);
             }
             catch (Exception exception) when (!cancellationToken.IsCancellationRequested)

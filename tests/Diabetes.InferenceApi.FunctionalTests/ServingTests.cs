@@ -222,7 +222,12 @@ public class ServingTests
         // Arrange
         await using var app = await InferenceApp.StartAsync();
         var client = app.CreateClient();
-        await Task.Delay(InferenceApp.RefreshInterval * 3);
+        // Until the watcher has looked at the registry once (a busy machine may take more than a few intervals).
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (await (await client.GetAsync("/health")).Content.ReadAsStringAsync() != "Degraded" && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(InferenceApp.RefreshInterval);
+        }
 
         // Act
         using var before = await app.PredictAsync(TypicalEncounter.ToRequest());

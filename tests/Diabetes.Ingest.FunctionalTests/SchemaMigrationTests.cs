@@ -63,6 +63,28 @@ public class SchemaMigrationTests
         Assert.All(ledger, entry => Assert.True(entry.GetProperty("loadMilliseconds").GetInt32() >= 0));
     }
 
+    [Fact]
+    public async Task AnUpgradedDatabaseHasTheSameColumnsAsAFreshOne()
+    {
+        // Arrange: one pair made before migrations, one pair fresh
+        var oldRaw = await CreateOldDatabaseAsync("rawdata");
+        var oldClean = await CreateOldDatabaseAsync("cleandata");
+        await using var upgraded = await IngestApp.StartAsync(TestData.DatasetZip, rawConnectionString: oldRaw, cleanConnectionString: oldClean);
+        await using var fresh = await IngestApp.StartAsync(TestData.DatasetZip);
+
+        // Act: both migrated (the status reads both databases)
+        await upgraded.GetAsync<JsonElement>("/api/dataset/status");
+        await fresh.GetAsync<JsonElement>("/api/dataset/status");
+
+        // Assert
+        const string columns = """
+            SELECT table_name || '.' || column_name || ' ' || data_type || ' ' || is_nullable FROM information_schema.columns
+            WHERE table_schema = 'public' ORDER BY 1
+            """;
+        Assert.Equal(await fresh.RawColumnAsync<string>(columns), await upgraded.RawColumnAsync<string>(columns));
+        Assert.Equal(await fresh.CleanColumnAsync<string>(columns), await upgraded.CleanColumnAsync<string>(columns));
+    }
+
     private static async Task<string> CreateOldDatabaseAsync(string name)
     {
         var connectionString = await TestServers.CreateDatabaseAsync(name);

@@ -299,13 +299,26 @@ public class TrainingTests
         var (started, _) = await first.StartTrainingAsync();
         await WaitUntilAsync(first, started.Id, job => job.ParentRunId is not null);
 
-        // Act: a second trainer starts on the same CLEAN DATA and MLflow, and looks for interrupted runs twice a second
+        // And a job run that no trainer beats for: the second trainer must fail that one, in the same window
+        using var http = new HttpClient { BaseAddress = first.Mlflow.BaseAddress };
+        var experiment = (await first.MlflowClient.Api.GetExperimentByNameAsync(TrainingWorkflow.ExperimentName, CancellationToken.None)).Experiment;
+        var orphan = (await PostJsonAsync(http, "runs/create", new
+        {
+            experiment_id = experiment.ExperimentId,
+            run_name = "orphan",
+            tags = new[] { new { key = TrainingWorkflow.RoleTag, value = TrainingWorkflow.JobRole }, new { key = TrainingWorkflow.JobTag, value = "0123456789ab" } },
+        })).GetProperty("run").GetProperty("info").GetProperty("run_id").GetString()!;
+
+        // Act: a second trainer starts on the same CLEAN DATA and MLflow, and looks for interrupted runs every second
         await using var second = first.Another();
         var secondClient = second.CreateClient();
         var seenBySecond = (await secondClient.GetFromJsonAsync<TrainingJobResponse>($"/api/trainings/{started.Id}"))!;
         var finished = await first.WaitForJobAsync(started.Id);
 
-        // Assert: the second saw it running elsewhere, and its runs ended as the first ended them
+        // Assert: the second failed the orphan, saw the live job running elsewhere, and left its runs as the first ended them
+        var orphanRun = (await RunsOfJobAsync(second, "0123456789ab", until: runs => runs.All(r => r.Info.Status != MlflowNames.Running))).Single();
+        Assert.Equal(orphan, orphanRun.Info.RunId);
+        Assert.Equal(MlflowNames.Failed, orphanRun.Info.Status);
         Assert.Equal(nameof(TrainingStatus.Running), seenBySecond.Status);
         Assert.Equal(nameof(TrainingStatus.Succeeded), finished.Status);
         var runs = await RunsOfJobAsync(second, started.Id, until: _ => true);
