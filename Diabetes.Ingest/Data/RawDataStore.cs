@@ -190,13 +190,13 @@ public sealed class RawDataStore([FromKeyedServices(RawDataStore.ConnectionName)
         await using var command = entry is null
             ? connection.CreateCommand($"SELECT {SourceColumnList}, split, batch_number FROM raw_encounters ORDER BY encounter_id")
             // "batch_number IS NOT DISTINCT FROM @batch" would read the whole table: each form below uses the index
-            // on (split, batch_number).
+            // on (split, batch_number). A batch's rows come in no set order: CLEAN DATA is keyed by encounter_id.
             : entry.BatchNumber is { } batchNumber
                 ? connection.CreateCommand(
-                    $"SELECT {SourceColumnList}, split, batch_number FROM raw_encounters WHERE split = @split AND batch_number = @batch ORDER BY encounter_id",
+                    $"SELECT {SourceColumnList}, split, batch_number FROM raw_encounters WHERE split = @split AND batch_number = @batch",
                     ("split", entry.Split), ("batch", batchNumber))
                 : connection.CreateCommand(
-                    $"SELECT {SourceColumnList}, split, batch_number FROM raw_encounters WHERE split = @split AND batch_number IS NULL ORDER BY encounter_id",
+                    $"SELECT {SourceColumnList}, split, batch_number FROM raw_encounters WHERE split = @split AND batch_number IS NULL",
                     ("split", entry.Split));
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         var columns = EncounterSchema.Columns.Count;

@@ -5,11 +5,13 @@ namespace Diabetes.Ingest.Data.Migrations;
 
 /// <summary>
 /// Brings a database up to the newest migration of its context, once per process: at start-up (retried while
-/// PostgreSQL is not up, without holding the service back) and before first use, whichever comes first. EF Core
-/// takes its migration lock, so two instances starting together apply each migration once.
+/// PostgreSQL is not up, without holding the service back) and before first use, whichever comes first, under a
+/// session lock of the database, so two instances starting together apply each migration once.
 /// </summary>
 public sealed class DatabaseSchema<TContext>(IServiceScopeFactory scopes, ILogger<DatabaseSchema<TContext>> logger) where TContext : DbContext
 {
+    private const long MigrationLock = 0x4D49_4752_4154_45; // "MIGRATE"
+
     private readonly SemaphoreSlim _gate = new(1, 1);
     private volatile bool _migrated;
 
@@ -27,11 +29,24 @@ public sealed class DatabaseSchema<TContext>(IServiceScopeFactory scopes, ILogge
             {
                 await using var scope = scopes.CreateAsyncScope();
                 var database = scope.ServiceProvider.GetRequiredService<TContext>().Database;
-                var pending = (await database.GetPendingMigrationsAsync(cancellationToken)).ToArray();
-                await database.MigrateAsync(cancellationToken);
-                if (pending.Length > 0)
+                // EF Core locks its history table, but two instances first creating that table race each other in
+                // PostgreSQL: a session lock of this database serialises the whole step, history table included.
+                await database.OpenConnectionAsync(cancellationToken);
+                try
                 {
-                    logger.LogInformation("Applied the migrations {Migrations} of {Context}", string.Join(", ", pending), typeof(TContext).Name);
+                    await database.ExecuteSqlRawAsync($"SELECT pg_advisory_lock({MigrationLock})", cancellationToken);
+                    var pending = (await database.GetPendingMigrationsAsync(cancellationToken)).ToArray();
+                    await database.MigrateAsync(cancellationToken);
+                    if (pending.Length > 0)
+                    {
+                        logger.LogInformation("Applied the migrations {Migrations} of {Context}", string.Join(", ", pending), typeof(TContext).Name);
+                    }
+                }
+                finally
+                {
+                    // Explicitly: a pooled connection's session outlives its closing.
+                    await database.ExecuteSqlRawAsync($"SELECT pg_advisory_unlock({MigrationLock})", CancellationToken.None);
+                    await database.CloseConnectionAsync();
                 }
 
                 _migrated = true;
