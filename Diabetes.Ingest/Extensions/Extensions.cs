@@ -20,9 +20,10 @@ public static class Extensions
 
         builder.AddKeyedNpgsqlDataSource(RawDataStore.ConnectionName);
         builder.AddKeyedNpgsqlDataSource(CleanDataStore.ConnectionName);
-        // The schemas' migrations (EF Core); the data sources' readiness checks already watch both databases.
-        builder.AddNpgsqlDbContext<RawDataContext>(RawDataStore.ConnectionName, settings => settings.DisableHealthChecks = true);
-        builder.AddNpgsqlDbContext<CleanDataContext>(CleanDataStore.ConnectionName, settings => settings.DisableHealthChecks = true);
+        // The schemas' migrations (EF Core). The data sources' readiness checks already watch both databases, and a
+        // migration is retried as a whole: by the storage retry of the request, or by the start-up task.
+        builder.AddNpgsqlDbContext<RawDataContext>(RawDataStore.ConnectionName, ForMigrations);
+        builder.AddNpgsqlDbContext<CleanDataContext>(CleanDataStore.ConnectionName, ForMigrations);
         builder.Services.AddSingleton(typeof(DatabaseSchema<>));
         builder.Services.AddHostedService<SchemaMigrationStartUp>();
         builder.AddMinioClient("minio");
@@ -52,5 +53,11 @@ public static class Extensions
         builder.Services.AddSingleton<DatasetReport>();
 
         return builder;
+    }
+
+    private static void ForMigrations(Aspire.Npgsql.EntityFrameworkCore.PostgreSQL.NpgsqlEntityFrameworkCorePostgreSQLSettings settings)
+    {
+        settings.DisableHealthChecks = true;
+        settings.DisableRetry = true;
     }
 }
