@@ -1,5 +1,7 @@
 using System.Globalization;
+using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
 
 namespace Microsoft.Extensions.Hosting;
 
@@ -30,5 +32,25 @@ public sealed record ProblemAnswer(int StatusCode, string Title, string Detail, 
             Exception = exception,
             ProblemDetails = { Status = StatusCode, Title = Title, Detail = Detail },
         });
+    }
+}
+
+/// <summary>
+/// Answers the exceptions a service classifies as faults of others (<see cref="Classify"/>) with their ProblemDetails,
+/// each logged as a refusal; any other exception is left to the default handler, a 500.
+/// </summary>
+public abstract class ProblemAnswerHandler(IProblemDetailsService problemDetails, ILogger logger) : IExceptionHandler
+{
+    protected abstract ProblemAnswer? Classify(Exception exception);
+
+    public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
+    {
+        if (Classify(exception) is not { } problem)
+        {
+            return false;
+        }
+
+        logger.LogWarning("Refused {Method} {Path}: {Title}: {Detail}", httpContext.Request.Method, httpContext.Request.Path, problem.Title, problem.Detail);
+        return await problem.WriteAsync(httpContext, problemDetails, exception);
     }
 }

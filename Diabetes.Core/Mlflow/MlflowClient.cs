@@ -23,7 +23,8 @@ public sealed class MlflowClient(IMlflowApi api, IServiceProvider services, Time
 
     private long Now => timeProvider.GetUtcNow().ToUnixTimeMilliseconds();
 
-    public async Task<string> GetOrCreateExperimentAsync(string name, CancellationToken cancellationToken)
+    /// <summary>The id of the experiment of that name, or null when there is none.</summary>
+    public async Task<string?> FindExperimentIdAsync(string name, CancellationToken cancellationToken)
     {
         try
         {
@@ -31,6 +32,36 @@ public sealed class MlflowClient(IMlflowApi api, IServiceProvider services, Time
         }
         catch (MlflowResourceNotFoundException)
         {
+            return null;
+        }
+    }
+
+    /// <summary>Every run of the experiment of that name that <paramref name="filter"/> selects, all pages; none when there is no such experiment.</summary>
+    public async Task<IReadOnlyList<Run>> SearchRunsAsync(string experimentName, string filter, CancellationToken cancellationToken)
+    {
+        if (await FindExperimentIdAsync(experimentName, cancellationToken) is not { } experimentId)
+        {
+            return [];
+        }
+
+        var runs = new List<Run>();
+        string? page = null;
+        do
+        {
+            var found = await Api.SearchRunsAsync(new SearchRunsRequest([experimentId], filter, MaxResults: 1000, PageToken: page), cancellationToken);
+            runs.AddRange(found.Runs ?? []);
+            page = found.NextPageToken;
+        }
+        while (!string.IsNullOrEmpty(page));
+
+        return runs;
+    }
+
+    public async Task<string> GetOrCreateExperimentAsync(string name, CancellationToken cancellationToken)
+    {
+        if (await FindExperimentIdAsync(name, cancellationToken) is { } existing)
+        {
+            return existing;
         }
 
         try

@@ -19,29 +19,19 @@ public sealed class IngestProblemException(int statusCode, string title, string 
 /// retries as 503 with <c>Retry-After</c>; rows that clash with rows already loaded as 409.
 /// </summary>
 public sealed class IngestProblemHandler(IProblemDetailsService problemDetails, ILogger<IngestProblemHandler> logger)
-    : Microsoft.AspNetCore.Diagnostics.IExceptionHandler
+    : ProblemAnswerHandler(problemDetails, logger)
 {
     /// <summary>The keys of loaded rows: a clash on one of them is data already there, not a bug.</summary>
     private static readonly HashSet<string?> LoadedRowKeys =
         ["raw_encounters_pkey", "rejected_rows_pkey", "ingest_batches_once", "clean_encounters_pkey", "excluded_encounters_pkey", "cleaned_batches_once"];
 
-    public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
+    protected override ProblemAnswer? Classify(Exception exception) => exception switch
     {
-        var problem = exception switch
-        {
-            IngestProblemException refused => new ProblemAnswer(refused.StatusCode, refused.Title, refused.Message),
-            PostgresException { SqlState: PostgresErrorCodes.UniqueViolation } duplicate when LoadedRowKeys.Contains(duplicate.ConstraintName) => new ProblemAnswer(StatusCodes.Status409Conflict,
-                "Rows already loaded", $"The rows clash with rows RAW or CLEAN DATA holds already ({duplicate.ConstraintName}: {duplicate.Detail ?? duplicate.MessageText}); nothing was changed."),
-            _ when StorageRetry.IsTransient(exception) => ProblemAnswer.Unavailable("Storage",
-                $"PostgreSQL or the object store did not answer, even when tried again: {exception.Message}"),
-            _ => null,
-        };
-        if (problem is null)
-        {
-            return false;
-        }
-
-        logger.LogWarning("Refused {Method} {Path}: {Title}: {Detail}", httpContext.Request.Method, httpContext.Request.Path, problem.Title, problem.Detail);
-        return await problem.WriteAsync(httpContext, problemDetails, exception);
-    }
+        IngestProblemException refused => new ProblemAnswer(refused.StatusCode, refused.Title, refused.Message),
+        PostgresException { SqlState: PostgresErrorCodes.UniqueViolation } duplicate when LoadedRowKeys.Contains(duplicate.ConstraintName) => new ProblemAnswer(StatusCodes.Status409Conflict,
+            "Rows already loaded", $"The rows clash with rows RAW or CLEAN DATA holds already ({duplicate.ConstraintName}: {duplicate.Detail ?? duplicate.MessageText}); nothing was changed."),
+        _ when StorageRetry.IsTransient(exception) => ProblemAnswer.Unavailable("Storage",
+            $"PostgreSQL or the object store did not answer, even when tried again: {exception.Message}"),
+        _ => null,
+    };
 }

@@ -2,7 +2,6 @@ using System.Net;
 using System.Net.Sockets;
 using Diabetes.Core.Mlflow;
 using Diabetes.Trainer.Promotion;
-using Microsoft.AspNetCore.Diagnostics;
 using Npgsql;
 using Polly.CircuitBreaker;
 using Polly.Timeout;
@@ -14,20 +13,10 @@ namespace Diabetes.Trainer.Apis;
 /// with <c>Retry-After</c>), MLflow failing on a request or a model the artifact store cannot give (502). Anything
 /// else is a bug of the trainer: a 500.
 /// </summary>
-public sealed class TrainerProblemHandler(IProblemDetailsService problemDetails, ILogger<TrainerProblemHandler> logger) : IExceptionHandler
+public sealed class TrainerProblemHandler(IProblemDetailsService problemDetails, ILogger<TrainerProblemHandler> logger)
+    : ProblemAnswerHandler(problemDetails, logger)
 {
-    public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
-    {
-        if (Classify(exception) is not { } problem)
-        {
-            return false;
-        }
-
-        logger.LogWarning("Refused {Method} {Path}: {Title}: {Detail}", httpContext.Request.Method, httpContext.Request.Path, problem.Title, problem.Detail);
-        return await problem.WriteAsync(httpContext, problemDetails, exception);
-    }
-
-    public static ProblemAnswer? Classify(Exception exception) => exception switch
+    protected override ProblemAnswer? Classify(Exception exception) => exception switch
     {
         ModelArtifactException artifact => new ProblemAnswer(StatusCodes.Status502BadGateway, "A model cannot be had from the artifact store", artifact.Message),
         NpgsqlException { IsTransient: true } => ProblemAnswer.Unavailable("PostgreSQL",

@@ -32,17 +32,7 @@ public sealed class InterruptedRunsReconciler(MlflowClient mlflow, TrainingJobHi
 
     private async Task ReconcileAsync(CancellationToken cancellationToken)
     {
-        string experimentId;
-        try
-        {
-            experimentId = (await mlflow.Api.GetExperimentByNameAsync(TrainingWorkflow.ExperimentName, cancellationToken)).Experiment.ExperimentId;
-        }
-        catch (MlflowResourceNotFoundException)
-        {
-            return;
-        }
-
-        var running = await history.SearchAsync(experimentId, $"attributes.status = '{MlflowNames.Running}'", cancellationToken);
+        var running = await mlflow.SearchRunsAsync(TrainingWorkflow.ExperimentName, $"attributes.status = '{MlflowNames.Running}'", cancellationToken);
         // This process's own job is alive whatever its heartbeat says (a beat can be late on a busy machine).
         var ownJob = jobs.RunningJobId;
         var jobRuns = running.Where(r => r.Data?.Tag(TrainingWorkflow.RoleTag) == TrainingWorkflow.JobRole).ToArray();

@@ -15,17 +15,8 @@ public sealed class TrainingJobHistory(MlflowClient mlflow, Microsoft.Extensions
     /// <summary>The job, or null when MLflow knows no job of that id.</summary>
     public async Task<TrainingJobResponse?> FindAsync(string jobId, CancellationToken cancellationToken)
     {
-        string experimentId;
-        try
-        {
-            experimentId = (await mlflow.Api.GetExperimentByNameAsync(TrainingWorkflow.ExperimentName, cancellationToken)).Experiment.ExperimentId;
-        }
-        catch (MlflowResourceNotFoundException)
-        {
-            return null;
-        }
-
-        var runs = await SearchAsync(experimentId, $"tags.`{TrainingWorkflow.JobTag}` = '{jobId.Replace("'", "", StringComparison.Ordinal)}'", cancellationToken);
+        var runs = await mlflow.SearchRunsAsync(TrainingWorkflow.ExperimentName,
+            $"tags.`{TrainingWorkflow.JobTag}` = '{jobId.Replace("'", "", StringComparison.Ordinal)}'", cancellationToken);
         var parent = runs.FirstOrDefault(r => r.Data?.Tag(TrainingWorkflow.RoleTag) == TrainingWorkflow.JobRole);
         if (parent is null)
         {
@@ -61,21 +52,6 @@ public sealed class TrainingJobHistory(MlflowClient mlflow, Microsoft.Extensions
         var interval = Math.Max(options.Value.HeartbeatInterval.TotalMilliseconds,
             long.TryParse(run.Data?.Tag(TrainingWorkflow.HeartbeatIntervalTag), NumberStyles.Integer, CultureInfo.InvariantCulture, out var written) ? written : 0);
         return timeProvider.GetUtcNow().ToUnixTimeMilliseconds() - lastSign > 3 * interval;
-    }
-
-    public async Task<IReadOnlyList<Run>> SearchAsync(string experimentId, string filter, CancellationToken cancellationToken)
-    {
-        var runs = new List<Run>();
-        string? page = null;
-        do
-        {
-            var found = await mlflow.Api.SearchRunsAsync(new SearchRunsRequest([experimentId], filter, MaxResults: 1000, PageToken: page), cancellationToken);
-            runs.AddRange(found.Runs ?? []);
-            page = found.NextPageToken;
-        }
-        while (!string.IsNullOrEmpty(page));
-
-        return runs;
     }
 
     private (TrainingStatus Status, string? Error) StatusOf(Run parent) => parent.Info.Status switch

@@ -77,20 +77,23 @@ public sealed class TrainerApp : WebApplicationFactory<Program>
     }
 
     /// <summary>Polls the job until it ends (at most three minutes).</summary>
-    public async Task<TrainingJobResponse> WaitForJobAsync(string id)
+    public Task<TrainingJobResponse> WaitForJobAsync(string id) => WaitForJobAsync(id, job => job.Status != nameof(TrainingStatus.Running));
+
+    /// <summary>Polls the job until <paramref name="condition"/> holds of it (at most three minutes).</summary>
+    public async Task<TrainingJobResponse> WaitForJobAsync(string id, Func<TrainingJobResponse, bool> condition)
     {
         var client = CreateClient();
         var deadline = DateTime.UtcNow.AddMinutes(3);
         while (true)
         {
             var job = (await client.GetFromJsonAsync<TrainingJobResponse>($"/api/trainings/{id}"))!;
-            if (job.Status != nameof(TrainingStatus.Running))
+            if (condition(job))
             {
                 return job;
             }
 
-            Assert.True(DateTime.UtcNow < deadline, $"Job {id} still running after three minutes: {job.Progress}");
-            await Task.Delay(250);
+            Assert.True(DateTime.UtcNow < deadline, $"Job {id} did not get there within three minutes: {job.Status}, {job.Progress}");
+            await Task.Delay(100);
         }
     }
 

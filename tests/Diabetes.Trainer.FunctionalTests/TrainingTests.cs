@@ -250,13 +250,13 @@ public class TrainingTests
         // Arrange: a job under way, candidates finishing one by one
         await using var first = await TrainerApp.StartAsync(encounters: 8_000);
         var (started, _) = await first.StartTrainingAsync();
-        await WaitUntilAsync(first, started.Id, job => job.Progress.CompletedCandidates >= 1);
+        await first.WaitForJobAsync(started.Id, job => job.Progress.CompletedCandidates >= 1);
 
         // Act: the trainer stops mid-job, and a new one starts on the same CLEAN DATA and MLflow
         await using var second = first.Another();
         await first.DisposeAsync();
         var client = second.CreateClient();
-        var answer = await WaitUntilAsync(second, started.Id, job => job.Status != nameof(TrainingStatus.Running));
+        var answer = await second.WaitForJobAsync(started.Id, job => job.Status != nameof(TrainingStatus.Running));
 
         // Assert: the job reads Failed with why, and MLflow shows its runs FAILED, not RUNNING forever
         Assert.Equal(nameof(TrainingStatus.Failed), answer.Status);
@@ -297,7 +297,7 @@ public class TrainingTests
         // Arrange: a trainer with a job under way
         await using var first = await TrainerApp.StartAsync(encounters: 6_000);
         var (started, _) = await first.StartTrainingAsync();
-        await WaitUntilAsync(first, started.Id, job => job.ParentRunId is not null);
+        await first.WaitForJobAsync(started.Id, job => job.ParentRunId is not null);
 
         // And a job run that no trainer beats for: the second trainer must fail that one, in the same window
         using var http = new HttpClient { BaseAddress = first.Mlflow.BaseAddress };
@@ -326,32 +326,13 @@ public class TrainingTests
         Assert.Equal(nameof(TrainingStatus.Succeeded), (await secondClient.GetFromJsonAsync<TrainingJobResponse>($"/api/trainings/{started.Id}"))!.Status);
     }
 
-    private static async Task<TrainingJobResponse> WaitUntilAsync(TrainerApp app, string id, Func<TrainingJobResponse, bool> condition)
-    {
-        var client = app.CreateClient();
-        var deadline = DateTime.UtcNow.AddMinutes(3);
-        while (true)
-        {
-            var job = (await client.GetFromJsonAsync<TrainingJobResponse>($"/api/trainings/{id}"))!;
-            if (condition(job))
-            {
-                return job;
-            }
-
-            Assert.True(DateTime.UtcNow < deadline, $"Job {id} did not get there within three minutes: {job.Status}, {job.Progress}");
-            await Task.Delay(100);
-        }
-    }
-
     /// <summary>The runs MLflow holds for a job, once <paramref name="until"/> holds of them (at most 30 s).</summary>
     private static async Task<IReadOnlyList<Run>> RunsOfJobAsync(TrainerApp app, string jobId, Func<IReadOnlyList<Run>, bool> until)
     {
-        var experiment = (await app.MlflowClient.Api.GetExperimentByNameAsync(TrainingWorkflow.ExperimentName, CancellationToken.None)).Experiment;
         var deadline = DateTime.UtcNow.AddSeconds(30);
         while (true)
         {
-            var runs = (await app.MlflowClient.Api.SearchRunsAsync(
-                new SearchRunsRequest([experiment.ExperimentId], $"tags.`{TrainingWorkflow.JobTag}` = '{jobId}'"), CancellationToken.None)).Runs ?? [];
+            var runs = await app.MlflowClient.SearchRunsAsync(TrainingWorkflow.ExperimentName, $"tags.`{TrainingWorkflow.JobTag}` = '{jobId}'", CancellationToken.None);
             if (until(runs) || DateTime.UtcNow > deadline)
             {
                 return runs;
