@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json.Nodes;
 using Diabetes.Testing;
 
@@ -27,21 +26,9 @@ public static class DagFiles
     /// <summary>Runs python3 with <paramref name="arguments"/> and answers its standard output; fails the test on a non-zero exit.</summary>
     public static async Task<string> PythonAsync(IReadOnlyList<string> arguments, string? input)
     {
-        var start = new ProcessStartInfo("python3", arguments)
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            // No __pycache__ beside the DAGs.
-            Environment = { ["PYTHONDONTWRITEBYTECODE"] = "1" },
-        };
-        using var process = Process.Start(start)!;
-        await process.StandardInput.WriteAsync(input ?? "");
-        process.StandardInput.Close();
-        var output = process.StandardOutput.ReadToEndAsync();
-        var errors = await process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        Assert.True(process.ExitCode == 0, $"python3 {string.Join(' ', arguments)} exited with {process.ExitCode}: {errors}");
-        return await output;
+        // No __pycache__ beside the DAGs.
+        var python = await TestProcess.RunAsync("python3", arguments, input, environment: new Dictionary<string, string> { ["PYTHONDONTWRITEBYTECODE"] = "1" });
+        Assert.True(python.ExitCode == 0, $"python3 {string.Join(' ', arguments)} exited with {python.ExitCode}: {python.Errors}");
+        return python.Output;
     }
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using System.Xml.Linq;
@@ -18,16 +17,9 @@ public class ManifestTests
         try
         {
             // Act
-            using var process = Process.Start(new ProcessStartInfo("dotnet", [appHost, "--publisher", "manifest", "--output-path", published])
-            {
-                WorkingDirectory = Path.Combine(root, "Diabetes.AppHost"),
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-            })!;
-            var output = process.StandardOutput.ReadToEndAsync();
-            var errors = await process.StandardError.ReadToEndAsync();
-            await process.WaitForExitAsync();
-            Assert.True(process.ExitCode == 0, $"The manifest publisher failed: {await output}{errors}");
+            var publisher = await TestProcess.RunAsync("dotnet", [appHost, "--publisher", "manifest", "--output-path", published],
+                workingDirectory: Path.Combine(root, "Diabetes.AppHost"));
+            Assert.True(publisher.ExitCode == 0, $"The manifest publisher failed: {publisher.Output}{publisher.Errors}");
 
             // Assert
             Assert.True(File.ReadAllText(Path.Combine(root, "aspire-manifest.json")) == File.ReadAllText(published),

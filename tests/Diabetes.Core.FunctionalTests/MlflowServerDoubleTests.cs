@@ -323,7 +323,7 @@ public class MlflowServerDoubleTests
     {
         async Task<JsonNode> PostAsync(string path, string json)
         {
-            using var response = await http.PostAsync($"/api/2.0/mlflow/{path}", new StringContent(json, Encoding.UTF8, "application/json"));
+            using var response = await PostRawAsync(http, path, json);
             response.EnsureSuccessStatusCode();
             return JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
         }

@@ -253,8 +253,7 @@ public partial class KubernetesDeploymentTests(KubernetesDeploymentTests.Renderi
     [Fact]
     public void EveryImageIsPinned()
     {
-        var images = Deployment.Workloads.Values.Concat(Deployment.OfKind<V1Job>().Select(j => j.Spec.Template))
-            .SelectMany(t => t.Spec.Containers).Select(c => c.Image).ToArray();
+        var images = Deployment.Containers.Select(c => c.Image).ToArray();
 
         Assert.All(images, image => Assert.Matches(@"^[\w.\-/:]+:(?!latest$)[\w.\-]+$", image));
     }
@@ -272,8 +271,7 @@ public partial class KubernetesDeploymentTests(KubernetesDeploymentTests.Renderi
         Assert.All(Deployment.Secrets.Values, value => Assert.DoesNotContain(value, everythingElse));
 
         // Every password, key and secret variable reads the Secret, or is built from variables that do.
-        var variables = Deployment.Workloads.Values.Concat(Deployment.OfKind<V1Job>().Select(j => j.Spec.Template))
-            .SelectMany(t => t.Spec.Containers).SelectMany(c => c.Env).ToArray();
+        var variables = Deployment.Containers.SelectMany(c => c.Env).ToArray();
         foreach (var variable in variables.Where(v => SecretName().IsMatch(v.Name)))
         {
             Assert.True(variable.ValueFrom?.SecretKeyRef?.Name == secret.Metadata.Name, $"{variable.Name} does not read the Secret.");
@@ -292,7 +290,7 @@ public partial class KubernetesDeploymentTests(KubernetesDeploymentTests.Renderi
     public void AVariableBuiltFromOthersComesAfterThem()
     {
         // Kubernetes expands $(NAME) only from variables defined earlier in the same container; else it stays as text.
-        var containers = Deployment.Workloads.Values.Concat(Deployment.OfKind<V1Job>().Select(j => j.Spec.Template)).SelectMany(t => t.Spec.Containers);
+        var containers = Deployment.Containers;
         foreach (var container in containers)
         {
             for (var i = 0; i < container.Env.Count; i++)
@@ -321,12 +319,13 @@ public partial class KubernetesDeploymentTests(KubernetesDeploymentTests.Renderi
     }
 
     [Fact]
-    public void NoSecretValueIsWrittenInTheRepository()
+    public async Task NoSecretValueIsWrittenInTheRepository()
     {
         // Every file git tracks: a password, secret, key or token assigned a value that looks generated (see
         // LooksLikeARealSecret) is a leak. Placeholders, references and the tests' throwaway words are not.
         var leaks = new List<string>();
-        foreach (var file in TrackedFiles().Where(f => !f.EndsWith(".png", StringComparison.Ordinal) && !f.EndsWith(".zip", StringComparison.Ordinal)))
+        var tracked = await TrackedFilesAsync();
+        foreach (var file in tracked.Where(f => !f.EndsWith(".png", StringComparison.Ordinal) && !f.EndsWith(".zip", StringComparison.Ordinal)))
         {
             var lines = File.ReadAllLines(Path.Combine(TestData.RepositoryRoot, file));
             for (var i = 0; i < lines.Length; i++)
@@ -342,7 +341,7 @@ public partial class KubernetesDeploymentTests(KubernetesDeploymentTests.Renderi
         }
 
         Assert.Empty(leaks);
-        Assert.DoesNotContain("deploy/k8s/secrets.env", TrackedFiles());
+        Assert.DoesNotContain("deploy/k8s/secrets.env", tracked);
     }
 
     /// <summary>12 or more characters of the kinds generators use, with letters and digits both: not a placeholder
@@ -353,20 +352,14 @@ public partial class KubernetesDeploymentTests(KubernetesDeploymentTests.Renderi
         && !value.StartsWith('/') && !value.Contains("REPLACE-ME", StringComparison.Ordinal);
 
     /// <summary>The files git tracks; outside a git checkout, every file but build output and ignored secrets.</summary>
-    private static IReadOnlyList<string> TrackedFiles()
+    private static async Task<IReadOnlyList<string>> TrackedFilesAsync()
     {
         try
         {
-            using var git = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("git", ["-C", TestData.RepositoryRoot, "ls-files"])
-            {
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-            })!;
-            var files = git.StandardOutput.ReadToEnd().Split('\n', StringSplitOptions.RemoveEmptyEntries);
-            git.WaitForExit();
+            var git = await TestProcess.RunAsync("git", ["-C", TestData.RepositoryRoot, "ls-files"]);
             if (git.ExitCode == 0)
             {
-                return files;
+                return git.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
             }
         }
         catch (System.ComponentModel.Win32Exception)

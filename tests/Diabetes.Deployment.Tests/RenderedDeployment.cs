@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text.Json.Nodes;
 using Diabetes.Testing;
@@ -69,27 +68,24 @@ public sealed class RenderedDeployment
             .Concat(OfKind<V1StatefulSet>().Select(s => (s.Metadata.Name, s.Spec.Template)))
             .ToDictionary(w => w.Item1, w => w.Item2);
 
+    /// <summary>Every container of every workload and Job.</summary>
+    public IEnumerable<V1Container> Containers =>
+        Workloads.Values.Concat(OfKind<V1Job>().Select(j => j.Spec.Template)).SelectMany(t => t.Spec.Containers);
+
     private static async Task<string> KustomizeAsync(string folder)
     {
-        ProcessStartInfo start = new("kubectl", ["kustomize", folder]) { RedirectStandardOutput = true, RedirectStandardError = true };
-        Process process;
+        ProcessResult kustomize;
         try
         {
-            process = Process.Start(start)!;
+            kustomize = await TestProcess.RunAsync("kubectl", ["kustomize", folder]);
         }
         catch (System.ComponentModel.Win32Exception)
         {
             throw new Xunit.Sdk.XunitException("kubectl is not installed: apt-get install kubernetes-client (.ci/run installs it).");
         }
 
-        using (process)
-        {
-            var output = process.StandardOutput.ReadToEndAsync();
-            var errors = await process.StandardError.ReadToEndAsync();
-            await process.WaitForExitAsync();
-            Assert.True(process.ExitCode == 0, $"kubectl kustomize failed: {errors}");
-            return await output;
-        }
+        Assert.True(kustomize.ExitCode == 0, $"kubectl kustomize failed: {kustomize.Errors}");
+        return kustomize.Output;
     }
 
     private static void CopyTree(string from, string to)
