@@ -1,5 +1,7 @@
 using Diabetes.Core.Hosting;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.EntityFrameworkCore.Migrations;
 
 namespace Diabetes.Ingest.Data.Migrations;
 
@@ -35,6 +37,9 @@ public sealed class DatabaseSchema<TContext>(IServiceScopeFactory scopes, ILogge
                 try
                 {
                     await database.ExecuteSqlRawAsync($"SELECT pg_advisory_lock({MigrationLock})", cancellationToken);
+                    // The history table first: asked of a database without it, EF Core logs its failed query as an
+                    // error (dotnet/efcore#37328), which a new database would show at every first start.
+                    await database.GetService<IHistoryRepository>().CreateIfNotExistsAsync(cancellationToken);
                     var pending = (await database.GetPendingMigrationsAsync(cancellationToken)).ToArray();
                     await database.MigrateAsync(cancellationToken);
                     if (pending.Length > 0)
