@@ -12,12 +12,14 @@ public sealed class ReadmissionModel
     public const string ProbabilityColumn = nameof(ModelOutput.Probability);
 
     private readonly MLContext _ml;
+    private readonly ModelStages? _stages;
 
     public ReadmissionModel(MLContext ml, ITransformer transformer, DataViewSchema inputSchema)
     {
         _ml = ml;
         Transformer = transformer;
         InputSchema = inputSchema;
+        _stages = ModelStages.Of(transformer, inputSchema);
     }
 
     public ITransformer Transformer { get; }
@@ -32,12 +34,24 @@ public sealed class ReadmissionModel
         return new ReadmissionModel(ml, transformer, schema);
     }
 
-    /// <summary>Probabilities in the order of <paramref name="rows"/>. Safe to call from several threads.</summary>
-    public float[] Predict(IEnumerable<ModelInput> rows) =>
-        Transformer.Transform(_ml.Data.LoadFromEnumerable(rows)).GetColumn<float>(ProbabilityColumn).ToArray();
+    /// <summary>
+    /// Probabilities in the order of <paramref name="rows"/>, in two stages with dense features between them (see
+    /// <see cref="ModelStages"/>). Safe to call from several threads.
+    /// </summary>
+    public float[] Predict(IEnumerable<ModelInput> rows)
+    {
+        var input = _ml.Data.LoadFromEnumerable(rows);
+        if (_stages is null)
+        {
+            return Transformer.Transform(input).GetColumn<float>(ProbabilityColumn).ToArray();
+        }
+
+        var features = _ml.Data.LoadFromEnumerable(_stages.Dense(_stages.Featurizer.Transform(input)), _stages.DenseFeatures);
+        return _stages.Learner.Transform(features).GetColumn<float>(ProbabilityColumn).ToArray();
+    }
 
     /// <summary>A single-row scorer: fast, but not safe to share between threads (pool it).</summary>
-    public ReadmissionScorer CreateScorer() => new(_ml, Transformer, InputSchema);
+    public ReadmissionScorer CreateScorer() => new(_ml, Transformer, _stages, InputSchema);
 
     public byte[] ToZip()
     {

@@ -4,10 +4,8 @@ using Microsoft.ML.Data;
 namespace Diabetes.Core.Modeling;
 
 /// <summary>
-/// Scores one encounter at a time, for serving; not safe to share between threads (pool it). It runs the model in two
-/// steps, the featurization into a dense feature vector and then the learner on it: ML.NET's tree ensembles look a
-/// sparse vector's values up by a binary search at every split, and a dense one by index, which makes the chosen
-/// 1,500-tree models several times faster. The probability is the same as the model's own.
+/// Scores one encounter at a time, for serving; not safe to share between threads (pool it). It runs the model's two
+/// stages with a dense feature vector between them (see <see cref="ModelStages"/>); the probability is the model's own.
 /// </summary>
 public sealed class ReadmissionScorer
 {
@@ -17,19 +15,12 @@ public sealed class ReadmissionScorer
     private FeatureVector _features = new();
     private ModelOutput _output = new();
 
-    internal ReadmissionScorer(MLContext ml, ITransformer model, DataViewSchema inputSchema)
+    internal ReadmissionScorer(MLContext ml, ITransformer model, ModelStages? stages, DataViewSchema inputSchema)
     {
-        if (model is TransformerChain<ITransformer> chain && chain.Count() > 1
-            && chain.LastTransformer is ISingleFeaturePredictionTransformer<object> learner
-            && new TransformerChain<ITransformer>([.. chain.SkipLast(1)]) is var featurizer
-            && featurizer.GetOutputSchema(inputSchema).GetColumnOrNull(learner.FeatureColumnName) is { } features)
+        if (stages is not null)
         {
-            var definition = SchemaDefinition.Create(typeof(FeatureVector));
-            var column = definition[nameof(FeatureVector.Features)];
-            column.ColumnName = learner.FeatureColumnName;
-            column.ColumnType = features.Type;
-            _featurizer = ml.Model.CreatePredictionEngine<ModelInput, FeatureVector>(featurizer, new PredictionEngineOptions { OutputSchemaDefinition = definition });
-            _learner = ml.Model.CreatePredictionEngine<FeatureVector, ModelOutput>(learner, new PredictionEngineOptions { InputSchemaDefinition = definition });
+            _featurizer = ml.Model.CreatePredictionEngine<ModelInput, FeatureVector>(stages.Featurizer, new PredictionEngineOptions { OutputSchemaDefinition = stages.DenseFeatures });
+            _learner = ml.Model.CreatePredictionEngine<FeatureVector, ModelOutput>(stages.Learner, new PredictionEngineOptions { InputSchemaDefinition = stages.DenseFeatures });
         }
         else
         {
@@ -51,7 +42,6 @@ public sealed class ReadmissionScorer
         _learner!.Predict(_features, ref _output);
         return _output.Probability;
     }
-
 }
 
 /// <summary>A featurized encounter as a dense vector (the learner's input); public because ML.NET binds its members.</summary>
