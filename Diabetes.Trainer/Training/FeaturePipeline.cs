@@ -6,7 +6,7 @@ namespace Diabetes.Trainer.Training;
 
 /// <summary>
 /// The featurization every candidate shares, saved inside each model so that serving needs nothing else:
-/// rare categories capped, one-hot encoding, the numbers as they are, and normalisation for linear learners.
+/// rare categories capped, one-hot encoding, the numbers as they are (linear learners normalise them themselves).
 /// </summary>
 public sealed class FeaturePipeline
 {
@@ -40,25 +40,22 @@ public sealed class FeaturePipeline
     }
 
     /// <summary>The estimator from <see cref="ModelInput"/> to the <c>Features</c> vector.</summary>
-    public IEstimator<ITransformer> Build(MLContext ml, bool normalize)
+    public EstimatorChain<ITransformer> Build(MLContext ml)
     {
-        IEstimator<ITransformer>? pipeline = null;
+        var pipeline = new EstimatorChain<ITransformer>();
         foreach (var column in ModelInput.CategoricalColumns)
         {
             // Values not in the map come out empty, which one-hot encodes as all zeros: rare and unseen alike.
             var map = _keptCategories[column].Select(v => new KeyValuePair<string, string>(v, v));
-            var capped = ml.Transforms.Conversion.MapValue($"{column}Capped", map, column);
-            pipeline = pipeline is null ? capped : pipeline.Append(capped);
+            pipeline = pipeline.Append<ITransformer>(ml.Transforms.Conversion.MapValue($"{column}Capped", map, column));
         }
 
         var encoded = ModelInput.CategoricalColumns.Select(c => new InputOutputColumnPair($"{c}OneHot", $"{c}Capped"))
             .Append(new InputOutputColumnPair($"{nameof(ModelInput.Medications)}OneHot", nameof(ModelInput.Medications)))
             .ToArray();
-        var features = pipeline!
-            .Append(ml.Transforms.Categorical.OneHotEncoding(encoded))
-            .Append(ml.Transforms.Concatenate(FeaturesColumn,
-                [.. encoded.Select(e => e.OutputColumnName), .. ModelInput.NumericColumns]));
-        return normalize ? features.Append(ml.Transforms.NormalizeMeanVariance(FeaturesColumn)) : features;
+        return pipeline
+            .Append<ITransformer>(ml.Transforms.Categorical.OneHotEncoding(encoded))
+            .Append<ITransformer>(ml.Transforms.Concatenate(FeaturesColumn, [.. encoded.Select(e => e.OutputColumnName), .. ModelInput.NumericColumns]));
     }
 
     /// <summary>The names of the model's inputs, for the model's metadata.</summary>

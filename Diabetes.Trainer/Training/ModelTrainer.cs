@@ -1,18 +1,24 @@
 using System.Diagnostics;
 using Diabetes.Core.Modeling;
 using Microsoft.ML;
+using Microsoft.ML.Data;
 
 namespace Diabetes.Trainer.Training;
 
 /// <summary>A candidate fitted on the training rows and judged on validation.</summary>
 public sealed record TrainedCandidate(Candidate Candidate, ReadmissionModel Model, BinaryMetrics Validation, TimeSpan TrainTime);
 
-/// <summary>Fits candidates: featurization and learner in one ML.NET pipeline, so the saved model carries both.</summary>
+/// <summary>
+/// Fits candidates. The featurization is fitted once and its output kept in memory for every candidate, which fits
+/// only its learner on it; each saved model is the featurization followed by the learner, so it carries both.
+/// </summary>
 public sealed class ModelTrainer
 {
     private readonly MLContext _ml = new(seed: 1);
-    private readonly IDataView _training;
+    private readonly DataViewSchema _inputSchema;
     private readonly FeaturePipeline _features;
+    private readonly TransformerChain<ITransformer> _featurizer;
+    private readonly IDataView _featurizedTraining;
     private readonly IReadOnlyList<ModelInput> _validation;
     private readonly bool[] _validationLabels;
 
@@ -25,8 +31,11 @@ public sealed class ModelTrainer
             row.Weight = row.Label ? (float)PositiveWeight : 1f;
         }
 
-        _training = _ml.Data.LoadFromEnumerable(training);
+        var trainingView = _ml.Data.LoadFromEnumerable(training);
+        _inputSchema = trainingView.Schema;
         _features = FeaturePipeline.Fit(training);
+        _featurizer = _features.Build(_ml).Fit(trainingView);
+        _featurizedTraining = InMemory(_featurizer.Transform(trainingView));
         _validation = validation;
         _validationLabels = validation.Select(r => r.Label).ToArray();
     }
@@ -43,12 +52,58 @@ public sealed class ModelTrainer
     public TrainedCandidate Train(Candidate candidate)
     {
         var stopwatch = Stopwatch.StartNew();
-        var estimator = _features.Build(_ml, candidate.NeedsNormalization).Append(candidate.CreateTrainer(_ml));
-        var model = new ReadmissionModel(_ml, estimator.Fit(_training), _training.Schema);
+        // A context of its own, seeded alike: ML.NET draws each learner's sampling seed from its context, so a shared
+        // one would make a candidate's model depend on which candidates were fitted before it.
+        var ml = new MLContext(seed: 1);
+        var learner = new EstimatorChain<ITransformer>();
+        if (candidate.NeedsNormalization)
+        {
+            learner = learner.Append<ITransformer>(ml.Transforms.NormalizeMeanVariance(FeaturePipeline.FeaturesColumn));
+        }
+
+        var fitted = learner.Append(candidate.CreateTrainer(ml)).Fit(_featurizedTraining);
+        var model = new ReadmissionModel(_ml, new TransformerChain<ITransformer>([.. _featurizer, .. fitted]), _inputSchema);
         var trainTime = stopwatch.Elapsed;
         var probabilities = model.Predict(_validation);
         var threshold = BinaryMetrics.BestF1Threshold(probabilities, _validationLabels);
         return new TrainedCandidate(candidate, model, BinaryMetrics.Compute(probabilities, _validationLabels, threshold), trainTime);
+    }
+
+    /// <summary>
+    /// The columns the learners read, copied into memory row by row as the featurization wrote them. The boosted trees
+    /// read them once and the linear learners at every pass; none of them featurizes again. Streamed in the rows'
+    /// order, like the rows themselves, so every learner sees its data as when it featurized them itself.
+    /// </summary>
+    private IDataView InMemory(IDataView featurized)
+    {
+        var featureColumn = featurized.Schema[FeaturePipeline.FeaturesColumn];
+        var labelColumn = featurized.Schema[nameof(ModelInput.Label)];
+        var weightColumn = featurized.Schema[nameof(ModelInput.Weight)];
+        using var cursor = featurized.GetRowCursor([featureColumn, labelColumn, weightColumn]);
+        var features = cursor.GetGetter<VBuffer<float>>(featureColumn);
+        var label = cursor.GetGetter<bool>(labelColumn);
+        var weight = cursor.GetGetter<float>(weightColumn);
+        var rows = new List<FeaturizedRow>();
+        while (cursor.MoveNext())
+        {
+            var row = new FeaturizedRow();
+            features(ref row.Features);
+            label(ref row.Label);
+            weight(ref row.Weight);
+            rows.Add(row);
+        }
+
+        var definition = SchemaDefinition.Create(typeof(FeaturizedRow));
+        definition[nameof(FeaturizedRow.Features)].ColumnType = featureColumn.Type;
+        return _ml.Data.LoadFromEnumerable(rows, definition);
+    }
+
+    /// <summary>One featurized training row; public fields because ML.NET binds them.</summary>
+    public sealed class FeaturizedRow
+    {
+        public VBuffer<float> Features;
+        public bool Label;
+        public float Weight;
     }
 
     private static double ClassWeight(IReadOnlyList<ModelInput> training)

@@ -1,3 +1,4 @@
+using System.Data;
 using System.Security.Cryptography;
 using System.Text;
 using Diabetes.Core.Data;
@@ -20,6 +21,9 @@ public sealed record SplitData(DatasetSplit Split, IReadOnlyList<CleanEncounterR
         Encoding.ASCII.GetBytes(string.Join(',', Rows.Select(r => r.EncounterId).Order()))));
 }
 
+/// <summary>What a training job reads: the three splits of CLEAN DATA as of one moment.</summary>
+public sealed record TrainingSnapshot(SplitData Train, SplitData Validation, SplitData Test);
+
 /// <summary>Reads CLEAN DATA (<c>clean_encounters</c> in the <c>cleandata</c> database) split by split.</summary>
 public sealed class CleanDataReader([FromKeyedServices(CleanDataReader.ConnectionName)] NpgsqlDataSource dataSource)
 {
@@ -29,6 +33,28 @@ public sealed class CleanDataReader([FromKeyedServices(CleanDataReader.Connectio
     public async Task<SplitData> ReadAsync(DatasetSplit split, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        return await ReadAsync(connection, split, cancellationToken);
+    }
+
+    /// <summary>
+    /// Train, validation and test in one repeatable-read transaction: a clean pass that commits while they are read is
+    /// in all three or in none, so the job never trains on rows whose validation or test rows it does not see.
+    /// </summary>
+    public async Task<TrainingSnapshot> ReadSnapshotAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(IsolationLevel.RepeatableRead, cancellationToken);
+        await connection.ExecuteAsync("SET TRANSACTION READ ONLY", cancellationToken);
+        var snapshot = new TrainingSnapshot(
+            await ReadAsync(connection, DatasetSplit.Train, cancellationToken),
+            await ReadAsync(connection, DatasetSplit.Validation, cancellationToken),
+            await ReadAsync(connection, DatasetSplit.Test, cancellationToken));
+        await transaction.CommitAsync(cancellationToken);
+        return snapshot;
+    }
+
+    private static async Task<SplitData> ReadAsync(NpgsqlConnection connection, DatasetSplit split, CancellationToken cancellationToken)
+    {
         var exists = await connection.ScalarAsync<bool>($"SELECT to_regclass('{CleanEncounterTable.Name}') IS NOT NULL", cancellationToken);
         if (!exists)
         {

@@ -48,18 +48,17 @@ public sealed class TrainingWorkflow(CleanDataReader data, MlflowClient mlflow, 
         using var heartbeat = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var beating = BeatAsync(parent.RunId, heartbeat.Token);
         RunInfo? current = null;
+        var stopwatch = Stopwatch.StartNew();
         try
         {
             job.Stage("reading CLEAN DATA");
-            var train = await data.ReadAsync(DatasetSplit.Train, cancellationToken);
-            var validation = await data.ReadAsync(DatasetSplit.Validation, cancellationToken);
-            var test = await data.ReadAsync(DatasetSplit.Test, cancellationToken);
+            var (train, validation, test) = await data.ReadSnapshotAsync(cancellationToken);
             EnsureTrainable(train, validation);
             var lineage = new ModelLineage([.. train.SourceSha256.Union(validation.SourceSha256)], train.Batches, train.Rows.Count, validation.Rows.Count, train.Digest);
             var candidates = options.Value.SelectedCandidates();
             job.Started(parent.RunId, train.Rows.Count, train.Batches, candidates.Count);
-            logger.LogInformation("Training job {JobId}: {TrainRows:N0} train rows from batches {Batches}, {ValidationRows:N0} validation rows, {Candidates} candidates",
-                job.Id, train.Rows.Count, string.Join(",", train.Batches), validation.Rows.Count, candidates.Count);
+            logger.LogInformation("Training job {JobId}: {TrainRows:N0} train rows from batches {Batches}, {ValidationRows:N0} validation rows, {Candidates} candidates, read in {Elapsed:N1} s",
+                job.Id, train.Rows.Count, string.Join(",", train.Batches), validation.Rows.Count, candidates.Count, stopwatch.Elapsed.TotalSeconds);
             await LogParentAsync(parent, train, validation, test, lineage, candidates.Count, cancellationToken);
 
             job.Stage("featurizing");
@@ -71,8 +70,8 @@ public sealed class TrainingWorkflow(CleanDataReader data, MlflowClient mlflow, 
                 ["minimum_category_count"] = FeaturePipeline.MinimumCategoryCount.ToString(CultureInfo.InvariantCulture),
             }, cancellationToken: cancellationToken);
 
-            var results = new List<(RunInfo Run, TrainedCandidate Trained)>();
-            var stopwatch = Stopwatch.StartNew();
+            // Only the best candidate so far is kept: every other model is dropped once it is logged.
+            (RunInfo Run, TrainedCandidate Trained)? best = null;
             for (var i = 0; i < candidates.Count; i++)
             {
                 job.Stage($"candidate {i + 1} of {candidates.Count}: {candidates[i].Name}");
@@ -82,23 +81,27 @@ public sealed class TrainingWorkflow(CleanDataReader data, MlflowClient mlflow, 
                     new Dictionary<string, string> { [JobTag] = job.Id, [RoleTag] = CandidateRole }, parent.RunId, cancellationToken);
                 var trained = trainer.Train(candidates[i]);
                 await LogCandidateAsync(current, trained, trainer.Features, train, lineage, cancellationToken);
-                results.Add((current, trained));
+                if (best is null || trained.Validation.RocAuc > best.Value.Trained.Validation.RocAuc)
+                {
+                    best = (current, trained);
+                }
+
                 job.CandidateFinished(new CandidateResult(current.RunId, trained.Candidate.Algorithm, trained.Candidate.Name,
                     trained.Candidate.Parameters, Prefixed("val_", ModelFolder.Metrics(trained.Validation), trained.TrainTime)));
                 current = null;
             }
 
-            var (bestRun, best) = results.MaxBy(r => r.Trained.Validation.RocAuc);
+            var (bestRun, chosen) = best!.Value;
             job.Stage("testing the best candidate");
-            var testMetrics = await LogBestAsync(parent, bestRun, best, validationInputs, test, cancellationToken);
+            var testMetrics = await LogBestAsync(parent, bestRun, chosen, validationInputs, test, cancellationToken);
 
             job.Stage("registering");
-            var version = await RegisterAsync(bestRun, best, testMetrics, lineage, cancellationToken);
+            var version = await RegisterAsync(bestRun, chosen, testMetrics, lineage, cancellationToken);
             await mlflow.LogAsync(parent.RunId, tags: new Dictionary<string, string> { [RegisteredVersionTag] = version.Version }, cancellationToken: cancellationToken);
             await mlflow.EndRunAsync(parent.RunId, MlflowNames.Finished, cancellationToken);
             job.Succeeded(bestRun.RunId, version.Version);
             logger.LogInformation("Training job {JobId} registered {Model} version {Version}: {Algorithm}, val_roc_auc {ValAuc:F4}, test_roc_auc {TestAuc}, {Elapsed:N0} s",
-                job.Id, ModelName, version.Version, best.Candidate.Name, best.Validation.RocAuc, testMetrics?.RocAuc.ToString("F4", CultureInfo.InvariantCulture) ?? "(no test set)", stopwatch.Elapsed.TotalSeconds);
+                job.Id, ModelName, version.Version, chosen.Candidate.Name, chosen.Validation.RocAuc, testMetrics?.RocAuc.ToString("F4", CultureInfo.InvariantCulture) ?? "(no test set)", stopwatch.Elapsed.TotalSeconds);
         }
         catch (Exception exception) when (exception is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
