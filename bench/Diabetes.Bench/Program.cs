@@ -38,8 +38,12 @@ var ingest = await IngestBenchmark.RunAsync(platform.Ingest);
 var training = await TrainingBenchmark.RunAsync(platform.Trainer, platform.Mlflow);
 Console.WriteLine();
 Console.WriteLine("Goals on this machine:");
-Console.WriteLine($"  prepare + all batches + clean under 10 s: {ingest.TotalSeconds:F2} s {(ingest.TotalSeconds < 10 ? "met" : "MISSED")}");
-Console.WriteLine($"  whole training job under 180 s: {training.JobSeconds:F1} s {(training.JobSeconds < 180 ? "met" : "MISSED")}");
+Goal("prepare + all batches + clean", ingest.TotalSeconds, "s", 2);
+Goal("peak memory of the ingest service", platform.PeakMemoryMiB("ingest"), "MiB", 300);
+Goal("whole training job", training.JobSeconds, "s", 90);
+Goal("peak memory of the trainer", platform.PeakMemoryMiB("trainer"), "MiB", 600);
 Console.WriteLine($"  test_roc_auc (accepted at 0.6745; a Python peer scores 0.670 on the same split): {training.TestRocAuc:F4}");
-Console.WriteLine($"  peak memory: ingest {platform.PeakMemoryMiB("ingest")} MiB, trainer {platform.PeakMemoryMiB("trainer")} MiB");
 return 0;
+
+static void Goal(string figure, double measured, string unit, double atMost) =>
+    Console.WriteLine($"  {figure} at most {atMost:G} {unit}: {measured:0.##} {unit} {(measured <= atMost ? "met" : "MISSED")}");

@@ -33,14 +33,21 @@ public static class TrainingBenchmark
         Console.WriteLine();
         Console.WriteLine($"Training job on {job.TrainRows:N0} CLEAN train rows (batches {string.Join(",", job.Batches)}): {jobSeconds:F1} s wall time");
         Console.WriteLine($"  {"candidate",-92} {"wall s",7} {"fit s",7} {"val_roc_auc",11} {"val_pr_auc",10}");
+        var candidateRuns = new List<Diabetes.Core.Mlflow.Run>();
         foreach (var candidate in job.Candidates)
         {
-            var run = (await runs.GetFromJsonAsync<RunEnvelope>($"/api/2.0/mlflow/runs/get?run_id={candidate.RunId}", Diabetes.Core.Mlflow.MlflowClientExtensions.JsonOptions))!.Run;
-            var wall = (run.Info.EndTime!.Value - run.Info.StartTime) / 1000.0;
-            Console.WriteLine($"  {candidate.Name,-92} {wall,7:F1} {candidate.Metrics["train_seconds"],7:F1} {candidate.Metrics["val_roc_auc"],11:F4} {candidate.Metrics["val_pr_auc"],10:F4}");
+            var run = await GetRunAsync(runs, candidate.RunId);
+            candidateRuns.Add(run);
+            Console.WriteLine($"  {candidate.Name,-92} {Seconds(run.Info.StartTime, run.Info.EndTime!.Value),7:F1} {candidate.Metrics["train_seconds"],7:F1} {candidate.Metrics["val_roc_auc"],11:F4} {candidate.Metrics["val_pr_auc"],10:F4}");
         }
 
-        var best = (await runs.GetFromJsonAsync<RunEnvelope>($"/api/2.0/mlflow/runs/get?run_id={job.BestRunId}", Diabetes.Core.Mlflow.MlflowClientExtensions.JsonOptions))!.Run;
+        // The job's own run spans it all: what comes before the first candidate and after the last is read, featurize, test and register.
+        var parent = await GetRunAsync(runs, job.ParentRunId!);
+        Console.WriteLine($"  before the candidates (read CLEAN DATA, featurize) {Seconds(parent.Info.StartTime, candidateRuns[0].Info.StartTime):F1} s; " +
+            $"candidates {Seconds(candidateRuns[0].Info.StartTime, candidateRuns[^1].Info.EndTime!.Value):F1} s; " +
+            $"after them (test, plots, importance, register) {Seconds(candidateRuns[^1].Info.EndTime!.Value, parent.Info.EndTime!.Value):F1} s");
+
+        var best = await GetRunAsync(runs, job.BestRunId!);
         var testAuc = best.Data!.MetricValue("test_roc_auc")!.Value;
         Console.WriteLine($"  chosen: {best.Data.Tag("algorithm")} ({best.Info.RunName}), val_roc_auc {best.Data.MetricValue("val_roc_auc"):F4}, " +
             $"val_pr_auc {best.Data.MetricValue("val_pr_auc"):F4}, test_roc_auc {testAuc:F4}, test_pr_auc {best.Data.MetricValue("test_pr_auc"):F4}, registered version {job.RegisteredVersion}");
@@ -49,6 +56,11 @@ public static class TrainingBenchmark
         Console.WriteLine($"  promotion: {promotion.Reason}");
         return new TrainingFigures(jobSeconds, testAuc);
     }
+
+    private static async Task<Diabetes.Core.Mlflow.Run> GetRunAsync(HttpClient runs, string runId) =>
+        (await runs.GetFromJsonAsync<RunEnvelope>($"/api/2.0/mlflow/runs/get?run_id={runId}", Diabetes.Core.Mlflow.MlflowClientExtensions.JsonOptions))!.Run;
+
+    private static double Seconds(long startMilliseconds, long endMilliseconds) => (endMilliseconds - startMilliseconds) / 1000.0;
 
     private sealed record RunEnvelope(Diabetes.Core.Mlflow.Run Run);
 }
