@@ -42,6 +42,20 @@ public class CsvRecordReaderTests
     }
 
     [Fact]
+    public void KeepsAStrayQuoteInsideAFieldOnItsOwnLine()
+    {
+        // A quote opens a quoted field only at the field's start: a reader that toggles on any quote (Sep does) would
+        // read every following line into this one record, and the lines after it would be lost with it.
+        var records = ReadAll("a,b,c\n1,x\"y,z\n2,ok,ok\n3,\"q\",ok\n");
+
+        Assert.Equal([1L, 2L, 3L, 4L], records.Select(r => r.LineNumber));
+        Assert.Equal(["1", "x\"y", "z"], records[1].Fields);
+        Assert.Equal(["2", "ok", "ok"], records[2].Fields);
+        Assert.Equal(["3", "q", "ok"], records[3].Fields);
+        Assert.All(records, r => Assert.Null(r.Problem));
+    }
+
+    [Fact]
     public void KeepsEmptyFieldsAndReadsAnEmptyLineAsOneEmptyField()
     {
         var records = ReadAll("a,,c\n\n,\n");
