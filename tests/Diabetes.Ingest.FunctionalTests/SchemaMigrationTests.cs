@@ -64,6 +64,22 @@ public class SchemaMigrationTests
     }
 
     [Fact]
+    public async Task MissingDatabasesAreCreatedAndMigrated()
+    {
+        // Arrange: connection strings naming databases that do not exist yet
+        string Missing(string prefix) => new NpgsqlConnectionStringBuilder(TestServers.PostgresAdminConnectionString)
+            { Database = $"{prefix}_{Guid.NewGuid():N}" }.ConnectionString;
+        await using var app = await IngestApp.StartAsync(TestData.DatasetZip, rawConnectionString: Missing("rawdata"), cleanConnectionString: Missing("cleandata"));
+
+        // Act
+        await app.GetAsync<JsonElement>("/api/dataset/status");
+
+        // Assert
+        Assert.Equal(RawMigrations, await app.RawColumnAsync<string>("""SELECT "MigrationId" FROM "__EFMigrationsHistory" ORDER BY 1"""));
+        Assert.Equal(CleanMigrations, await app.CleanColumnAsync<string>("""SELECT "MigrationId" FROM "__EFMigrationsHistory" ORDER BY 1"""));
+    }
+
+    [Fact]
     public async Task AnUpgradedDatabaseHasTheSameColumnsAsAFreshOne()
     {
         // Arrange: one pair made before migrations, one pair fresh

@@ -2,6 +2,8 @@ using Diabetes.Core.Hosting;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Migrations;
+using Microsoft.EntityFrameworkCore.Storage;
+using Npgsql;
 
 namespace Diabetes.Ingest.Data.Migrations;
 
@@ -31,6 +33,7 @@ public sealed class DatabaseSchema<TContext>(IServiceScopeFactory scopes, ILogge
             {
                 await using var scope = scopes.CreateAsyncScope();
                 var database = scope.ServiceProvider.GetRequiredService<TContext>().Database;
+                await CreateIfMissingAsync(database.GetService<IRelationalDatabaseCreator>(), cancellationToken);
                 // EF Core locks its history table, but two instances first creating that table race each other in
                 // PostgreSQL: a session lock of this database serialises the whole step, history table included.
                 await database.OpenConnectionAsync(cancellationToken);
@@ -60,6 +63,25 @@ public sealed class DatabaseSchema<TContext>(IServiceScopeFactory scopes, ILogge
         finally
         {
             _gate.Release();
+        }
+    }
+
+    /// <summary>The database itself, when the connection's user may create it; two instances may race to it.</summary>
+    private async Task CreateIfMissingAsync(IRelationalDatabaseCreator creator, CancellationToken cancellationToken)
+    {
+        if (await creator.ExistsAsync(cancellationToken))
+        {
+            return;
+        }
+
+        try
+        {
+            await creator.CreateAsync(cancellationToken);
+            logger.LogInformation("Created the database of {Context}", typeof(TContext).Name);
+        }
+        catch (PostgresException exception) when (exception.SqlState == PostgresErrorCodes.DuplicateDatabase)
+        {
+            // Another instance created it first.
         }
     }
 }
