@@ -10,10 +10,11 @@ namespace Diabetes.Core.Modeling;
 /// </summary>
 internal sealed class ModelStages
 {
-    private ModelStages(ITransformer featurizer, ITransformer learner, SchemaDefinition denseFeatures)
+    private ModelStages(ITransformer featurizer, ITransformer learner, string featureColumn, SchemaDefinition denseFeatures)
     {
         Featurizer = featurizer;
         Learner = learner;
+        FeatureColumn = featureColumn;
         DenseFeatures = denseFeatures;
     }
 
@@ -21,10 +22,16 @@ internal sealed class ModelStages
 
     public ITransformer Learner { get; }
 
+    /// <summary>The column the featurization writes and the learner reads.</summary>
+    public string FeatureColumn { get; }
+
     /// <summary>How a <see cref="FeatureVector"/> binds to the learner's input column (its name and fixed size).</summary>
     public SchemaDefinition DenseFeatures { get; }
 
-    /// <summary>The stages of a featurization-then-learner chain; null for any other model, which is run whole.</summary>
+    /// <summary>
+    /// The stages of a featurization-then-learner chain whose learner reads a vector of known size; null for any other
+    /// model (a chain ending in a calibrator, whose input is a score), which is run whole.
+    /// </summary>
     public static ModelStages? Of(ITransformer model, DataViewSchema inputSchema)
     {
         if (model is not TransformerChain<ITransformer> chain || chain.Count() < 2
@@ -34,7 +41,9 @@ internal sealed class ModelStages
         }
 
         var featurizer = new TransformerChain<ITransformer>([.. chain.SkipLast(1)]);
-        if (featurizer.GetOutputSchema(inputSchema).GetColumnOrNull(learner.FeatureColumnName) is not { } features)
+        if (featurizer.GetOutputSchema(inputSchema).GetColumnOrNull(learner.FeatureColumnName) is not
+            { Type: VectorDataViewType { ItemType: NumberDataViewType itemType, IsKnownSize: true } } features
+            || itemType.RawType != typeof(float))
         {
             return null;
         }
@@ -43,20 +52,22 @@ internal sealed class ModelStages
         var column = definition[nameof(FeatureVector.Features)];
         column.ColumnName = learner.FeatureColumnName;
         column.ColumnType = features.Type;
-        return new ModelStages(featurizer, learner, definition);
+        return new ModelStages(featurizer, learner, learner.FeatureColumnName, definition);
     }
 
     /// <summary>The learner's input column of <paramref name="featurized"/>, one dense vector a row, read as it streams.</summary>
     public IEnumerable<FeatureVector> Dense(IDataView featurized)
     {
-        var column = featurized.Schema[DenseFeatures[nameof(FeatureVector.Features)].ColumnName];
+        var column = featurized.Schema[FeatureColumn];
         using var cursor = featurized.GetRowCursor([column]);
         var getter = cursor.GetGetter<VBuffer<float>>(column);
         var buffer = default(VBuffer<float>);
         while (cursor.MoveNext())
         {
             getter(ref buffer);
-            yield return new FeatureVector { Features = buffer.DenseValues().ToArray() };
+            var dense = new float[buffer.Length];
+            buffer.CopyTo(dense);
+            yield return new FeatureVector { Features = dense };
         }
     }
 }
