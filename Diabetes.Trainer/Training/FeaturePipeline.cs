@@ -6,7 +6,8 @@ namespace Diabetes.Trainer.Training;
 
 /// <summary>
 /// The featurization every candidate shares, saved inside each model so that serving needs nothing else:
-/// rare categories capped, one-hot encoding, the numbers as they are (linear learners normalise them themselves).
+/// rare categories capped, one-hot encoding, the numbers as they are (<see cref="ModelTrainer"/> puts a
+/// normalisation before the linear learners).
 /// </summary>
 public sealed class FeaturePipeline
 {

@@ -37,8 +37,8 @@ public sealed class CleanDataReader([FromKeyedServices(CleanDataReader.Connectio
     }
 
     /// <summary>
-    /// Train, validation and test in one repeatable-read transaction: a clean pass that commits while they are read is
-    /// in all three or in none, so the job never trains on rows whose validation or test rows it does not see.
+    /// Train, validation and test in one repeatable-read transaction: the three splits as of one moment, each cleaned
+    /// batch (one transaction of the clean step) wholly in or wholly out, whatever commits while they are read.
     /// </summary>
     public async Task<TrainingSnapshot> ReadSnapshotAsync(CancellationToken cancellationToken)
     {

@@ -45,7 +45,7 @@ public class CsvRecordReaderTests
     public void KeepsAStrayQuoteInsideAFieldOnItsOwnLine()
     {
         // A quote opens a quoted field only at the field's start: a reader that toggles on any quote (Sep does) would
-        // read every following line into this one record, and the lines after it would be lost with it.
+        // read every line up to the next quote into this one record, and those lines would be lost with it.
         var records = ReadAll("a,b,c\n1,x\"y,z\n2,ok,ok\n3,\"q\",ok\n");
 
         Assert.Equal([1L, 2L, 3L, 4L], records.Select(r => r.LineNumber));
