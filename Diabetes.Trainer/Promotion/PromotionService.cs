@@ -38,8 +38,8 @@ public sealed class PromotionService(CleanDataReader data, MlflowClient mlflow, 
             var production = await mlflow.GetProductionVersionAsync(TrainingWorkflow.ModelName, cancellationToken);
             ForgetModelsExcept(newest, production);
             var validation = await data.ReadAsync(DatasetSplit.Validation, cancellationToken);
-            var inputs = validation.Rows.Select(r => ModelInput.FromClean(r.Encounter)).ToArray();
-            if (inputs.Length == 0 || inputs.All(i => i.Label) || inputs.All(i => !i.Label))
+            var inputs = validation.Inputs;
+            if (inputs.Count == 0 || inputs.All(i => i.Label) || inputs.All(i => !i.Label))
             {
                 throw new PromotionRefusedException("CLEAN DATA has no validation set with both outcomes to judge versions on.");
             }
@@ -47,7 +47,7 @@ public sealed class PromotionService(CleanDataReader data, MlflowClient mlflow, 
             var challenger = new ScoredVersion(newest.Version, await ScoreAsync(newest, inputs, cancellationToken));
             if (production is null)
             {
-                var reason = $"version {newest.Version} is the first to hold Production ({MetricName} {challenger.Metric:F4} on {inputs.Length:N0} validation rows)";
+                var reason = $"version {newest.Version} is the first to hold Production ({MetricName} {challenger.Metric:F4} on {inputs.Count:N0} validation rows)";
                 await GiveProductionAsync(newest.Version, reason, cancellationToken);
                 return new PromotionResponse(true, challenger, challenger, reason);
             }
@@ -59,7 +59,7 @@ public sealed class PromotionService(CleanDataReader data, MlflowClient mlflow, 
                     && production.Aliases?.Contains(MlflowClient.ProductionAlias) == true;
                 if (!complete)
                 {
-                    var reason = $"version {newest.Version} completes its promotion ({MetricName} {challenger.Metric:F4} on {inputs.Length:N0} validation rows)";
+                    var reason = $"version {newest.Version} completes its promotion ({MetricName} {challenger.Metric:F4} on {inputs.Count:N0} validation rows)";
                     await GiveProductionAsync(newest.Version, reason, cancellationToken);
                     return new PromotionResponse(true, challenger, challenger, reason);
                 }
@@ -70,12 +70,12 @@ public sealed class PromotionService(CleanDataReader data, MlflowClient mlflow, 
             var champion = new ScoredVersion(production.Version, await ScoreAsync(production, inputs, cancellationToken));
             if (challenger.Metric > champion.Metric)
             {
-                var reason = $"version {challenger.Version} ({MetricName} {challenger.Metric:F4}) beats version {champion.Version} ({champion.Metric:F4}) on {inputs.Length:N0} validation rows";
+                var reason = $"version {challenger.Version} ({MetricName} {challenger.Metric:F4}) beats version {champion.Version} ({champion.Metric:F4}) on {inputs.Count:N0} validation rows";
                 await GiveProductionAsync(challenger.Version, reason, cancellationToken);
                 return new PromotionResponse(true, challenger, champion, reason);
             }
 
-            var kept = $"version {champion.Version} ({MetricName} {champion.Metric:F4}) keeps Production: version {challenger.Version} scores {challenger.Metric:F4} on {inputs.Length:N0} validation rows";
+            var kept = $"version {champion.Version} ({MetricName} {champion.Metric:F4}) keeps Production: version {challenger.Version} scores {challenger.Metric:F4} on {inputs.Count:N0} validation rows";
             if (newest.Tag(PromotionTags.Decision) != PromotionTags.Rejected || newest.Tag(PromotionTags.Reason) != kept)
             {
                 await TagAsync(challenger.Version, PromotionTags.Rejected, kept, cancellationToken);

@@ -3,22 +3,45 @@ using System.Security.Cryptography;
 using System.Text;
 using Diabetes.Core.Data;
 using Diabetes.Core.Encounters;
+using Diabetes.Core.Modeling;
 using Npgsql;
 
 namespace Diabetes.Trainer.Training;
 
-/// <summary>The rows of one split of CLEAN DATA, with what identifies them (lineage).</summary>
-public sealed record SplitData(DatasetSplit Split, IReadOnlyList<CleanEncounterRow> Rows)
+/// <summary>
+/// One split of CLEAN DATA as the models read it, with what identifies its rows (lineage); the rows as read from the
+/// table are not kept.
+/// </summary>
+public sealed record SplitData(
+    DatasetSplit Split, IReadOnlyList<ModelInput> Inputs, IReadOnlyList<int> Batches, IReadOnlyList<string> SourceSha256, string Digest)
 {
-    public IReadOnlyList<int> Batches { get; } = Rows.Where(r => r.BatchNumber is not null).Select(r => r.BatchNumber!.Value).Distinct().Order().ToArray();
+    public int Count => Inputs.Count;
 
-    public IReadOnlyList<string> SourceSha256 { get; } = Rows.Select(r => r.SourceSha256).Distinct().Order(StringComparer.Ordinal).ToArray();
+    public int Positives { get; } = Inputs.Count(i => i.Label);
 
-    public int Positives { get; } = Rows.Count(r => r.Encounter.ReadmittedWithin30Days == true);
+    /// <summary>The model inputs and the lineage of rows read from <c>clean_encounters</c>.</summary>
+    public static async Task<SplitData> ReadAsync(DatasetSplit split, IAsyncEnumerable<CleanEncounterRow> rows)
+    {
+        var inputs = new List<ModelInput>();
+        var encounterIds = new List<long>();
+        var batches = new SortedSet<int>();
+        var sources = new SortedSet<string>(StringComparer.Ordinal);
+        await foreach (var row in rows)
+        {
+            inputs.Add(ModelInput.FromClean(row.Encounter));
+            encounterIds.Add(row.EncounterId);
+            sources.Add(row.SourceSha256);
+            if (row.BatchNumber is { } batch)
+            {
+                batches.Add(batch);
+            }
+        }
 
-    /// <summary>SHA-256 of the sorted encounter ids: the same rows always give the same digest.</summary>
-    public string Digest { get; } = Convert.ToHexStringLower(SHA256.HashData(
-        Encoding.ASCII.GetBytes(string.Join(',', Rows.Select(r => r.EncounterId).Order()))));
+        // SHA-256 of the sorted encounter ids: the same rows always give the same digest.
+        encounterIds.Sort();
+        var digest = Convert.ToHexStringLower(SHA256.HashData(Encoding.ASCII.GetBytes(string.Join(',', encounterIds))));
+        return new SplitData(split, inputs, [.. batches], [.. sources], digest);
+    }
 }
 
 /// <summary>What a training job reads: the three splits of CLEAN DATA as of one moment.</summary>
@@ -58,17 +81,11 @@ public sealed class CleanDataReader([FromKeyedServices(CleanDataReader.Connectio
         var exists = await connection.ScalarAsync<bool>($"SELECT to_regclass('{CleanEncounterTable.Name}') IS NOT NULL", cancellationToken);
         if (!exists)
         {
-            return new SplitData(split, []);
+            return await SplitData.ReadAsync(split, AsyncEnumerable.Empty<CleanEncounterRow>());
         }
 
         await using var command = connection.CreateCommand(
             $"{CleanEncounterTable.SelectSql} WHERE split = @split ORDER BY encounter_id", ("split", split.ToName()));
-        var rows = new List<CleanEncounterRow>();
-        await foreach (var row in CleanEncounterTable.ReadAsync(command, cancellationToken))
-        {
-            rows.Add(row);
-        }
-
-        return new SplitData(split, rows);
+        return await SplitData.ReadAsync(split, CleanEncounterTable.ReadAsync(command, cancellationToken));
     }
 }

@@ -54,16 +54,16 @@ public sealed class TrainingWorkflow(CleanDataReader data, MlflowClient mlflow, 
             job.Stage("reading CLEAN DATA");
             var (train, validation, test) = await data.ReadSnapshotAsync(cancellationToken);
             EnsureTrainable(train, validation);
-            var lineage = new ModelLineage([.. train.SourceSha256.Union(validation.SourceSha256)], train.Batches, train.Rows.Count, validation.Rows.Count, train.Digest);
+            var lineage = new ModelLineage([.. train.SourceSha256.Union(validation.SourceSha256)], train.Batches, train.Count, validation.Count, train.Digest);
             var candidates = options.Value.SelectedCandidates();
-            job.Started(parent.RunId, train.Rows.Count, train.Batches, candidates.Count);
+            job.Started(parent.RunId, train.Count, train.Batches, candidates.Count);
             logger.LogInformation("Training job {JobId}: {TrainRows:N0} train rows from batches {Batches}, {ValidationRows:N0} validation rows, {Candidates} candidates, read in {Elapsed:N1} s",
-                job.Id, train.Rows.Count, string.Join(",", train.Batches), validation.Rows.Count, candidates.Count, stopwatch.Elapsed.TotalSeconds);
+                job.Id, train.Count, string.Join(",", train.Batches), validation.Count, candidates.Count, stopwatch.Elapsed.TotalSeconds);
             await LogParentAsync(parent, train, validation, test, lineage, candidates.Count, cancellationToken);
 
             job.Stage("featurizing");
-            var validationInputs = Inputs(validation);
-            var trainer = new ModelTrainer(Inputs(train), validationInputs);
+            var validationInputs = validation.Inputs;
+            var trainer = new ModelTrainer(train.Inputs, validationInputs);
             await mlflow.LogAsync(parent.RunId, parameters: new Dictionary<string, string>
             {
                 ["positive_weight"] = trainer.PositiveWeight.ToString("F4", CultureInfo.InvariantCulture),
@@ -161,22 +161,22 @@ public sealed class TrainingWorkflow(CleanDataReader data, MlflowClient mlflow, 
 
     private static void EnsureTrainable(SplitData train, SplitData validation)
     {
-        if (train.Rows.Count == 0)
+        if (train.Count == 0)
         {
             throw new TrainingRefusedException(
                 "CLEAN DATA has no train rows: load at least one batch (POST ingest/api/batches/next) and clean it (POST ingest/api/clean) first.");
         }
 
-        if (validation.Rows.Count == 0)
+        if (validation.Count == 0)
         {
             throw new TrainingRefusedException(
                 "CLEAN DATA has no validation rows to choose a model with: prepare the dataset (POST ingest/api/dataset/prepare) and clean it first.");
         }
 
-        if (train.Positives == 0 || train.Positives == train.Rows.Count || validation.Positives == 0 || validation.Positives == validation.Rows.Count)
+        if (train.Positives == 0 || train.Positives == train.Count || validation.Positives == 0 || validation.Positives == validation.Count)
         {
             throw new TrainingRefusedException(
-                $"Both outcomes must occur in train ({train.Positives:N0} readmitted of {train.Rows.Count:N0}) and validation ({validation.Positives:N0} of {validation.Rows.Count:N0}).");
+                $"Both outcomes must occur in train ({train.Positives:N0} readmitted of {train.Count:N0}) and validation ({validation.Positives:N0} of {validation.Count:N0}).");
         }
     }
 
@@ -185,9 +185,9 @@ public sealed class TrainingWorkflow(CleanDataReader data, MlflowClient mlflow, 
         await mlflow.LogAsync(parent.RunId,
             parameters: new Dictionary<string, string>
             {
-                ["train_rows"] = Text(train.Rows.Count),
-                ["validation_rows"] = Text(validation.Rows.Count),
-                ["test_rows"] = Text(test.Rows.Count),
+                ["train_rows"] = Text(train.Count),
+                ["validation_rows"] = Text(validation.Count),
+                ["test_rows"] = Text(test.Count),
                 ["batches"] = string.Join(",", train.Batches),
                 ["source_sha256"] = string.Join(",", lineage.SourceSha256),
                 ["candidates"] = Text(candidates),
@@ -225,7 +225,7 @@ public sealed class TrainingWorkflow(CleanDataReader data, MlflowClient mlflow, 
     private async Task<BinaryMetrics?> LogBestAsync(
         RunInfo parent, RunInfo bestRun, TrainedCandidate best, IReadOnlyList<ModelInput> validation, SplitData test, CancellationToken cancellationToken)
     {
-        var testInputs = Inputs(test);
+        var testInputs = test.Inputs;
         var testLabels = testInputs.Select(r => r.Label).ToArray();
         BinaryMetrics? testMetrics = null;
         if (testInputs.Count > 0 && testLabels.Distinct().Count() == 2)
@@ -322,9 +322,7 @@ public sealed class TrainingWorkflow(CleanDataReader data, MlflowClient mlflow, 
             digest_sha256 = split.Digest,
         }),
         JsonSerializer.Serialize(new { mlflow_colspec = FeaturePipeline.InputColumns.Select(c => new { type = "string", name = c }) }),
-        JsonSerializer.Serialize(new { num_rows = split.Rows.Count, readmitted_within_30_days = split.Positives }));
-
-    private static List<ModelInput> Inputs(SplitData split) => split.Rows.Select(r => ModelInput.FromClean(r.Encounter)).ToList();
+        JsonSerializer.Serialize(new { num_rows = split.Count, readmitted_within_30_days = split.Positives }));
 
     private static Dictionary<string, double> Prefixed(string prefix, IReadOnlyDictionary<string, double> metrics, TimeSpan? trainTime)
     {

@@ -470,8 +470,7 @@ public class TrainingTests
     private static async Task<List<ModelInput>> InputsAsync(TrainerApp app, DatasetSplit split)
     {
         await using var database = NpgsqlDataSource.Create(app.CleanConnectionString);
-        var rows = (await new CleanDataReader(database).ReadAsync(split, CancellationToken.None)).Rows;
-        return rows.Select(r => ModelInput.FromClean(r.Encounter)).ToList();
+        return [.. (await new CleanDataReader(database).ReadAsync(split, CancellationToken.None)).Inputs];
     }
 
     /// <summary>Registers a new version: a real model of the same pipeline, trained on the labels or on them shuffled.</summary>
