@@ -77,7 +77,8 @@ public sealed class DatasetIngestion(
         Retry.ExecuteAsync(async token =>
         {
             using var activity = ActivitySource.StartActivity("dataset.batches.next");
-            return await raw.WriteAsync(async connection =>
+            string? loadedSource = null;
+            var answer = await raw.WriteAsync(async connection =>
             {
                 var source = await RawDataStore.GetSourceAsync(connection, token)
                     ?? throw new IngestProblemException(StatusCodes.Status409Conflict, "The dataset is not prepared",
@@ -88,6 +89,7 @@ public sealed class DatasetIngestion(
                     return new NextBatchResponse(null, 0, source.TrainRows, 0, Done: true);
                 }
 
+                loadedSource = source.Sha256;
                 var batchNumber = loadedBatches + 1;
                 var rows = await CutBatchAsync(source, batchNumber, token);
                 var entry = await RawDataStore.LoadAsync(connection, source.Sha256, DatasetSplit.Train, batchNumber, rows, token);
@@ -98,6 +100,13 @@ public sealed class DatasetIngestion(
                 var remaining = source.TrainBatches - batchNumber;
                 return new NextBatchResponse(batchNumber, entry.Rows, loadedRows, remaining, Done: remaining == 0);
             }, token);
+            if (answer.Done && loadedSource is not null)
+            {
+                // The last batch is committed: the train rows kept for the next one are no longer needed.
+                cache.Remove(TrainRowsKey(loadedSource));
+            }
+
+            return answer;
         }, cancellationToken).AsTask();
 
     /// <summary>
