@@ -22,8 +22,8 @@ if (args is ["serving", var servingBin, var servingDataset])
 if (args is [var pipelineBin, "pipeline"])
 {
     await using var pipeline = await BenchPlatform.StartAsync(pipelineBin);
-    var seconds = (await IngestBenchmark.RunAsync(pipeline.Ingest)).TotalSeconds;
-    Console.WriteLine($"  prepare + all batches + clean: {seconds:F2} s; peak memory of the ingest service {pipeline.PeakMemoryMiB("ingest")} MiB");
+    var figures = await IngestBenchmark.RunAsync(pipeline.Ingest, () => pipeline.PeakMemoryMiB("ingest"));
+    Console.WriteLine($"  prepare + all batches + clean: {figures.Total.TotalSeconds:F2} s; peak memory of the ingest service {figures.PeakMemoryMiB} MiB");
     return 0;
 }
 
@@ -34,12 +34,12 @@ if (args is not [var binDirectory])
 }
 
 await using var platform = await BenchPlatform.StartAsync(binDirectory);
-var ingest = await IngestBenchmark.RunAsync(platform.Ingest);
+var ingest = await IngestBenchmark.RunAsync(platform.Ingest, () => platform.PeakMemoryMiB("ingest"));
 var training = await TrainingBenchmark.RunAsync(platform.Trainer, platform.Mlflow);
 Console.WriteLine();
 Console.WriteLine("Goals on this machine:");
-Goal("prepare + all batches + clean", ingest.TotalSeconds, "s", 2);
-Goal("peak memory of the ingest service", platform.PeakMemoryMiB("ingest"), "MiB", 300);
+Goal("prepare + all batches + clean", ingest.Total.TotalSeconds, "s", 2);
+Goal("peak memory of the ingest service through the pipeline", ingest.PeakMemoryMiB, "MiB", 300);
 Goal("whole training job", training.JobSeconds, "s", 90);
 Goal("peak memory of the trainer", platform.PeakMemoryMiB("trainer"), "MiB", 600);
 Console.WriteLine($"  test_roc_auc (accepted at 0.6745; a Python peer scores 0.670 on the same split): {training.TestRocAuc:F4}");
