@@ -18,7 +18,7 @@ public sealed class DatasetIngestion(
 {
     public static readonly ActivitySource ActivitySource = new("Diabetes.Ingest");
 
-    /// <summary>How long the train rows of a parsed source stay in memory after their last use.</summary>
+    /// <summary>How long the train rows of a parsed source stay in memory after their last use, unless every batch is loaded.</summary>
     private static readonly TimeSpan TrainRowsKeptFor = TimeSpan.FromMinutes(10);
 
     private ResiliencePipeline Retry => resilience.GetPipeline(StorageRetry.Name);
@@ -77,19 +77,19 @@ public sealed class DatasetIngestion(
         Retry.ExecuteAsync(async token =>
         {
             using var activity = ActivitySource.StartActivity("dataset.batches.next");
-            string? loadedSource = null;
+            string? preparedSource = null;
             var answer = await raw.WriteAsync(async connection =>
             {
                 var source = await RawDataStore.GetSourceAsync(connection, token)
                     ?? throw new IngestProblemException(StatusCodes.Status409Conflict, "The dataset is not prepared",
                         "Call POST /api/dataset/prepare before loading train batches.");
+                preparedSource = source.Sha256;
                 var loadedBatches = (int)await RawDataStore.CountTrainBatchesAsync(connection, source.Sha256, token);
                 if (loadedBatches >= source.TrainBatches)
                 {
                     return new NextBatchResponse(null, 0, source.TrainRows, 0, Done: true);
                 }
 
-                loadedSource = source.Sha256;
                 var batchNumber = loadedBatches + 1;
                 var rows = await CutBatchAsync(source, batchNumber, token);
                 var entry = await RawDataStore.LoadAsync(connection, source.Sha256, DatasetSplit.Train, batchNumber, rows, token);
@@ -100,10 +100,10 @@ public sealed class DatasetIngestion(
                 var remaining = source.TrainBatches - batchNumber;
                 return new NextBatchResponse(batchNumber, entry.Rows, loadedRows, remaining, Done: remaining == 0);
             }, token);
-            if (answer.Done && loadedSource is not null)
+            if (answer.Done && preparedSource is not null)
             {
-                // The last batch is committed: the train rows kept for the next one are no longer needed.
-                cache.Remove(TrainRowsKey(loadedSource));
+                // Every batch is committed: the train rows kept for the next one are no longer needed.
+                cache.Remove(TrainRowsKey(preparedSource));
             }
 
             return answer;
@@ -111,8 +111,8 @@ public sealed class DatasetIngestion(
 
     /// <summary>
     /// Batch k (from 1) is the k-th slice of the train rows in arrival order, cut from the stored source file. A source
-    /// file never changes (it is keyed by its hash), so its train rows are kept in memory for a while: batches loaded
-    /// one after the other parse the file once.
+    /// file never changes (it is keyed by its hash), so its train rows are kept in memory for a while, until the last batch
+    /// is loaded: batches loaded one after the other parse the file once.
     /// </summary>
     private async Task<IReadOnlyList<SourceRow>> CutBatchAsync(SourceRecord source, int batchNumber, CancellationToken cancellationToken)
     {

@@ -27,7 +27,8 @@ public sealed class IngestProblemHandler(IProblemDetailsService problemDetails, 
 
     protected override ProblemAnswer? Classify(Exception exception) => exception switch
     {
-        IngestProblemException refused => new ProblemAnswer(refused.StatusCode, refused.Title, refused.Message),
+        IngestProblemException refused => new ProblemAnswer(refused.StatusCode, refused.Title, refused.Message,
+            refused.StatusCode == StatusCodes.Status503ServiceUnavailable ? ProblemAnswer.DefaultRetryAfter : null),
         PostgresException { SqlState: PostgresErrorCodes.UniqueViolation } duplicate when LoadedRowKeys.Contains(duplicate.ConstraintName) => new ProblemAnswer(StatusCodes.Status409Conflict,
             "Rows already loaded", $"The rows clash with rows RAW or CLEAN DATA holds already ({duplicate.ConstraintName}: {duplicate.Detail ?? duplicate.MessageText}); nothing was changed."),
         _ when StorageRetry.IsTransient(exception) => ProblemAnswer.Unavailable("Storage",

@@ -1,3 +1,4 @@
+using System.Net.Http.Json;
 using System.Text.Json;
 using Diabetes.Testing;
 using Npgsql;
@@ -77,6 +78,30 @@ public class SchemaMigrationTests
         // Assert
         Assert.Equal(RawMigrations, await app.RawColumnAsync<string>("""SELECT "MigrationId" FROM "__EFMigrationsHistory" ORDER BY 1"""));
         Assert.Equal(CleanMigrations, await app.CleanColumnAsync<string>("""SELECT "MigrationId" FROM "__EFMigrationsHistory" ORDER BY 1"""));
+    }
+
+    [Fact]
+    public async Task AMissingDatabaseItsUserMayNotCreateIsA503NamingIt()
+    {
+        // Arrange: a user without CREATEDB, and a database that does not exist
+        var user = $"reader_{Guid.NewGuid():N}"[..20];
+        await using (var admin = NpgsqlDataSource.Create(TestServers.PostgresAdminConnectionString))
+        {
+            await admin.CreateCommand($"CREATE ROLE {user} LOGIN NOCREATEDB").ExecuteNonQueryAsync();
+        }
+
+        var missing = new NpgsqlConnectionStringBuilder(TestServers.PostgresAdminConnectionString) { Username = user, Database = $"rawdata_{Guid.NewGuid():N}" };
+        await using var app = await IngestApp.StartAsync(TestData.DatasetZip, rawConnectionString: missing.ConnectionString);
+
+        // Act
+        using var response = await app.CreateClient().GetAsync("/api/dataset/status");
+
+        // Assert
+        Assert.Equal(System.Net.HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        Assert.Equal("10", response.Headers.GetValues("Retry-After").Single());
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal("A database is missing", problem.GetProperty("title").GetString());
+        Assert.Contains($"'{missing.Database}' does not exist and the user '{user}' may not create it", problem.GetProperty("detail").GetString());
     }
 
     [Fact]

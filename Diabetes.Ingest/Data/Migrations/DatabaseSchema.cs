@@ -1,4 +1,5 @@
 using Diabetes.Core.Hosting;
+using Diabetes.Ingest.Services;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Migrations;
@@ -10,7 +11,8 @@ namespace Diabetes.Ingest.Data.Migrations;
 /// <summary>
 /// Brings a database up to the newest migration of its context, once per process: at start-up (retried while
 /// PostgreSQL is not up, without holding the service back) and before first use, whichever comes first, under a
-/// session lock of the database, so two instances starting together apply each migration once.
+/// session lock of the database, so two instances starting together apply each migration once. A missing database is
+/// created first, when the connection's user may.
 /// </summary>
 public sealed class DatabaseSchema<TContext>(IServiceScopeFactory scopes, ILogger<DatabaseSchema<TContext>> logger) where TContext : DbContext
 {
@@ -33,7 +35,7 @@ public sealed class DatabaseSchema<TContext>(IServiceScopeFactory scopes, ILogge
             {
                 await using var scope = scopes.CreateAsyncScope();
                 var database = scope.ServiceProvider.GetRequiredService<TContext>().Database;
-                await CreateIfMissingAsync(database.GetService<IRelationalDatabaseCreator>(), cancellationToken);
+                await CreateIfMissingAsync(database, cancellationToken);
                 // EF Core locks its history table, but two instances first creating that table race each other in
                 // PostgreSQL: a session lock of this database serialises the whole step, history table included.
                 await database.OpenConnectionAsync(cancellationToken);
@@ -66,22 +68,33 @@ public sealed class DatabaseSchema<TContext>(IServiceScopeFactory scopes, ILogge
         }
     }
 
-    /// <summary>The database itself, when the connection's user may create it; two instances may race to it.</summary>
-    private async Task CreateIfMissingAsync(IRelationalDatabaseCreator creator, CancellationToken cancellationToken)
+    /// <summary>
+    /// The database itself, when the connection's user may create it; two instances may race to it. A user who may
+    /// not is answered 503 naming the database: creating it mends the service without a restart.
+    /// </summary>
+    private async Task CreateIfMissingAsync(DatabaseFacade database, CancellationToken cancellationToken)
     {
+        var creator = database.GetService<IRelationalDatabaseCreator>();
         if (await creator.ExistsAsync(cancellationToken))
         {
             return;
         }
 
+        var connection = new NpgsqlConnectionStringBuilder(database.GetConnectionString());
         try
         {
             await creator.CreateAsync(cancellationToken);
-            logger.LogInformation("Created the database of {Context}", typeof(TContext).Name);
+            logger.LogInformation("Created the database {Database} of {Context}", connection.Database, typeof(TContext).Name);
         }
         catch (PostgresException exception) when (exception.SqlState == PostgresErrorCodes.DuplicateDatabase)
         {
             // Another instance created it first.
+        }
+        catch (PostgresException exception) when (exception.SqlState is PostgresErrorCodes.InsufficientPrivilege or PostgresErrorCodes.InvalidCatalogName)
+        {
+            throw new IngestProblemException(StatusCodes.Status503ServiceUnavailable, "A database is missing",
+                $"The database '{connection.Database}' does not exist and the user '{connection.Username}' may not create it " +
+                $"({exception.MessageText}): create it, or let that user create databases.", exception);
         }
     }
 }
