@@ -68,7 +68,10 @@ public sealed class ModelInput
     /// <summary>Readmitted within 30 days; false when unknown (serving ignores it).</summary>
     public bool Label { get; set; }
 
-    /// <summary>Training weight: the rarer class weighs more (see <c>ClassWeights</c>); 1 elsewhere.</summary>
+    /// <summary>
+    /// Always 1: a column of the input schema every saved model carries, kept so that those models load as they were.
+    /// Training weighs its featurized copies of the rows by class itself (the trainer's <c>ModelTrainer</c>).
+    /// </summary>
     public float Weight { get; set; } = 1;
 
     /// <summary>A shallow copy (the medication array is shared; replace it rather than change it).</summary>

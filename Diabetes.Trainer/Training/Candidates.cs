@@ -21,7 +21,7 @@ public sealed record Candidate(string Algorithm, IReadOnlyDictionary<string, str
 public static class Candidates
 {
     private const string Label = nameof(Core.Modeling.ModelInput.Label);
-    private const string Weight = nameof(Core.Modeling.ModelInput.Weight);
+    private const string Weight = nameof(ModelTrainer.FeaturizedRow.Weight);
     private const string Features = FeaturePipeline.FeaturesColumn;
 
     public static IReadOnlyList<Candidate> All { get; } =

@@ -22,15 +22,10 @@ public sealed class ModelTrainer
     private readonly IReadOnlyList<ModelInput> _validation;
     private readonly bool[] _validationLabels;
 
-    /// <param name="training">Training rows; their weights are set here (see <see cref="PositiveWeight"/>).</param>
+    /// <param name="training">Training rows; their featurized copies are weighed by class (see <see cref="PositiveWeight"/>).</param>
     public ModelTrainer(IReadOnlyList<ModelInput> training, IReadOnlyList<ModelInput> validation)
     {
         PositiveWeight = ClassWeight(training);
-        foreach (var row in training)
-        {
-            row.Weight = row.Label ? (float)PositiveWeight : 1f;
-        }
-
         var trainingView = _ml.Data.LoadFromEnumerable(training);
         _inputSchema = trainingView.Schema;
         _features = FeaturePipeline.Fit(training);
@@ -70,7 +65,8 @@ public sealed class ModelTrainer
     }
 
     /// <summary>
-    /// The columns the learners read, copied into memory row by row as the featurization wrote them. The boosted trees
+    /// The columns the learners read, copied into memory row by row as the featurization wrote them, each row weighed by
+    /// its class. The boosted trees
     /// read them once and the linear learners at every pass; none of them featurizes again. Streamed in the rows'
     /// order, like the rows themselves, so every learner sees its data as when it featurized them itself.
     /// </summary>
@@ -78,18 +74,16 @@ public sealed class ModelTrainer
     {
         var featureColumn = featurized.Schema[FeaturePipeline.FeaturesColumn];
         var labelColumn = featurized.Schema[nameof(ModelInput.Label)];
-        var weightColumn = featurized.Schema[nameof(ModelInput.Weight)];
-        using var cursor = featurized.GetRowCursor([featureColumn, labelColumn, weightColumn]);
+        using var cursor = featurized.GetRowCursor([featureColumn, labelColumn]);
         var features = cursor.GetGetter<VBuffer<float>>(featureColumn);
         var label = cursor.GetGetter<bool>(labelColumn);
-        var weight = cursor.GetGetter<float>(weightColumn);
         var rows = new List<FeaturizedRow>();
         while (cursor.MoveNext())
         {
             var row = new FeaturizedRow();
             features(ref row.Features);
             label(ref row.Label);
-            weight(ref row.Weight);
+            row.Weight = row.Label ? (float)PositiveWeight : 1f;
             rows.Add(row);
         }
 

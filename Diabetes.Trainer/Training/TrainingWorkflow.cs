@@ -62,8 +62,7 @@ public sealed class TrainingWorkflow(CleanDataReader data, MlflowClient mlflow, 
             await LogParentAsync(parent, train, validation, test, lineage, candidates.Count, cancellationToken);
 
             job.Stage("featurizing");
-            var validationInputs = validation.Inputs;
-            var trainer = new ModelTrainer(train.Inputs, validationInputs);
+            var trainer = new ModelTrainer(train.Inputs, validation.Inputs);
             await mlflow.LogAsync(parent.RunId, parameters: new Dictionary<string, string>
             {
                 ["positive_weight"] = trainer.PositiveWeight.ToString("F4", CultureInfo.InvariantCulture),
@@ -93,7 +92,7 @@ public sealed class TrainingWorkflow(CleanDataReader data, MlflowClient mlflow, 
 
             var (bestRun, chosen) = best!.Value;
             job.Stage("testing the best candidate");
-            var testMetrics = await LogBestAsync(parent, bestRun, chosen, validationInputs, test, cancellationToken);
+            var testMetrics = await LogBestAsync(parent, bestRun, chosen, validation.Inputs, test, cancellationToken);
 
             job.Stage("registering");
             var version = await RegisterAsync(bestRun, chosen, testMetrics, lineage, cancellationToken);
