@@ -55,19 +55,23 @@ internal sealed class ModelStages
         return new ModelStages(featurizer, learner, learner.FeatureColumnName, definition);
     }
 
-    /// <summary>The learner's input column of <paramref name="featurized"/>, one dense vector a row, read as it streams.</summary>
+    /// <summary>
+    /// The learner's input column of <paramref name="featurized"/> as dense vectors, read as it streams: one vector,
+    /// overwritten row after row, since the learner reads each row before it asks for the next (a vector a row would
+    /// allocate the whole dense matrix, hundreds of megabytes over a job's predictions).
+    /// </summary>
     public IEnumerable<FeatureVector> Dense(IDataView featurized)
     {
         var column = featurized.Schema[FeatureColumn];
         using var cursor = featurized.GetRowCursor([column]);
         var getter = cursor.GetGetter<VBuffer<float>>(column);
         var buffer = default(VBuffer<float>);
+        var row = new FeatureVector { Features = new float[((VectorDataViewType)column.Type).Size] };
         while (cursor.MoveNext())
         {
             getter(ref buffer);
-            var dense = new float[buffer.Length];
-            buffer.CopyTo(dense);
-            yield return new FeatureVector { Features = dense };
+            buffer.CopyTo(row.Features);
+            yield return row;
         }
     }
 }
