@@ -56,9 +56,11 @@ internal sealed class ModelStages
     }
 
     /// <summary>
-    /// The learner's input column of <paramref name="featurized"/> as dense vectors, read as it streams: one vector,
-    /// overwritten row after row, since the learner reads each row before it asks for the next (a vector a row would
-    /// allocate the whole dense matrix, hundreds of megabytes over a job's predictions).
+    /// The learner's input column of <paramref name="featurized"/> as dense vectors, read as it streams, for
+    /// <c>LoadFromEnumerable</c>: one vector, overwritten row after row, because that view copies a row's array into
+    /// its reader's own buffer as soon as it moves to the row and keeps nothing (a vector a row would allocate the whole
+    /// dense matrix, hundreds of megabytes over a job's predictions). Never collect the sequence: every element is the
+    /// same vector.
     /// </summary>
     public IEnumerable<FeatureVector> Dense(IDataView featurized)
     {

@@ -28,8 +28,8 @@ public static class CrossValidationBenchmark
             var first = fold * BucketsPerFold;
             bool IsHeldOut(int bucket) => bucket >= first && bucket < first + BucketsPerFold;
 
-            // Train rows in arrival order, as the trainer reads them; copies, because the trainer sets their weights.
-            var train = rows.Where(r => !IsHeldOut(r.Bucket)).Select(r => r.Input.Copy()).ToList();
+            // Train rows in arrival order, as the trainer reads them.
+            var train = rows.Where(r => !IsHeldOut(r.Bucket)).Select(r => r.Input).ToList();
             var heldOut = rows.Where(r => IsHeldOut(r.Bucket)).Select(r => r.Input).ToList();
             var trainer = new ModelTrainer(train, heldOut);
             foreach (var candidate in Candidates.All)

@@ -85,23 +85,35 @@ public class SchemaMigrationTests
     {
         // Arrange: a user without CREATEDB, and a database that does not exist
         var user = $"reader_{Guid.NewGuid():N}"[..20];
-        await using (var admin = NpgsqlDataSource.Create(TestServers.PostgresAdminConnectionString))
+        var password = Guid.NewGuid().ToString("N");
+        await AdminAsync($"CREATE ROLE {user} LOGIN PASSWORD '{password}' NOCREATEDB");
+        try
         {
-            await admin.CreateCommand($"CREATE ROLE {user} LOGIN NOCREATEDB").ExecuteNonQueryAsync();
+            var missing = new NpgsqlConnectionStringBuilder(TestServers.PostgresAdminConnectionString)
+                { Username = user, Password = password, Database = $"rawdata_{Guid.NewGuid():N}" };
+            await using var app = await IngestApp.StartAsync(TestData.DatasetZip, rawConnectionString: missing.ConnectionString);
+
+            // Act
+            using var response = await app.CreateClient().GetAsync("/api/dataset/status");
+
+            // Assert
+            Assert.Equal(System.Net.HttpStatusCode.ServiceUnavailable, response.StatusCode);
+            Assert.Equal("10", response.Headers.GetValues("Retry-After").Single());
+            var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
+            Assert.Equal("A database is missing", problem.GetProperty("title").GetString());
+            Assert.Contains($"'{missing.Database}' does not exist and the user '{user}' could not create it", problem.GetProperty("detail").GetString());
         }
+        finally
+        {
+            NpgsqlConnection.ClearAllPools();
+            await AdminAsync($"DROP ROLE IF EXISTS {user}");
+        }
+    }
 
-        var missing = new NpgsqlConnectionStringBuilder(TestServers.PostgresAdminConnectionString) { Username = user, Database = $"rawdata_{Guid.NewGuid():N}" };
-        await using var app = await IngestApp.StartAsync(TestData.DatasetZip, rawConnectionString: missing.ConnectionString);
-
-        // Act
-        using var response = await app.CreateClient().GetAsync("/api/dataset/status");
-
-        // Assert
-        Assert.Equal(System.Net.HttpStatusCode.ServiceUnavailable, response.StatusCode);
-        Assert.Equal("10", response.Headers.GetValues("Retry-After").Single());
-        var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
-        Assert.Equal("A database is missing", problem.GetProperty("title").GetString());
-        Assert.Contains($"'{missing.Database}' does not exist and the user '{user}' may not create it", problem.GetProperty("detail").GetString());
+    private static async Task AdminAsync(string sql)
+    {
+        await using var admin = NpgsqlDataSource.Create(TestServers.PostgresAdminConnectionString);
+        await admin.CreateCommand(sql).ExecuteNonQueryAsync();
     }
 
     [Fact]

@@ -59,7 +59,7 @@ public static class TestModels
 
     private static (TrainedCandidate, FeaturePipeline)[] Train()
     {
-        var trainer = new ModelTrainer(TestEncounters.All.Take(8_000).Select(r => r.Input.Copy()).ToList(), Validation.Value);
+        var trainer = new ModelTrainer(TestEncounters.All.Take(8_000).Select(r => r.Input).ToList(), Validation.Value);
         return
         [
             (trainer.Train(Candidates.All.First(c => c.Algorithm.Contains("Logistic", StringComparison.Ordinal))), trainer.Features),

@@ -13,7 +13,7 @@ namespace Diabetes.Trainer.FunctionalTests;
 public class ModelPredictionTests
 {
     private static readonly Lazy<ModelTrainer> Trainer = new(() => new ModelTrainer(
-        TestEncounters.All.Take(4_000).Select(r => r.Input.Copy()).ToList(),
+        TestEncounters.All.Take(4_000).Select(r => r.Input).ToList(),
         TestEncounters.All.Skip(4_000).Take(1_000).Select(r => r.Input).ToList()));
 
     [Theory]

@@ -69,8 +69,8 @@ public sealed class DatabaseSchema<TContext>(IServiceScopeFactory scopes, ILogge
     }
 
     /// <summary>
-    /// The database itself, when the connection's user may create it; two instances may race to it. A user who may
-    /// not is answered 503 naming the database: creating it mends the service without a restart.
+    /// The database itself, when the connection's user may create it; two instances may race to it. A user who cannot
+    /// is answered 503 naming the database: creating it mends the service without a restart.
     /// </summary>
     private async Task CreateIfMissingAsync(DatabaseFacade database, CancellationToken cancellationToken)
     {
@@ -90,11 +90,14 @@ public sealed class DatabaseSchema<TContext>(IServiceScopeFactory scopes, ILogge
         {
             // Another instance created it first.
         }
-        catch (PostgresException exception) when (exception.SqlState is PostgresErrorCodes.InsufficientPrivilege or PostgresErrorCodes.InvalidCatalogName)
+        catch (PostgresException exception) when (exception.SqlState is PostgresErrorCodes.InsufficientPrivilege
+            or PostgresErrorCodes.InvalidCatalogName or PostgresErrorCodes.InvalidAuthorizationSpecification)
         {
+            // Refused the right, the maintenance database, or a connection to it: PostgreSQL's words say which.
+            var user = string.IsNullOrEmpty(connection.Username) ? "the connection's user" : $"the user '{connection.Username}'";
             throw new IngestProblemException(StatusCodes.Status503ServiceUnavailable, "A database is missing",
-                $"The database '{connection.Database}' does not exist and the user '{connection.Username}' may not create it " +
-                $"({exception.MessageText}): create it, or let that user create databases.", exception);
+                $"The database '{connection.Database}' does not exist and {user} could not create it ({exception.MessageText}): " +
+                "create it, or let that user create databases.", exception);
         }
     }
 }
