@@ -66,9 +66,9 @@ public sealed class ModelTrainer
 
     /// <summary>
     /// The columns the learners read, copied into memory row by row as the featurization wrote them, each row weighed by
-    /// its class. The boosted trees
-    /// read them once and the linear learners at every pass; none of them featurizes again. Streamed in the rows'
-    /// order, like the rows themselves, so every learner sees its data as when it featurized them itself.
+    /// its class. The boosted trees read them once and the linear learners at every pass; none of them featurizes
+    /// again. Streamed in the rows' order, like the rows themselves, so every learner sees its data as when it
+    /// featurized them itself.
     /// </summary>
     private IDataView InMemory(IDataView featurized)
     {
