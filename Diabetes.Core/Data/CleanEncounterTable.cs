@@ -1,5 +1,6 @@
 using Diabetes.Core.Cleaning;
 using Diabetes.Core.Encounters;
+using Diabetes.Core.Text;
 using Npgsql;
 using NpgsqlTypes;
 
@@ -101,31 +102,20 @@ public static class CleanEncounterTable
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         // Every text column holds one of a few hundred values (categories, codes, the source's hash): one string for
         // each value instead of some thirty new strings a row keeps the trainer's copy of CLEAN DATA several times smaller.
-        var values = new HashSet<string>(StringComparer.Ordinal);
+        var values = new StringPool();
         while (await reader.ReadAsync(cancellationToken))
         {
             yield return ReadRow(reader, values);
         }
     }
 
-    private static CleanEncounterRow ReadRow(NpgsqlDataReader reader, HashSet<string> values)
+    private static CleanEncounterRow ReadRow(NpgsqlDataReader reader, StringPool values)
     {
         var next = KeyColumns.Length;
         string? Text()
         {
             var i = next++;
-            return reader.IsDBNull(i) ? null : Shared(reader.GetString(i));
-        }
-
-        string Shared(string value)
-        {
-            if (values.TryGetValue(value, out var known))
-            {
-                return known;
-            }
-
-            values.Add(value);
-            return value;
+            return reader.IsDBNull(i) ? null : values.Get(reader.GetString(i));
         }
 
         int Integer() => reader.GetInt32(next++);
@@ -171,7 +161,7 @@ public static class CleanEncounterTable
             reader.GetInt64(1),
             SplitRule.Parse(reader.GetString(2)),
             reader.IsDBNull(3) ? null : reader.GetInt32(3),
-            Shared(reader.GetString(4)),
+            values.Get(reader.GetString(4)),
             encounter);
     }
 

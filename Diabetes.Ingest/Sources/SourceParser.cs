@@ -2,6 +2,7 @@ using System.Globalization;
 using System.IO.Compression;
 using System.Text;
 using Diabetes.Core.Csv;
+using Diabetes.Core.Text;
 
 namespace Diabetes.Ingest.Sources;
 
@@ -173,34 +174,4 @@ public static class SourceParser
 
     private static string Truncate(string content) =>
         content.Length <= MaxRejectedContent ? content : string.Concat(content.AsSpan(0, MaxRejectedContent), "…");
-
-    /// <summary>
-    /// Shares the string of a repeated value (<c>No</c> appears 2 million times) and looks values up by their
-    /// characters, so a repeated value costs no allocation: it keeps the parsed dataset at tens of megabytes
-    /// instead of hundreds. Capped, so a file of unique values cannot grow it without end.
-    /// </summary>
-    private sealed class StringPool
-    {
-        private const int Capacity = 100_000;
-        private readonly HashSet<string> _strings = new(StringComparer.Ordinal);
-        private readonly HashSet<string>.AlternateLookup<ReadOnlySpan<char>> _lookup;
-
-        public StringPool() => _lookup = _strings.GetAlternateLookup<ReadOnlySpan<char>>();
-
-        public string Get(ReadOnlySpan<char> value)
-        {
-            if (_lookup.TryGetValue(value, out var pooled))
-            {
-                return pooled;
-            }
-
-            var text = value.ToString();
-            if (_strings.Count < Capacity)
-            {
-                _strings.Add(text);
-            }
-
-            return text;
-        }
-    }
 }
