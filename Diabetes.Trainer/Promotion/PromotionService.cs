@@ -39,7 +39,7 @@ public sealed class PromotionService(CleanDataReader data, MlflowClient mlflow, 
             ForgetModelsExcept(newest, production);
             var validation = await data.ReadAsync(DatasetSplit.Validation, cancellationToken);
             var inputs = validation.Inputs;
-            if (inputs.Count == 0 || inputs.All(i => i.Label) || inputs.All(i => !i.Label))
+            if (!validation.HasBothOutcomes)
             {
                 throw new PromotionRefusedException("CLEAN DATA has no validation set with both outcomes to judge versions on.");
             }

@@ -19,6 +19,9 @@ public sealed record SplitData(
 
     public int Positives { get; } = Inputs.Count(i => i.Label);
 
+    /// <summary>Both outcomes occur: what a model can be fitted on or judged by.</summary>
+    public bool HasBothOutcomes => Positives > 0 && Positives < Count;
+
     /// <summary>The model inputs and the lineage of rows read from <c>clean_encounters</c>.</summary>
     public static async Task<SplitData> ReadAsync(DatasetSplit split, IAsyncEnumerable<CleanEncounterRow> rows)
     {

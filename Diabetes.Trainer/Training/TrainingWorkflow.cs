@@ -172,7 +172,7 @@ public sealed class TrainingWorkflow(CleanDataReader data, MlflowClient mlflow, 
                 "CLEAN DATA has no validation rows to choose a model with: prepare the dataset (POST ingest/api/dataset/prepare) and clean it first.");
         }
 
-        if (train.Positives == 0 || train.Positives == train.Count || validation.Positives == 0 || validation.Positives == validation.Count)
+        if (!train.HasBothOutcomes || !validation.HasBothOutcomes)
         {
             throw new TrainingRefusedException(
                 $"Both outcomes must occur in train ({train.Positives:N0} readmitted of {train.Count:N0}) and validation ({validation.Positives:N0} of {validation.Count:N0}).");
@@ -224,12 +224,11 @@ public sealed class TrainingWorkflow(CleanDataReader data, MlflowClient mlflow, 
     private async Task<BinaryMetrics?> LogBestAsync(
         RunInfo parent, RunInfo bestRun, TrainedCandidate best, IReadOnlyList<ModelInput> validation, SplitData test, CancellationToken cancellationToken)
     {
-        var testInputs = test.Inputs;
-        var testLabels = testInputs.Select(r => r.Label).ToArray();
         BinaryMetrics? testMetrics = null;
-        if (testInputs.Count > 0 && testLabels.Distinct().Count() == 2)
+        if (test.HasBothOutcomes)
         {
-            var probabilities = best.Model.Predict(testInputs);
+            var testLabels = test.Inputs.Select(r => r.Label).ToArray();
+            var probabilities = best.Model.Predict(test.Inputs);
             testMetrics = BinaryMetrics.Compute(probabilities, testLabels, best.Validation.Threshold);
             await UploadPlotAsync(bestRun, "plots/roc_curve.png", Plots.Roc(probabilities, testLabels, $"ROC curve on the test set - {best.Candidate.Algorithm}"), cancellationToken);
             await UploadPlotAsync(bestRun, "plots/precision_recall_curve.png", Plots.PrecisionRecall(probabilities, testLabels, $"Precision-recall on the test set - {best.Candidate.Algorithm}"), cancellationToken);
