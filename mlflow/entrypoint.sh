@@ -8,13 +8,27 @@
 #   MLFLOW_SERVER_ALLOWED_HOSTS   Host headers accepted (MLflow 3.5+), e.g. mlflow,mlflow:*,localhost:*
 #   MLFLOW_WORKERS                server processes (MLflow's own variable for --workers); default 2 here, where
 #                                 MLflow's default of 4 is too many for a small VM
+#   MLFLOW_PORT                   the port served; default 5000
+#   MLFLOW_STOP_TIMEOUT           seconds a stopping server gets before it is killed; default 20, well inside
+#                                 Kubernetes' 30 s grace period
 #
 # The server is uvicorn, MLflow 3's default, chosen here on purpose (not gunicorn through --gunicorn-opts, which in 3.9
 # serves Flask directly): it is what the platform is tested against. Its WSGI bridge reads a request body sent chunked as empty, so every client must send
 # Content-Length (the platform's MLflow client always does). Keep-alive is 75 s, longer than the 60 s a .NET client
 # keeps an idle connection, so a client never reuses a connection the server has just closed.
+#
+# `mlflow server` is only a parent: it starts uvicorn (a master and its workers) and a job runner with its consumers,
+# then waits, and passes no signal on. Killed, it leaves them holding the port; stopped, it leaves them running. So it
+# runs in a session of its own, and every stop or restart ends the whole session, waits for it, and checks that the
+# port is free before a new server starts.
 set -u
 workers="${MLFLOW_WORKERS:-2}"
+port="${MLFLOW_PORT:-5000}"
+stop_timeout="${MLFLOW_STOP_TIMEOUT:-20}"
+
+log() {
+    echo "mlflow-entrypoint: $*" >&2
+}
 
 python - <<'PY'
 import os, sys, time
@@ -45,15 +59,77 @@ else:
 PY
 [ $? -eq 0 ] || exit 1
 
-# This shell is PID 1: it forwards a stop request to the server and ends, rather than restarting it.
+# The live processes of a session, from /proc (the image has no ps). A stat line is "pid (comm) state ppid pgrp
+# session ...", where comm may hold spaces and parentheses: everything up to the last ") " is cut first.
+session_processes() {
+    cat /proc/[0-9]*/stat 2>/dev/null |
+        awk -v session="$1" '{ pid = $1; sub(/.*\) /, ""); if ($4 == session && $1 != "Z") print pid }'
+}
+
+# Whether anything listens on the port, from /proc/net/tcp and tcp6 (state 0A is LISTEN; ports are hexadecimal).
+port_in_use() {
+    awk -v port="$(printf ':%04X' "$port")" \
+        '$4 == "0A" && substr($2, length($2) - 4) == port { found = 1 } END { exit !found }' \
+        /proc/net/tcp /proc/net/tcp6 2>/dev/null
+}
+
+# Sleeps in the background, so that a stop request is handled at once rather than after the pause.
+pause() {
+    sleep "$1" &
+    wait $!
+}
+
+# Waits up to $2 seconds until no live process is left in session $1; fails if some remain.
+await_session_end() {
+    ticks=$(($2 * 5))
+    while [ -n "$(session_processes "$1")" ]; do
+        [ "$ticks" -gt 0 ] || return 1
+        pause 0.2
+        ticks=$((ticks - 1))
+    done
+}
+
+# Ends every process of a server's session: TERM, then KILL for what is left after the stop timeout.
+end_session() {
+    left=$(session_processes "$1")
+    [ -n "$left" ] || return 0
+    log "stopping $(echo $left | wc -w) processes of the server's session $1: $(echo $left)"
+    kill -TERM $left 2>/dev/null
+    await_session_end "$1" "$stop_timeout" && return 0
+    left=$(session_processes "$1")
+    log "killing $(echo $left | wc -w) processes still running after ${stop_timeout} s: $(echo $left)"
+    kill -KILL $left 2>/dev/null
+    await_session_end "$1" 10 || log "processes of session $1 outlived KILL: $(session_processes "$1")"
+}
+
+describe_exit() {
+    if [ "$1" -gt 128 ]; then
+        echo "killed by signal $(($1 - 128))"
+    else
+        echo "exit code $1"
+    fi
+}
+
 stopping=0
-trap 'stopping=1; kill -TERM "$server" 2>/dev/null' TERM INT
+trap 'stopping=1' TERM INT
+server=
 
 while [ "$stopping" -eq 0 ]; do
-    echo "starting mlflow server: uvicorn, $workers workers" >&2
-    mlflow server \
+    if [ -n "$server" ]; then
+        # What the last server left behind (orphaned uvicorn workers keep the port) goes before a new one starts.
+        end_session "$server"
+        while [ "$stopping" -eq 0 ] && port_in_use; do
+            log "port $port is still in use by a process outside the server's session; waiting for it"
+            pause 5
+        done
+        [ "$stopping" -eq 0 ] || break
+    fi
+    log "starting mlflow server on port $port: uvicorn, $workers workers"
+    # Started from a shell without job control, the command is no process group leader, so setsid gives it a new
+    # session in place: its process id is the session's id.
+    setsid mlflow server \
         --host 0.0.0.0 \
-        --port 5000 \
+        --port "$port" \
         --workers "$workers" \
         --uvicorn-opts "--timeout-keep-alive 75" \
         --backend-store-uri "$MLFLOW_BACKEND_STORE_URI" \
@@ -61,11 +137,18 @@ while [ "$stopping" -eq 0 ]; do
         --serve-artifacts \
         --allowed-hosts "$MLFLOW_SERVER_ALLOWED_HOSTS" &
     server=$!
-    wait "$server"
+    [ "$stopping" -eq 1 ] || wait "$server"
     status=$?
+    # A stop request interrupts wait while the server still runs.
     [ "$stopping" -eq 1 ] && break
-    echo "mlflow server stopped (exit code $status); starting it again in 5 s" >&2
-    sleep 5
+    log "mlflow server stopped ($(describe_exit "$status")); starting it again in 5 s"
+    pause 5
 done
-wait "$server" 2>/dev/null
+
+if [ -n "$server" ]; then
+    log "stop requested: stopping the server"
+    end_session "$server"
+    wait "$server" 2>/dev/null
+fi
+log "stopped"
 exit 0
