@@ -67,7 +67,17 @@ else if (external && !string.IsNullOrEmpty(builder.Configuration["Parameters:air
     builder.AddExternalService("airflow", builder.AddParameter("airflow-url"));
 }
 
-builder.Build().Run();
+var app = builder.Build();
+
+// Without a container runtime, container mode could only start a dashboard that waits forever: say so and stop.
+if (!external && builder.ExecutionContext.IsRunMode && await ContainerRuntimeCheck.FindProblemAsync(app.Services) is { } problem)
+{
+    await Console.Error.WriteLineAsync(problem);
+    return ContainerRuntimeCheck.ExitCode;
+}
+
+await app.RunAsync();
+return 0;
 
 internal static class ServiceResourceExtensions
 {

@@ -11,10 +11,13 @@ public static class TestProcess
     /// <summary>
     /// Runs <paramref name="program"/> with <paramref name="input"/> on its standard input, reading its output and
     /// errors while it runs (a full pipe would stall it). A program that is not installed throws
-    /// <see cref="System.ComponentModel.Win32Exception"/>, for the caller to say how to install it.
+    /// <see cref="System.ComponentModel.Win32Exception"/>, for the caller to say how to install it. A program still
+    /// running when <paramref name="cancellationToken"/> fires is killed with its children, and a
+    /// <see cref="TimeoutException"/> says what it printed so far.
     /// </summary>
     public static async Task<ProcessResult> RunAsync(string program, IEnumerable<string> arguments, string? input = null,
-        string? workingDirectory = null, IReadOnlyDictionary<string, string>? environment = null)
+        string? workingDirectory = null, IReadOnlyDictionary<string, string>? environment = null,
+        CancellationToken cancellationToken = default)
     {
         var start = new ProcessStartInfo(program, arguments)
         {
@@ -33,7 +36,16 @@ public static class TestProcess
         process.StandardInput.Close();
         var output = process.StandardOutput.ReadToEndAsync();
         var errors = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
+        try
+        {
+            await process.WaitForExitAsync(cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"{program} was still running and was killed:\n{await output}\n{await errors}");
+        }
+
         return new ProcessResult(process.ExitCode, await output, await errors);
     }
 }
