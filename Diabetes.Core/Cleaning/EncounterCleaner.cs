@@ -27,7 +27,7 @@ public abstract record CleaningResult
 
 /// <summary>
 /// The cleaning and feature rules, shared by CLEAN DATA and by the inference API, so that training and
-/// serving see the same features. Each rule and its reason is listed in the README.
+/// serving see the same features. Each rule and its reason is listed in docs/data.md (Data decisions).
 /// </summary>
 public static partial class EncounterCleaner
 {
