@@ -21,16 +21,25 @@ as_pg_user() {
     fi
 }
 
+# How long a server may take to start before we give up: only a safety net. moto_server imports much of boto and
+# may take a minute to listen when the machine's cores are busy with other work.
+SERVER_START_LIMIT=300
+
+# Waits until process $1 listens on port $2; fails at once if the process ended, else after SERVER_START_LIMIT seconds.
 wait_for_port() {
-    local port=$1 name=$2
-    for _ in $(seq 1 100); do
-        if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-            return 0
+    local pid=$1 port=$2 name=$3
+    local deadline=$((SECONDS + SERVER_START_LIMIT))
+    until (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do
+        if ! kill -0 "$pid" 2>/dev/null; then
+            echo "$name ended before it listened on port $port" >&2
+            return 1
+        fi
+        if [ "$SECONDS" -ge "$deadline" ]; then
+            echo "$name did not start listening on port $port within $SERVER_START_LIMIT s" >&2
+            return 1
         fi
         sleep 0.2
     done
-    echo "$name did not start listening on port $port" >&2
-    return 1
 }
 
 start_test_servers() {
@@ -43,7 +52,7 @@ start_test_servers() {
     PG_PORT=$(free_port)
     as_pg_user "$PG_BIN/initdb" -D "$pg_dir/data" -U postgres --auth=trust -E UTF8 >"$TEST_SERVERS_DIR/initdb.log" 2>&1 \
         || { cat "$TEST_SERVERS_DIR/initdb.log" >&2; return 1; }
-    as_pg_user "$PG_BIN/pg_ctl" -D "$pg_dir/data" -l "$pg_dir/postgres.log" -w -t 60 start \
+    as_pg_user "$PG_BIN/pg_ctl" -D "$pg_dir/data" -l "$pg_dir/postgres.log" -w -t "$SERVER_START_LIMIT" start \
         -o "-c listen_addresses=127.0.0.1 -c port=$PG_PORT -c unix_socket_directories=$pg_dir -c max_connections=200 -c fsync=${PG_FSYNC:-off}" \
         >/dev/null || { cat "$pg_dir/postgres.log" >&2; return 1; }
     export DIABETES_TEST_POSTGRES="Host=127.0.0.1;Port=$PG_PORT;Username=postgres;Database=postgres"
@@ -51,7 +60,7 @@ start_test_servers() {
     S3_PORT=$(free_port)
     moto_server -H 127.0.0.1 -p "$S3_PORT" >"$TEST_SERVERS_DIR/moto.log" 2>&1 &
     echo $! >"$TEST_SERVERS_DIR/moto.pid"
-    wait_for_port "$S3_PORT" moto_server || { cat "$TEST_SERVERS_DIR/moto.log" >&2; return 1; }
+    wait_for_port "$(cat "$TEST_SERVERS_DIR/moto.pid")" "$S3_PORT" moto_server || { cat "$TEST_SERVERS_DIR/moto.log" >&2; return 1; }
     export DIABETES_TEST_S3="Endpoint=http://127.0.0.1:$S3_PORT;AccessKey=test;SecretKey=test"
 
     echo "test servers: PostgreSQL on 127.0.0.1:$PG_PORT, S3 (moto) on 127.0.0.1:$S3_PORT"

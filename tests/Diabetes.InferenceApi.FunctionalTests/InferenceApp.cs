@@ -8,7 +8,6 @@ using inference::Diabetes.InferenceApi.Apis;
 using Diabetes.MlflowDouble;
 using Diabetes.Testing;
 using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Diabetes.InferenceApi.FunctionalTests;
@@ -17,7 +16,7 @@ namespace Diabetes.InferenceApi.FunctionalTests;
 /// The inference API in memory, configured only through its documented keys: the MLflow double on a loopback port as
 /// <c>services__mlflow__http__0</c>, the S3 server as <c>ConnectionStrings__minio</c>, and a short refresh interval.
 /// </summary>
-public sealed class InferenceApp : WebApplicationFactory<inference::Program>
+public sealed class InferenceApp : ServiceFactory<inference::Program>
 {
     public static readonly TimeSpan RefreshInterval = TimeSpan.FromMilliseconds(200);
 
@@ -49,23 +48,40 @@ public sealed class InferenceApp : WebApplicationFactory<inference::Program>
         return (await response.Content.ReadFromJsonAsync<PredictionResponse>())!;
     }
 
-    /// <summary>Waits until the API serves <paramref name="version"/> (at most 30 seconds).</summary>
-    public async Task WaitForVersionAsync(string version)
+    /// <summary>Waits until the API serves <paramref name="version"/>.</summary>
+    public Task WaitForVersionAsync(string version) =>
+        WaitForModelAsync(model => model.TryGetProperty("version", out var served) && served.GetString() == version, $"version {version} to be served");
+
+    /// <summary>
+    /// Waits until <paramref name="holds"/> is true of <c>/api/model</c> (the served model, or the 503 problem that
+    /// says why there is none; both say what the watcher last found) and answers it.
+    /// </summary>
+    public async Task<JsonElement> WaitForModelAsync(Func<JsonElement, bool> holds, string what)
     {
         var client = CreateClient();
-        var started = DateTime.UtcNow;
-        while (true)
+        return await Poll.UntilAsync(async () =>
         {
             using var response = await client.GetAsync("/api/model");
-            if (response.IsSuccessStatusCode && (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("version").GetString() == version)
-            {
-                return;
-            }
-
-            Assert.True(DateTime.UtcNow - started < TimeSpan.FromSeconds(30), $"Version {version} not served after 30 s.");
-            await Task.Delay(50);
-        }
+            return await response.Content.ReadFromJsonAsync<JsonElement>();
+        }, holds, what);
     }
+
+    /// <summary>Waits until <c>/health</c> says <paramref name="status"/> (Healthy, Degraded or Unhealthy).</summary>
+    public async Task WaitForHealthAsync(string status)
+    {
+        var client = CreateClient();
+        await Poll.UntilAsync(async () =>
+        {
+            using var response = await client.GetAsync("/health");
+            return await response.Content.ReadAsStringAsync();
+        }, health => health == status, $"/health to say {status}");
+    }
+
+    /// <summary>The watcher's question to MLflow: the alias read by GET, with a query (setting it is a POST with a body).</summary>
+    public const string RegistryLookPath = "/registered-models/alias?";
+
+    /// <summary>How many times the watcher has asked MLflow which version holds Production.</summary>
+    public int RegistryLooks => Mlflow.Requests(RegistryLookPath).Length;
 
     public override async ValueTask DisposeAsync()
     {

@@ -1,5 +1,6 @@
 extern alias inference;
 
+using System.Collections.Concurrent;
 using System.Net;
 using Diabetes.Core.Encounters;
 using System.Net.Http.Json;
@@ -69,33 +70,38 @@ public class ServingTests
         var version2 = await TestModels.PublishAsync(app.MlflowClient, TestModels.FastTree, promote: false);
         var request = TestEncounters.Request(TestEncounters.All[3].Raw);
         using var stop = new CancellationTokenSource();
-        var seen = new List<(HttpStatusCode Status, string? Version)>[4];
-        var loops = Enumerable.Range(0, seen.Length).Select(i => Task.Run(async () =>
+        var seen = Enumerable.Range(0, 4).Select(_ => new ConcurrentQueue<(HttpStatusCode Status, string? Version)>()).ToArray();
+        var loops = seen.Select(answers => Task.Run(async () =>
         {
             var client = app.CreateClient();
-            seen[i] = [];
             while (!stop.IsCancellationRequested)
             {
                 using var response = await client.PostAsync("/api/predictions", JsonContent(request));
-                seen[i].Add((response.StatusCode, response.IsSuccessStatusCode
+                answers.Enqueue((response.StatusCode, response.IsSuccessStatusCode
                     ? (await response.Content.ReadFromJsonAsync<PredictionResponse>())!.Model.Version
                     : null));
             }
         })).ToArray();
-        await Task.Delay(300);
+        // Until each loop has had an answer (a loop that broke down stops the wait; awaiting it says why).
+        Task UntilEveryLoopHasAnswered(Func<(HttpStatusCode Status, string? Version), bool> answer, string what) =>
+            Poll.UntilAsync(() => loops.Any(l => l.IsFaulted) || seen.All(answers => answers.Any(answer)), what);
+        await UntilEveryLoopHasAnswered(_ => true, "every request loop to be answered");
 
         // Act: Production moves to version 2, with no restart and no change to the API
-        var promotedAt = DateTimeOffset.UtcNow;
         await app.MlflowClient.PromoteAsync(ModelArtifacts.RegisteredModelName, version2.Version, CancellationToken.None);
         await app.WaitForVersionAsync(version2.Version);
-        await Task.Delay(300);
+        await UntilEveryLoopHasAnswered(a => a.Version != "1", "every request loop to be answered by another version than 1");
         await stop.CancelAsync();
         await Task.WhenAll(loops);
 
-        // Assert: noticed within a refresh interval (and the look at the registry, slowed by the request loops on two
-        // cores), then served once loaded; every request answered, first by version 1, then by version 2, never back
-        var fetchedAt = app.Mlflow.Requests($"{version2.RunId}/artifacts/model/").Min(r => r.At);
-        Assert.True(fetchedAt - promotedAt < InferenceApp.RefreshInterval + TimeSpan.FromSeconds(1.5), $"noticed after {fetchedAt - promotedAt}");
+        // Assert: noticed at the first look at the registry after the promotion (the look under way when it happened
+        // may have read version 1), then served once loaded; every request answered, first by version 1, then by
+        // version 2, never back
+        var log = app.Mlflow.Requests();
+        var promoted = Array.FindLastIndex(log, r => r.Method == "POST" && r.PathAndQuery.EndsWith("/registered-models/alias", StringComparison.Ordinal));
+        var fetched = Array.FindIndex(log, r => r.PathAndQuery.Contains($"{version2.RunId}/artifacts/model/", StringComparison.Ordinal));
+        var looksBeforeFetch = log.Where((r, i) => i > promoted && i < fetched && r.PathAndQuery.Contains(InferenceApp.RegistryLookPath, StringComparison.Ordinal)).Count();
+        Assert.True(looksBeforeFetch <= 2, $"version 2 was fetched after {looksBeforeFetch} looks at the registry since the promotion");
         foreach (var answers in seen)
         {
             Assert.All(answers, a => Assert.Equal(HttpStatusCode.OK, a.Status));
@@ -115,7 +121,9 @@ public class ServingTests
 
         // Act: Production moves to a version whose model.zip is not a model
         var broken = await TestModels.PublishAsync(app.MlflowClient, TestModels.FastTree, tamper: TestModels.Corrupt);
-        await Task.Delay(InferenceApp.RefreshInterval * 10);
+        await app.WaitForModelAsync(model => LoadProblemVersion(model) == broken.Version, $"version {broken.Version} to be tried");
+        var looksWhenRefused = app.RegistryLooks;
+        await Poll.UntilAsync(() => app.RegistryLooks >= looksWhenRefused + 5, "five more looks at the registry");
 
         // Assert: still version 1, and the broken version was fetched once, not again at every refresh
         var prediction = await app.PredictOkAsync(TypicalEncounter.ToRequest());
@@ -134,7 +142,7 @@ public class ServingTests
 
         // Act: Production moves to a version whose folder lacks model.zip
         var broken = await TestModels.PublishAsync(app.MlflowClient, TestModels.FastTree, tamper: TestModels.WithoutModel);
-        await Task.Delay(InferenceApp.RefreshInterval * 10);
+        await app.WaitForModelAsync(model => LoadProblemVersion(model) == broken.Version, $"version {broken.Version} to be tried");
 
         // Assert: version 1 still serves; /api/model and /health say which version was refused and why
         var model = await app.CreateClient().GetFromJsonAsync<JsonElement>("/api/model");
@@ -167,7 +175,8 @@ public class ServingTests
         // Arrange: MLflow 3 whose --allowed-hosts names only the service, reached by its loopback address
         await using var app = await InferenceApp.StartAsync(mlflowAllowedHosts: ["mlflow", "mlflow:*"]);
         var client = app.CreateClient();
-        await Task.Delay(InferenceApp.RefreshInterval * 3);
+        await app.WaitForModelAsync(model => HasValue(model.GetProperty("mlflow"), "lastAnsweredAt") || HasValue(model.GetProperty("mlflow"), "unreachableSince"),
+            "the first look at the registry");
 
         // Act
         using var health = await client.GetAsync("/health");
@@ -191,12 +200,7 @@ public class ServingTests
 
         // Act
         app.Mlflow.Unavailable = true;
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (await client.GetStringAsync("/health") != "Degraded")
-        {
-            Assert.True(DateTime.UtcNow < deadline, "/health never said Degraded");
-            await Task.Delay(100);
-        }
+        await app.WaitForHealthAsync("Degraded");
 
         // Assert
         using var health = await client.GetAsync("/health");
@@ -208,12 +212,7 @@ public class ServingTests
 
         // MLflow back: healthy again
         app.Mlflow.Unavailable = false;
-        deadline = DateTime.UtcNow.AddSeconds(30);
-        while (await client.GetStringAsync("/health") != "Healthy")
-        {
-            Assert.True(DateTime.UtcNow < deadline, "/health never became Healthy again");
-            await Task.Delay(100);
-        }
+        await app.WaitForHealthAsync("Healthy");
     }
 
     [Fact]
@@ -222,12 +221,7 @@ public class ServingTests
         // Arrange
         await using var app = await InferenceApp.StartAsync();
         var client = app.CreateClient();
-        // Until the watcher has looked at the registry once (a busy machine may take more than a few intervals).
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (await (await client.GetAsync("/health")).Content.ReadAsStringAsync() != "Degraded" && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(InferenceApp.RefreshInterval);
-        }
+        await app.WaitForModelAsync(model => HasValue(model.GetProperty("mlflow"), "lastAnsweredAt"), "the first answer of the registry");
 
         // Act
         using var before = await app.PredictAsync(TypicalEncounter.ToRequest());
@@ -284,6 +278,13 @@ public class ServingTests
         Assert.Equal(8_000, model.GetProperty("trainRows").GetInt32());
         Assert.True(model.GetProperty("mlflow").GetProperty("reachable").GetBoolean());
     }
+
+    /// <summary>The version <c>/api/model</c> says could not be put in service, if any.</summary>
+    private static string? LoadProblemVersion(JsonElement model) =>
+        HasValue(model, "loadProblem") ? model.GetProperty("loadProblem").GetProperty("version").GetString() : null;
+
+    private static bool HasValue(JsonElement element, string property) =>
+        element.TryGetProperty(property, out var value) && value.ValueKind != JsonValueKind.Null;
 
     private static StringContent JsonContent(JsonNode body) => new(body.ToJsonString(), System.Text.Encoding.UTF8, "application/json");
 }

@@ -2,7 +2,6 @@ using System.Net.Http.Json;
 using Diabetes.Core.Data;
 using Diabetes.Testing;
 using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.Mvc;
 using Npgsql;
 
@@ -12,7 +11,7 @@ namespace Diabetes.Ingest.FunctionalTests;
 /// The ingest service in memory, configured only through its documented keys, against fresh databases
 /// (rawdata, cleandata) on the real PostgreSQL and a fresh bucket on the real S3 server.
 /// </summary>
-public sealed class IngestApp : WebApplicationFactory<Program>
+public sealed class IngestApp : ServiceFactory<Program>
 {
     private readonly Dictionary<string, string?> _settings;
 

@@ -4,7 +4,6 @@ using Diabetes.MlflowDouble;
 using Diabetes.Testing;
 using Diabetes.Trainer.Training;
 using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Diabetes.Trainer.FunctionalTests;
@@ -13,21 +12,23 @@ namespace Diabetes.Trainer.FunctionalTests;
 /// The trainer in memory, configured only through its documented keys: CLEAN DATA in a fresh database of the real
 /// PostgreSQL, and the MLflow double on a loopback port as <c>services__mlflow__http__0</c>.
 /// </summary>
-public sealed class TrainerApp : WebApplicationFactory<Program>
+public sealed class TrainerApp : ServiceFactory<Program>
 {
     /// <summary>Short, so that a job run left RUNNING by a stopped trainer reads as such within a couple of seconds.</summary>
-    public static readonly TimeSpan HeartbeatInterval = TimeSpan.FromSeconds(1);
+    public static readonly TimeSpan QuickHeartbeat = TimeSpan.FromSeconds(1);
 
     private readonly string _cleanConnectionString;
     private bool _ownsMlflow;
     private readonly string? _algorithms;
+    private readonly TimeSpan _heartbeatInterval;
 
-    private TrainerApp(string cleanConnectionString, MlflowServerDouble mlflow, bool ownsMlflow = true, string? algorithms = null)
+    private TrainerApp(string cleanConnectionString, MlflowServerDouble mlflow, bool ownsMlflow, string? algorithms, TimeSpan heartbeatInterval)
     {
         _cleanConnectionString = cleanConnectionString;
         Mlflow = mlflow;
         _ownsMlflow = ownsMlflow;
         _algorithms = algorithms;
+        _heartbeatInterval = heartbeatInterval;
     }
 
     public MlflowServerDouble Mlflow { get; }
@@ -39,14 +40,16 @@ public sealed class TrainerApp : WebApplicationFactory<Program>
 
     /// <summary>
     /// Starts with CLEAN DATA made of the dataset's first <paramref name="encounters"/> lines (none: an empty table), and
-    /// the double as MLflow 3, accepting the Host headers <paramref name="mlflowAllowedHosts"/> (default: the server's).
+    /// the double as MLflow 3, accepting the Host headers <paramref name="mlflowAllowedHosts"/> (default: the server's);
+    /// a running job beats every <paramref name="heartbeatInterval"/> (default: <see cref="QuickHeartbeat"/>).
     /// </summary>
     public static async Task<TrainerApp> StartAsync(int encounters, int batchSize = 1_000, IReadOnlyList<string>? mlflowAllowedHosts = null,
-        string? algorithms = null)
+        string? algorithms = null, TimeSpan? heartbeatInterval = null)
     {
         var connectionString = await TestServers.CreateDatabaseAsync("cleandata");
         await CleanDataSeeder.SeedAsync(connectionString, TestData.CsvLines.Take(encounters + 1), batchSize);
-        return new TrainerApp(connectionString, await MlflowServerDouble.StartAsync(MlflowServerDouble.Mlflow3, mlflowAllowedHosts), algorithms: algorithms);
+        return new TrainerApp(connectionString, await MlflowServerDouble.StartAsync(MlflowServerDouble.Mlflow3, mlflowAllowedHosts), ownsMlflow: true,
+            algorithms, heartbeatInterval ?? QuickHeartbeat);
     }
 
     /// <summary>
@@ -56,7 +59,7 @@ public sealed class TrainerApp : WebApplicationFactory<Program>
     /// </summary>
     public TrainerApp Another(string? cleanConnectionString = null)
     {
-        var another = new TrainerApp(cleanConnectionString ?? _cleanConnectionString, Mlflow, _ownsMlflow, _algorithms);
+        var another = new TrainerApp(cleanConnectionString ?? _cleanConnectionString, Mlflow, _ownsMlflow, _algorithms, _heartbeatInterval);
         _ownsMlflow = false;
         return another;
     }
@@ -65,7 +68,7 @@ public sealed class TrainerApp : WebApplicationFactory<Program>
     {
         builder.UseSetting("ConnectionStrings:cleandata", _cleanConnectionString);
         builder.UseSetting("services:mlflow:http:0", Mlflow.BaseAddress.ToString());
-        builder.UseSetting("Training:HeartbeatInterval", HeartbeatInterval.ToString());
+        builder.UseSetting("Training:HeartbeatInterval", _heartbeatInterval.ToString());
         builder.UseSetting("Training:Algorithms", _algorithms);
     }
 
@@ -76,25 +79,15 @@ public sealed class TrainerApp : WebApplicationFactory<Program>
         return ((await response.Content.ReadFromJsonAsync<TrainingJobResponse>())!, response.Headers.Location!);
     }
 
-    /// <summary>Polls the job until it ends (at most three minutes).</summary>
+    /// <summary>Polls the job until it ends.</summary>
     public Task<TrainingJobResponse> WaitForJobAsync(string id) => WaitForJobAsync(id, job => job.Status != nameof(TrainingStatus.Running));
 
-    /// <summary>Polls the job until <paramref name="condition"/> holds of it (at most three minutes).</summary>
+    /// <summary>Polls the job until <paramref name="condition"/> holds of it.</summary>
     public async Task<TrainingJobResponse> WaitForJobAsync(string id, Func<TrainingJobResponse, bool> condition)
     {
         var client = CreateClient();
-        var deadline = DateTime.UtcNow.AddMinutes(3);
-        while (true)
-        {
-            var job = (await client.GetFromJsonAsync<TrainingJobResponse>($"/api/trainings/{id}"))!;
-            if (condition(job))
-            {
-                return job;
-            }
-
-            Assert.True(DateTime.UtcNow < deadline, $"Job {id} did not get there within three minutes: {job.Status}, {job.Progress}");
-            await Task.Delay(100);
-        }
+        return await Poll.UntilAsync(async () => (await client.GetFromJsonAsync<TrainingJobResponse>($"/api/trainings/{id}"))!, condition,
+            $"job {id} to get there");
     }
 
     public override async ValueTask DisposeAsync()

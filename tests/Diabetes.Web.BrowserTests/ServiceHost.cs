@@ -1,7 +1,7 @@
+using Diabetes.Testing;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Diabetes.Web.BrowserTests;
@@ -10,7 +10,7 @@ namespace Diabetes.Web.BrowserTests;
 /// A service of the platform on a real loopback port (Kestrel, so that a browser and the other services reach it),
 /// configured only through its documented keys.
 /// </summary>
-public sealed class ServiceHost<TProgram> : WebApplicationFactory<TProgram> where TProgram : class
+public sealed class ServiceHost<TProgram> : ServiceFactory<TProgram> where TProgram : class
 {
     private readonly IReadOnlyDictionary<string, string?> _settings;
 

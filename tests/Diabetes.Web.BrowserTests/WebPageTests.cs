@@ -105,7 +105,7 @@ public class WebPageTests(WebSystem system) : IClassFixture<WebSystem>
     {
         // Arrange: the site pointed at an inference API that is not there
         await using var site = new ServiceHost<web::Program>(system.WebSettings(new Uri("http://127.0.0.1:9")));
-        var page = await system.Browser.NewPageAsync();
+        var page = await Chromium.NewPageAsync(system.Browser);
         await page.GotoAsync(site.BaseAddress.ToString());
         await page.Locator("#field-num_medications").FillAsync("23");
 
@@ -128,7 +128,7 @@ public class WebPageTests(WebSystem system) : IClassFixture<WebSystem>
             ["services:mlflow:http:0"] = emptyMlflow.BaseAddress.ToString(),
         });
         await using var site = new ServiceHost<web::Program>(system.WebSettings(inference.BaseAddress));
-        var page = await system.Browser.NewPageAsync();
+        var page = await Chromium.NewPageAsync(system.Browser);
         await page.GotoAsync(site.BaseAddress.ToString());
         await page.Locator("#field-race").SelectOptionAsync("Hispanic");
 

@@ -54,7 +54,7 @@ public sealed class WebSystem : IAsyncLifetime
             ["ConnectionStrings:minio"] = TestServers.S3ConnectionString,
             ["Dataset:Source"] = TestData.DatasetZip,
         });
-        using (var ingestClient = new HttpClient { BaseAddress = _ingest.BaseAddress })
+        using (var ingestClient = new HttpClient { BaseAddress = _ingest.BaseAddress, Timeout = ServiceCalls.Timeout })
         {
             foreach (var step in new[] { "/api/dataset/prepare", "/api/batches/next", "/api/clean" })
             {
@@ -85,7 +85,7 @@ public sealed class WebSystem : IAsyncLifetime
 
     public async Task<IPage> OpenAsync(string path)
     {
-        var page = await Browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1280, Height = 900 } });
+        var page = await Chromium.NewPageAsync(Browser, new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1280, Height = 900 } });
         await page.GotoAsync(new Uri(WebAddress, path).ToString());
         return page;
     }
@@ -112,11 +112,10 @@ public sealed class WebSystem : IAsyncLifetime
     private async Task WaitForModelAsync()
     {
         using var client = new HttpClient { BaseAddress = _inference.BaseAddress };
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (!(await client.GetAsync("/api/model")).IsSuccessStatusCode)
+        await Poll.UntilAsync(async () =>
         {
-            Assert.True(DateTime.UtcNow < deadline, $"{ModelArtifacts.RegisteredModelName} was not served within 30 s");
-            await Task.Delay(100);
-        }
+            using var response = await client.GetAsync("/api/model");
+            return response.IsSuccessStatusCode;
+        }, $"{ModelArtifacts.RegisteredModelName} to be served");
     }
 }
