@@ -15,8 +15,6 @@ namespace Diabetes.Deployment.Tests;
 /// </summary>
 public sealed class MlflowEntrypointTests
 {
-    private static readonly TimeSpan Patience = TimeSpan.FromMinutes(2);
-
     [Fact]
     public async Task KilledCommandIsReplacedByOneFreshServer()
     {
@@ -170,26 +168,19 @@ public sealed class MlflowEntrypointTests
         /// </summary>
         public async Task<ServerProcesses> WaitForNewServerAsync()
         {
-            var deadline = Stopwatch.StartNew();
-            while (deadline.Elapsed < Patience)
+            var server = await Poll.UntilAsync(async () =>
             {
                 Assert.False(_process.HasExited, $"the entrypoint ended:\n{Log}");
-                if (Servers().FirstOrDefault(s => !_seenCommands.Contains(s.Command)) is { } server
-                    && await AnsweringProcessAsync() == server.Web)
-                {
-                    _seenCommands.Add(server.Command);
-                    return server;
-                }
-
-                await Task.Delay(200);
-            }
-
-            throw new TimeoutException($"no new server answered within {Patience}:\n{Log}");
+                var started = Servers().FirstOrDefault(s => !_seenCommands.Contains(s.Command));
+                return started is not null && await AnsweringProcessAsync() == started.Web ? started : null;
+            }, started => started is not null, "a new server answering /health", _ => Log);
+            _seenCommands.Add(server!.Command);
+            return server;
         }
 
         public async Task<int> WaitForExitAsync()
         {
-            using var timeout = new CancellationTokenSource(Patience);
+            using var timeout = new CancellationTokenSource(Poll.Limit);
             await _process.WaitForExitAsync(timeout.Token);
             _process.WaitForExit(); // the rest of its output
             return _process.ExitCode;
