@@ -206,7 +206,7 @@ public class TrainingTests
     [Fact]
     public async Task AJobLeftRunningByAStoppedTrainerIsMarkedFailedAtStartUp()
     {
-        // Arrange: MLflow holds a job run that an earlier trainer process never finished
+        // Arrange: MLflow holds a job run that an earlier trainer process, which kept no lease, never finished
         await using var app = await TrainerApp.StartAsync(encounters: 0);
         using var http = new HttpClient { BaseAddress = app.Mlflow.BaseAddress };
         var experiment = await PostJsonAsync(http, "experiments/create", new { name = TrainingWorkflow.ExperimentName });
@@ -214,7 +214,7 @@ public class TrainingTests
         {
             experiment_id = experiment.GetProperty("experiment_id").GetString(),
             run_name = "interrupted",
-            tags = new[] { new { key = TrainingWorkflow.RoleTag, value = TrainingWorkflow.JobRole } },
+            tags = new[] { new { key = TrainingWorkflow.RoleTag, value = TrainingWorkflow.JobRole }, new { key = TrainingWorkflow.JobTag, value = "abcdef012345" } },
         });
         var runId = created.GetProperty("run").GetProperty("info").GetProperty("run_id").GetString()!;
 
@@ -299,7 +299,7 @@ public class TrainingTests
         var (started, _) = await first.StartTrainingAsync();
         await first.WaitForJobAsync(started.Id, job => job.ParentRunId is not null);
 
-        // And a job run that no trainer beats for: the second trainer must fail that one, in the same window
+        // And a job run that no trainer holds a lease for: the second trainer must fail that one, in the same window
         using var http = new HttpClient { BaseAddress = first.Mlflow.BaseAddress };
         var experiment = (await first.MlflowClient.Api.GetExperimentByNameAsync(TrainingWorkflow.ExperimentName, CancellationToken.None)).Experiment;
         var orphan = (await PostJsonAsync(http, "runs/create", new
@@ -326,10 +326,13 @@ public class TrainingTests
         Assert.Equal(nameof(TrainingStatus.Succeeded), (await secondClient.GetFromJsonAsync<TrainingJobResponse>($"/api/trainings/{started.Id}"))!.Status);
     }
 
-    /// <summary>The runs MLflow holds for a job, once <paramref name="until"/> holds of them (at most 30 s).</summary>
+    /// <summary>
+    /// The runs MLflow holds for a job, once <paramref name="until"/> holds of them (at most two minutes: a job whose
+    /// trainer could not let go of its lease is taken over only once the lease expires).
+    /// </summary>
     private static async Task<IReadOnlyList<Run>> RunsOfJobAsync(TrainerApp app, string jobId, Func<IReadOnlyList<Run>, bool> until)
     {
-        var deadline = DateTime.UtcNow.AddSeconds(30);
+        var deadline = DateTime.UtcNow.AddMinutes(2);
         while (true)
         {
             var runs = await app.MlflowClient.SearchRunsAsync(TrainingWorkflow.ExperimentName, $"tags.`{TrainingWorkflow.JobTag}` = '{jobId}'", CancellationToken.None);
