@@ -13,10 +13,19 @@ public sealed class TrainingOptions
     public string? Algorithms { get; set; }
 
     /// <summary>
-    /// How often a running job tags its MLflow run with a heartbeat (<c>Training__HeartbeatInterval</c>). A RUNNING job
-    /// run silent for three intervals belongs to a trainer that stopped: it reads Failed, and is marked so.
+    /// How long a running job's lease in PostgreSQL lasts unless its trainer renews it (<c>Training__LeaseDuration</c>).
+    /// A trainer that cannot renew for this long (it died, or PostgreSQL does not answer it) stops its job, and any
+    /// trainer may then take the job over and mark it failed. MLflow plays no part: a trainer cut off from MLflow but
+    /// not from PostgreSQL keeps its job. Two minutes ride out a busy machine and a PostgreSQL restart.
     /// </summary>
-    public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(30);
+    public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>
+    /// How often a running job's trainer renews its lease, and how often every trainer looks for jobs whose lease has
+    /// expired (<c>Training__LeaseRenewInterval</c>). At most a third of <see cref="LeaseDuration"/>, so that a lease
+    /// outlives two renewals lost in a row.
+    /// </summary>
+    public TimeSpan LeaseRenewInterval { get; set; } = TimeSpan.FromSeconds(15);
 
     public IReadOnlyList<Candidate> SelectedCandidates()
     {
@@ -38,11 +47,13 @@ public sealed class TrainingOptions
     private string[] Names() => (Algorithms ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 }
 
-/// <summary>A name no family answers to, or a heartbeat interval of zero, stops the trainer at start-up.</summary>
+/// <summary>A name no family answers to, or lease timings that cannot hold, stop the trainer at start-up.</summary>
 public sealed class TrainingOptionsValidator : IValidateOptions<TrainingOptions>
 {
     public ValidateOptionsResult Validate(string? name, TrainingOptions options) =>
         options.UnknownAlgorithms() is { } problem ? ValidateOptionsResult.Fail(problem)
-        : options.HeartbeatInterval <= TimeSpan.Zero ? ValidateOptionsResult.Fail("Training:HeartbeatInterval must be longer than zero.")
+        : options.LeaseRenewInterval <= TimeSpan.Zero ? ValidateOptionsResult.Fail("Training:LeaseRenewInterval must be longer than zero.")
+        : options.LeaseRenewInterval * 3 > options.LeaseDuration ? ValidateOptionsResult.Fail(
+            $"Training:LeaseRenewInterval ({options.LeaseRenewInterval}) must be at most a third of Training:LeaseDuration ({options.LeaseDuration}).")
         : ValidateOptionsResult.Success;
 }

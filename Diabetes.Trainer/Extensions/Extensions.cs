@@ -1,6 +1,8 @@
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using Diabetes.Core.Mlflow;
 using Diabetes.Core.Storage;
+using Diabetes.Trainer.Data;
 using Diabetes.Trainer.Promotion;
 using Diabetes.Trainer.Training;
 
@@ -15,6 +17,18 @@ public static class Extensions
             .ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<TrainingOptions>, TrainingOptionsValidator>();
         builder.AddKeyedNpgsqlDataSource(CleanDataReader.ConnectionName);
+        // The trainer's own tables (job leases) in the same database, migrated with EF Core under their own history
+        // table. The data source's readiness check already watches the database; a migration is retried as a whole.
+        builder.AddNpgsqlDbContext<TrainerDataContext>(CleanDataReader.ConnectionName,
+            settings =>
+            {
+                settings.DisableHealthChecks = true;
+                settings.DisableRetry = true;
+            },
+            options => options.UseNpgsql(npgsql => npgsql.MigrationsHistoryTable(TrainerDataContext.HistoryTable)));
+        builder.Services.AddSingleton<TrainerSchema>();
+        builder.Services.AddHostedService<TrainerSchemaStartUp>();
+        builder.Services.AddHealthChecks().AddCheck<TrainerSchema>("job-leases", tags: ["ready"]);
         builder.Services.AddMlflowClient();
         builder.Services.AddHealthChecks().AddCheck<MlflowHealthCheck>(MlflowClientExtensions.ServiceName, tags: ["ready"]);
 
@@ -29,6 +43,7 @@ public static class Extensions
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<CleanDataReader>();
         builder.Services.AddSingleton<TrainingJobs>();
+        builder.Services.AddSingleton<JobLeases>();
         builder.Services.AddSingleton<TrainingJobHistory>();
         builder.Services.AddSingleton<TrainingWorkflow>();
         builder.Services.AddSingleton<PromotionService>();

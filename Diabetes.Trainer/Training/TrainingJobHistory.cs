@@ -1,22 +1,27 @@
 using System.Globalization;
 using Diabetes.Core.Mlflow;
+using Npgsql;
 
 namespace Diabetes.Trainer.Training;
 
 /// <summary>
 /// Training jobs as MLflow keeps them, for a job this process does not hold (it ran before a restart, or in another
-/// trainer): the parent run tagged with the job's id, and its candidate runs. A run still RUNNING whose trainer stopped
-/// beating (<see cref="TrainingOptions.HeartbeatInterval"/>) reads Failed at once, before the reconciler marks it so.
+/// trainer): the parent run tagged with the job's id, and its candidate runs. A run still RUNNING whose lease no trainer
+/// holds (<see cref="JobLeases"/>) reads Failed at once, before a reconciler marks it so.
 /// </summary>
-public sealed class TrainingJobHistory(MlflowClient mlflow, Microsoft.Extensions.Options.IOptions<TrainingOptions> options, TimeProvider timeProvider)
+public sealed class TrainingJobHistory(MlflowClient mlflow, JobLeases leases, TimeProvider timeProvider, ILogger<TrainingJobHistory> logger)
 {
     public const string StoppedReason = "The trainer stopped during this job (restart or crash); start a new job.";
+
+    /// <summary>Every run of the job, parent and candidates.</summary>
+    public Task<IReadOnlyList<Run>> RunsAsync(string jobId, CancellationToken cancellationToken) =>
+        mlflow.SearchRunsAsync(TrainingWorkflow.ExperimentName,
+            $"tags.`{TrainingWorkflow.JobTag}` = '{jobId.Replace("'", "", StringComparison.Ordinal)}'", cancellationToken);
 
     /// <summary>The job, or null when MLflow knows no job of that id.</summary>
     public async Task<TrainingJobResponse?> FindAsync(string jobId, CancellationToken cancellationToken)
     {
-        var runs = await mlflow.SearchRunsAsync(TrainingWorkflow.ExperimentName,
-            $"tags.`{TrainingWorkflow.JobTag}` = '{jobId.Replace("'", "", StringComparison.Ordinal)}'", cancellationToken);
+        var runs = await RunsAsync(jobId, cancellationToken);
         var parent = runs.FirstOrDefault(r => r.Data?.Tag(TrainingWorkflow.RoleTag) == TrainingWorkflow.JobRole);
         if (parent is null)
         {
@@ -27,7 +32,7 @@ public sealed class TrainingJobHistory(MlflowClient mlflow, Microsoft.Extensions
             .OrderBy(r => r.Info.StartTime)
             .Select(Candidate)
             .ToArray();
-        var (status, error) = StatusOf(parent);
+        var (status, error) = await StatusOfAsync(jobId, parent, cancellationToken);
         var started = DateTimeOffset.FromUnixTimeMilliseconds(parent.Info.StartTime);
         DateTimeOffset? finished = parent.Info.EndTime is { } end ? DateTimeOffset.FromUnixTimeMilliseconds(end) : null;
         var data = parent.Data;
@@ -40,27 +45,26 @@ public sealed class TrainingJobHistory(MlflowClient mlflow, Microsoft.Extensions
             started, finished);
     }
 
-    /// <summary>
-    /// True when a RUNNING job run's trainer has not beaten for three of its intervals (the longer of the writer's and
-    /// this trainer's): it stopped.
-    /// </summary>
-    public bool HeartbeatExpired(Run run)
-    {
-        var lastSign = long.TryParse(run.Data?.Tag(TrainingWorkflow.HeartbeatTag), NumberStyles.Integer, CultureInfo.InvariantCulture, out var beat)
-            ? beat
-            : run.Info.StartTime;
-        var interval = Math.Max(options.Value.HeartbeatInterval.TotalMilliseconds,
-            long.TryParse(run.Data?.Tag(TrainingWorkflow.HeartbeatIntervalTag), NumberStyles.Integer, CultureInfo.InvariantCulture, out var written) ? written : 0);
-        return timeProvider.GetUtcNow().ToUnixTimeMilliseconds() - lastSign > 3 * interval;
-    }
-
-    private (TrainingStatus Status, string? Error) StatusOf(Run parent) => parent.Info.Status switch
+    private async Task<(TrainingStatus Status, string? Error)> StatusOfAsync(string jobId, Run parent, CancellationToken cancellationToken) => parent.Info.Status switch
     {
         MlflowNames.Finished => (TrainingStatus.Succeeded, null),
-        MlflowNames.Running when HeartbeatExpired(parent) => (TrainingStatus.Failed, StoppedReason),
-        MlflowNames.Running => (TrainingStatus.Running, null),
+        MlflowNames.Running => await IsHeldAsync(jobId, cancellationToken) ? (TrainingStatus.Running, null) : (TrainingStatus.Failed, StoppedReason),
         var other => (TrainingStatus.Failed, parent.Data?.Tag(TrainingWorkflow.ErrorTag) ?? $"The job's run ended {other}."),
     };
+
+    /// <summary>Whether a trainer holds the job's lease; when PostgreSQL cannot say, MLflow's RUNNING is believed.</summary>
+    private async Task<bool> IsHeldAsync(string jobId, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await leases.StateAsync(jobId, cancellationToken) == JobLeaseState.Held;
+        }
+        catch (NpgsqlException exception)
+        {
+            logger.LogWarning("Could not read the lease of training job {JobId} ({Error}); it is answered as MLflow has it, running", jobId, exception.Message);
+            return true;
+        }
+    }
 
     private static CandidateResult Candidate(Run run)
     {

@@ -37,18 +37,6 @@ public sealed class TrainingJobs(TimeProvider timeProvider)
 
     /// <summary>Whether <paramref name="id"/> could be a job's (12 lowercase hex digits): anything else is unknown without asking MLflow.</summary>
     public static bool IsWellFormedId(string id) => id.Length == IdLength && id.All(char.IsAsciiHexDigitLower);
-
-    /// <summary>The id of the job this process is running, if any.</summary>
-    public string? RunningJobId
-    {
-        get
-        {
-            lock (_gate)
-            {
-                return _current is { IsRunning: true } running ? running.Id : null;
-            }
-        }
-    }
 }
 
 /// <summary>Runs queued jobs one after the other; a job that throws is marked failed with the reason.</summary>
@@ -76,5 +64,8 @@ public sealed class TrainingJobRunner(TrainingJobs jobs, TrainingWorkflow workfl
     }
 }
 
-/// <summary>A job that cannot start for a reason in the data (no CLEAN rows): its message is the whole story.</summary>
-public sealed class TrainingRefusedException(string message) : Exception(message);
+/// <summary>
+/// A job that cannot go on for a reason its message tells whole: nothing to train on in CLEAN DATA, no lease to be had,
+/// or the lease lost.
+/// </summary>
+public sealed class TrainingRefusedException(string message, Exception? innerException = null) : Exception(message, innerException);

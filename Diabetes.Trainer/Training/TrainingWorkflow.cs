@@ -14,8 +14,8 @@ namespace Diabetes.Trainer.Training;
 /// (params, validation metrics, training dataset, model folder), the best candidate judged once on the test set
 /// (test metrics and plots), and its registration as a new version of <see cref="ModelName"/>.
 /// </summary>
-public sealed class TrainingWorkflow(CleanDataReader data, MlflowClient mlflow, IOptions<TrainingOptions> options, TimeProvider timeProvider,
-    ILogger<TrainingWorkflow> logger)
+public sealed class TrainingWorkflow(CleanDataReader data, MlflowClient mlflow, JobLeases leases, IOptions<TrainingOptions> options,
+    TimeProvider timeProvider, ILogger<TrainingWorkflow> logger)
 {
     public const string ExperimentName = ModelArtifacts.RegisteredModelName;
     public const string ModelName = ModelArtifacts.RegisteredModelName;
@@ -24,8 +24,6 @@ public sealed class TrainingWorkflow(CleanDataReader data, MlflowClient mlflow, 
     public const string ErrorTag = "diabetes.error";
     public const string JobRole = "training-job";
     public const string CandidateRole = "candidate";
-    public const string HeartbeatTag = "diabetes.heartbeat";
-    public const string HeartbeatIntervalTag = "diabetes.heartbeat_interval_ms";
     public const string CandidateTag = "candidate";
     public const string BestRunTag = "best_run_id";
     public const string RegisteredVersionTag = "registered_version";
@@ -35,18 +33,35 @@ public sealed class TrainingWorkflow(CleanDataReader data, MlflowClient mlflow, 
 
     public static readonly ActivitySource ActivitySource = new("Diabetes.Trainer");
 
-    public async Task RunAsync(TrainingJob job, CancellationToken cancellationToken)
+    public async Task RunAsync(TrainingJob job, CancellationToken stoppingToken)
     {
         using var activity = ActivitySource.StartActivity("training.job");
         activity?.SetTag("training.job_id", job.Id);
+        // The lease before the run: a job run without one is any trainer's to fail.
+        await using var lease = await leases.AcquireAsync(job.Id, stoppingToken);
+        try
+        {
+            await TrainAsync(job, lease, lease.Token);
+        }
+        catch (Exception exception) when (lease.IsLost && !stoppingToken.IsCancellationRequested)
+        {
+            throw new TrainingRefusedException(
+                $"This trainer lost the job's lease (PostgreSQL did not answer it for {options.Value.LeaseDuration}, or another trainer took the job over): " +
+                "it stopped without writing results, and the trainer holding the lease marks the job's runs failed. Start a new job.", exception);
+        }
+    }
+
+    /// <summary>
+    /// The job under its lease. <paramref name="cancellationToken"/> ends it when the trainer stops or the lease is lost:
+    /// from then on it writes nothing, a failure included, and the runs are left to whoever holds the lease next.
+    /// </summary>
+    private async Task TrainAsync(TrainingJob job, JobLease lease, CancellationToken cancellationToken)
+    {
         // The run first, so that a job that fails from here on, CLEAN DATA unreadable included, says why in MLflow too.
         var experimentId = await mlflow.GetOrCreateExperimentAsync(ExperimentName, cancellationToken);
         var parent = await mlflow.StartRunAsync(experimentId, $"training-{job.Id}",
             new Dictionary<string, string> { [JobTag] = job.Id, [RoleTag] = JobRole }, null, cancellationToken);
         job.SetParentRun(parent.RunId);
-        // Stops with the job, and at once when the trainer stops: a job left behind must look abandoned.
-        using var heartbeat = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var beating = BeatAsync(parent.RunId, heartbeat.Token);
         RunInfo? current = null;
         var stopwatch = Stopwatch.StartNew();
         try
@@ -95,66 +110,22 @@ public sealed class TrainingWorkflow(CleanDataReader data, MlflowClient mlflow, 
             var testMetrics = await LogBestAsync(parent, bestRun, chosen, validation.Inputs, test, cancellationToken);
 
             job.Stage("registering");
+            // The version only under a lease just renewed: a trainer that lost the job never registers one.
+            await lease.ConfirmAsync();
             var version = await RegisterAsync(bestRun, chosen, testMetrics, lineage, cancellationToken);
             await mlflow.LogAsync(parent.RunId, tags: new Dictionary<string, string> { [RegisteredVersionTag] = version.Version }, cancellationToken: cancellationToken);
             await mlflow.EndRunAsync(parent.RunId, MlflowNames.Finished, cancellationToken);
+            await lease.EndAsync();
             job.Succeeded(bestRun.RunId, version.Version);
             logger.LogInformation("Training job {JobId} registered {Model} version {Version}: {Algorithm}, val_roc_auc {ValAuc:F4}, test_roc_auc {TestAuc}, {Elapsed:N0} s",
                 job.Id, ModelName, version.Version, chosen.Candidate.Name, chosen.Validation.RocAuc, testMetrics?.RocAuc.ToString("F4", CultureInfo.InvariantCulture) ?? "(no test set)", stopwatch.Elapsed.TotalSeconds);
         }
-        catch (Exception exception) when (exception is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        catch (Exception exception) when (!cancellationToken.IsCancellationRequested)
         {
             var reason = exception is TrainingRefusedException ? exception.Message : $"{exception.GetType().Name}: {exception.Message}";
-            await RecordFailureAsync(parent, current, reason);
+            await RecordFailureAsync(parent, current, reason, cancellationToken);
+            await lease.EndAsync();
             throw;
-        }
-        finally
-        {
-            await heartbeat.CancelAsync();
-            await beating;
-        }
-    }
-
-    /// <summary>
-    /// Tags the job's run with the time, every heartbeat interval, until the job ends: the sign that its trainer is
-    /// alive, which a restarted or second trainer reads before it calls the run interrupted. A beat MLflow refuses is
-    /// logged and the next one tried.
-    /// </summary>
-    private async Task BeatAsync(string runId, CancellationToken cancellationToken)
-    {
-        using var timer = new PeriodicTimer(options.Value.HeartbeatInterval, timeProvider);
-        do
-        {
-            try
-            {
-                // With its interval: a reader with another setting judges the run by the writer's pace.
-                await mlflow.LogAsync(runId, tags: new Dictionary<string, string>
-                {
-                    [HeartbeatTag] = timeProvider.GetUtcNow().ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture),
-                    [HeartbeatIntervalTag] = ((long)options.Value.HeartbeatInterval.TotalMilliseconds).ToString(CultureInfo.InvariantCulture),
-                }, cancellationToken: cancellationToken);
-            }
-            catch (Exception exception) when (!cancellationToken.IsCancellationRequested)
-            {
-                logger.LogWarning("Could not record the heartbeat of run {RunId}: {Error}", runId, exception.Message);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-        }
-        while (await WaitAsync(timer, cancellationToken));
-    }
-
-    private static async Task<bool> WaitAsync(PeriodicTimer timer, CancellationToken cancellationToken)
-    {
-        try
-        {
-            return await timer.WaitForNextTickAsync(cancellationToken);
-        }
-        catch (OperationCanceledException)
-        {
-            return false;
         }
     }
 
@@ -278,14 +249,15 @@ public sealed class TrainingWorkflow(CleanDataReader data, MlflowClient mlflow, 
     /// Marks the runs failed with the reason. The status is set even when the tags are refused; MLflow being down too
     /// is logged, not thrown over the first error.
     /// </summary>
-    private async Task RecordFailureAsync(RunInfo parent, RunInfo? candidate, string reason)
+    private async Task RecordFailureAsync(RunInfo parent, RunInfo? candidate, string reason, CancellationToken cancellationToken)
     {
         var tagged = reason.Length <= MaxErrorTagLength ? reason : reason[..(MaxErrorTagLength - 1)] + "…";
         foreach (var run in new[] { candidate, parent }.OfType<RunInfo>())
         {
             try
             {
-                await mlflow.LogAsync(run.RunId, tags: new Dictionary<string, string> { [ErrorTag] = tagged, [MlflowNames.NoteTag] = $"Failed: {tagged}" });
+                await mlflow.LogAsync(run.RunId, tags: new Dictionary<string, string> { [ErrorTag] = tagged, [MlflowNames.NoteTag] = $"Failed: {tagged}" },
+                    cancellationToken: cancellationToken);
             }
             catch (Exception exception)
             {
@@ -294,7 +266,7 @@ public sealed class TrainingWorkflow(CleanDataReader data, MlflowClient mlflow, 
 
             try
             {
-                await mlflow.EndRunAsync(run.RunId, MlflowNames.Failed, CancellationToken.None);
+                await mlflow.EndRunAsync(run.RunId, MlflowNames.Failed, cancellationToken);
             }
             catch (Exception exception)
             {

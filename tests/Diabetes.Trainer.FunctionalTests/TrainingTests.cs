@@ -206,7 +206,7 @@ public class TrainingTests
     [Fact]
     public async Task AJobLeftRunningByAStoppedTrainerIsMarkedFailedAtStartUp()
     {
-        // Arrange: MLflow holds a job run that an earlier trainer process never finished
+        // Arrange: MLflow holds a job run that an earlier trainer process, which kept no lease, never finished
         await using var app = await TrainerApp.StartAsync(encounters: 0);
         using var http = new HttpClient { BaseAddress = app.Mlflow.BaseAddress };
         var experiment = await PostJsonAsync(http, "experiments/create", new { name = TrainingWorkflow.ExperimentName });
@@ -214,14 +214,14 @@ public class TrainingTests
         {
             experiment_id = experiment.GetProperty("experiment_id").GetString(),
             run_name = "interrupted",
-            tags = new[] { new { key = TrainingWorkflow.RoleTag, value = TrainingWorkflow.JobRole } },
+            tags = new[] { new { key = TrainingWorkflow.RoleTag, value = TrainingWorkflow.JobRole }, new { key = TrainingWorkflow.JobTag, value = "abcdef012345" } },
         });
         var runId = created.GetProperty("run").GetProperty("info").GetProperty("run_id").GetString()!;
 
         // Act: the trainer starts
         _ = app.CreateClient();
 
-        // Assert: once its heartbeat is three intervals old, the trainer ends the run
+        // Assert: no trainer holds a lease for the run, so the trainer ends it
         var run = await Poll.UntilAsync(async () => (await app.MlflowClient.Api.GetRunAsync(runId, CancellationToken.None)).Run,
             run => run.Info.Status != MlflowNames.Running, "the interrupted run to end");
         Assert.Equal(MlflowNames.Failed, run.Info.Status);
@@ -287,14 +287,12 @@ public class TrainingTests
     [Fact]
     public async Task ATrainerNeverFailsTheJobOfAnotherLiveTrainer()
     {
-        // Arrange: a trainer with a job under way. Its beats are 10 s apart: a live trainer whose beat is late on a busy
-        // machine (its training and the other trainer share the cores) must not read as stopped, which takes three
-        // intervals without one.
-        await using var first = await TrainerApp.StartAsync(encounters: 6_000, heartbeatInterval: TimeSpan.FromSeconds(10));
+        // Arrange: a trainer with a job under way
+        await using var first = await TrainerApp.StartAsync(encounters: 6_000);
         var (started, _) = await first.StartTrainingAsync();
         await first.WaitForJobAsync(started.Id, job => job.ParentRunId is not null);
 
-        // And a job run that no trainer beats for: the second trainer must fail that one, in the same window
+        // And a job run that no trainer holds a lease for: the second trainer must fail that one, in the same window
         using var http = new HttpClient { BaseAddress = first.Mlflow.BaseAddress };
         var experiment = (await first.MlflowClient.Api.GetExperimentByNameAsync(TrainingWorkflow.ExperimentName, CancellationToken.None)).Experiment;
         var orphan = (await PostJsonAsync(http, "runs/create", new
