@@ -1,8 +1,7 @@
 using System.Runtime.ExceptionServices;
+using Diabetes.Core.Data;
 using Diabetes.Core.Hosting;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.EntityFrameworkCore.Infrastructure;
-using Microsoft.EntityFrameworkCore.Migrations;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Npgsql;
 
@@ -63,28 +62,10 @@ public sealed class TrainerSchema(IServiceScopeFactory scopes, ILogger<TrainerSc
     {
         await using var scope = scopes.CreateAsyncScope();
         var database = scope.ServiceProvider.GetRequiredService<TrainerDataContext>().Database;
-        await database.OpenConnectionAsync(cancellationToken);
-        try
+        var applied = await LockedMigration.ApplyAsync(database, MigrationLock, cancellationToken);
+        if (applied.Count > 0)
         {
-            await database.ExecuteSqlRawAsync($"SELECT pg_advisory_lock({MigrationLock})", cancellationToken);
-            // The history table first: EF Core logs as an error its query of one that is not there (dotnet/efcore#37328).
-            await database.GetService<IHistoryRepository>().CreateIfNotExistsAsync(cancellationToken);
-            var pending = (await database.GetPendingMigrationsAsync(cancellationToken)).ToArray();
-            await database.MigrateAsync(cancellationToken);
-            if (pending.Length > 0)
-            {
-                logger.LogInformation("Applied the trainer's migrations {Migrations}", string.Join(", ", pending));
-            }
-        }
-        finally
-        {
-            // Closing alone would not unlock: a pooled connection's session outlives it. A broken one took the lock with it.
-            if (database.GetDbConnection().State == System.Data.ConnectionState.Open)
-            {
-                await database.ExecuteSqlRawAsync($"SELECT pg_advisory_unlock({MigrationLock})", CancellationToken.None);
-            }
-
-            await database.CloseConnectionAsync();
+            logger.LogInformation("Applied the trainer's migrations {Migrations}", string.Join(", ", applied));
         }
     }
 }

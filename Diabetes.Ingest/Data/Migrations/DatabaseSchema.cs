@@ -1,8 +1,8 @@
+using Diabetes.Core.Data;
 using Diabetes.Core.Hosting;
 using Diabetes.Ingest.Services;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Infrastructure;
-using Microsoft.EntityFrameworkCore.Migrations;
 using Microsoft.EntityFrameworkCore.Storage;
 using Npgsql;
 
@@ -36,27 +36,10 @@ public sealed class DatabaseSchema<TContext>(IServiceScopeFactory scopes, ILogge
                 await using var scope = scopes.CreateAsyncScope();
                 var database = scope.ServiceProvider.GetRequiredService<TContext>().Database;
                 await CreateIfMissingAsync(database, cancellationToken);
-                // EF Core locks its history table, but two instances first creating that table race each other in
-                // PostgreSQL: a session lock of this database serialises the whole step, history table included.
-                await database.OpenConnectionAsync(cancellationToken);
-                try
+                var applied = await LockedMigration.ApplyAsync(database, MigrationLock, cancellationToken);
+                if (applied.Count > 0)
                 {
-                    await database.ExecuteSqlRawAsync($"SELECT pg_advisory_lock({MigrationLock})", cancellationToken);
-                    // The history table first: asked of a database without it, EF Core logs its failed query as an
-                    // error (dotnet/efcore#37328), which a new database would show at every first start.
-                    await database.GetService<IHistoryRepository>().CreateIfNotExistsAsync(cancellationToken);
-                    var pending = (await database.GetPendingMigrationsAsync(cancellationToken)).ToArray();
-                    await database.MigrateAsync(cancellationToken);
-                    if (pending.Length > 0)
-                    {
-                        logger.LogInformation("Applied the migrations {Migrations} of {Context}", string.Join(", ", pending), typeof(TContext).Name);
-                    }
-                }
-                finally
-                {
-                    // Explicitly: a pooled connection's session outlives its closing.
-                    await database.ExecuteSqlRawAsync($"SELECT pg_advisory_unlock({MigrationLock})", CancellationToken.None);
-                    await database.CloseConnectionAsync();
+                    logger.LogInformation("Applied the migrations {Migrations} of {Context}", string.Join(", ", applied), typeof(TContext).Name);
                 }
 
                 _migrated = true;
