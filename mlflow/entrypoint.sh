@@ -30,7 +30,24 @@ log() {
     echo "mlflow-entrypoint: $*" >&2
 }
 
-python - <<'PY'
+# Checked now: shell arithmetic on a value such as "20s" would end this process at its first stop, not at start.
+for setting in "MLFLOW_WORKERS=$workers" "MLFLOW_PORT=$port" "MLFLOW_STOP_TIMEOUT=$stop_timeout"; do
+    case "${setting#*=}" in
+        '' | *[!0-9]*) log "${setting%%=*} must be a whole number, not '${setting#*=}'"; exit 1 ;;
+    esac
+done
+
+# Sleeps in the background, so that a stop request is handled at once rather than after the pause.
+pause() {
+    sleep "$1" &
+    wait $!
+}
+
+# This shell is PID 1: a stop request is noted at once (it interrupts wait) and handled where the work allows.
+stopping=0
+trap 'stopping=1' TERM INT
+
+python - <<'PY' &
 import os, sys, time
 import boto3, botocore
 
@@ -57,7 +74,15 @@ for attempt in range(60):
 else:
     sys.exit("the object store never answered")
 PY
-[ $? -eq 0 ] || exit 1
+bucket_step=$!
+wait "$bucket_step"
+status=$?
+if [ "$stopping" -eq 1 ]; then
+    kill -TERM "$bucket_step" 2>/dev/null
+    log "stopped before the server started"
+    exit 0
+fi
+[ "$status" -eq 0 ] || exit 1
 
 # The live processes of a session, from /proc (the image has no ps). A stat line is "pid (comm) state ppid pgrp
 # session ...", where comm may hold spaces and parentheses: everything up to the last ") " is cut first.
@@ -66,17 +91,11 @@ session_processes() {
         awk -v session="$1" '{ pid = $1; sub(/.*\) /, ""); if ($4 == session && $1 != "Z") print pid }'
 }
 
-# Whether anything listens on the port, from /proc/net/tcp and tcp6 (state 0A is LISTEN; ports are hexadecimal).
+# Whether anything listens on the port, from /proc/net/tcp and tcp6 (state 0A is LISTEN; ports are hexadecimal). A
+# kernel without IPv6 has no tcp6 file, on which awk would stop before it read the other: cat reads what there is.
 port_in_use() {
-    awk -v port="$(printf ':%04X' "$port")" \
-        '$4 == "0A" && substr($2, length($2) - 4) == port { found = 1 } END { exit !found }' \
-        /proc/net/tcp /proc/net/tcp6 2>/dev/null
-}
-
-# Sleeps in the background, so that a stop request is handled at once rather than after the pause.
-pause() {
-    sleep "$1" &
-    wait $!
+    cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | awk -v port="$(printf ':%04X' "$port")" \
+        '$4 == "0A" && substr($2, length($2) - 4) == port { found = 1 } END { exit !found }'
 }
 
 # Waits up to $2 seconds until no live process is left in session $1; fails if some remain.
@@ -102,6 +121,17 @@ end_session() {
     await_session_end "$1" 10 || log "processes of session $1 outlived KILL: $(session_processes "$1")"
 }
 
+# setsid runs in the child after the fork: until then its processes are not in their session, where a stop looks for
+# them. Waits (5 s at most) until the server leads its session or has ended.
+await_own_session() {
+    ticks=100
+    while [ "$ticks" -gt 0 ] && kill -0 "$1" 2>/dev/null &&
+        [ "$(awk '{ sub(/.*\) /, ""); print $4 }' "/proc/$1/stat" 2>/dev/null)" != "$1" ]; do
+        pause 0.05
+        ticks=$((ticks - 1))
+    done
+}
+
 describe_exit() {
     if [ "$1" -gt 128 ]; then
         echo "killed by signal $(($1 - 128))"
@@ -110,8 +140,6 @@ describe_exit() {
     fi
 }
 
-stopping=0
-trap 'stopping=1' TERM INT
 server=
 
 while [ "$stopping" -eq 0 ]; do
@@ -137,11 +165,12 @@ while [ "$stopping" -eq 0 ]; do
         --serve-artifacts \
         --allowed-hosts "$MLFLOW_SERVER_ALLOWED_HOSTS" &
     server=$!
+    await_own_session "$server"
     [ "$stopping" -eq 1 ] || wait "$server"
     status=$?
     # A stop request interrupts wait while the server still runs.
     [ "$stopping" -eq 1 ] && break
-    log "mlflow server stopped ($(describe_exit "$status")); starting it again in 5 s"
+    log "mlflow server stopped ($(describe_exit "$status")); starting it again in 5 s, once what is left of it has stopped"
     pause 5
 done
 
