@@ -22,17 +22,26 @@ public sealed class TrainingJobHistory(MlflowClient mlflow, JobLeases leases, Ti
     public async Task<TrainingJobResponse?> FindAsync(string jobId, CancellationToken cancellationToken)
     {
         var runs = await RunsAsync(jobId, cancellationToken);
-        var parent = runs.FirstOrDefault(r => r.Data?.Tag(TrainingWorkflow.RoleTag) == TrainingWorkflow.JobRole);
+        var parent = ParentOf(runs);
         if (parent is null)
         {
             return null;
+        }
+
+        var held = parent.Info.Status != MlflowNames.Running || await IsHeldAsync(jobId, cancellationToken);
+        if (!held)
+        {
+            // The holder ends its run before it lets go of the lease: a lease let go of may belong to a run that ended
+            // since it was read, so the runs are read again, after the lease.
+            runs = await RunsAsync(jobId, cancellationToken);
+            parent = ParentOf(runs)!;
         }
 
         var candidates = runs.Where(r => r.Data?.Tag(TrainingWorkflow.RoleTag) == TrainingWorkflow.CandidateRole && r.Info.Status == MlflowNames.Finished)
             .OrderBy(r => r.Info.StartTime)
             .Select(Candidate)
             .ToArray();
-        var (status, error) = await StatusOfAsync(jobId, parent, cancellationToken);
+        var (status, error) = StatusOf(parent, held);
         var started = DateTimeOffset.FromUnixTimeMilliseconds(parent.Info.StartTime);
         DateTimeOffset? finished = parent.Info.EndTime is { } end ? DateTimeOffset.FromUnixTimeMilliseconds(end) : null;
         var data = parent.Data;
@@ -45,10 +54,12 @@ public sealed class TrainingJobHistory(MlflowClient mlflow, JobLeases leases, Ti
             started, finished);
     }
 
-    private async Task<(TrainingStatus Status, string? Error)> StatusOfAsync(string jobId, Run parent, CancellationToken cancellationToken) => parent.Info.Status switch
+    private static Run? ParentOf(IReadOnlyList<Run> runs) => runs.FirstOrDefault(r => r.Data?.Tag(TrainingWorkflow.RoleTag) == TrainingWorkflow.JobRole);
+
+    private static (TrainingStatus Status, string? Error) StatusOf(Run parent, bool held) => parent.Info.Status switch
     {
         MlflowNames.Finished => (TrainingStatus.Succeeded, null),
-        MlflowNames.Running => await IsHeldAsync(jobId, cancellationToken) ? (TrainingStatus.Running, null) : (TrainingStatus.Failed, StoppedReason),
+        MlflowNames.Running => held ? (TrainingStatus.Running, null) : (TrainingStatus.Failed, StoppedReason),
         var other => (TrainingStatus.Failed, parent.Data?.Tag(TrainingWorkflow.ErrorTag) ?? $"The job's run ended {other}."),
     };
 
