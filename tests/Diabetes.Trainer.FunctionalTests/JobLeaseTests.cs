@@ -44,8 +44,10 @@ public class JobLeaseTests
         await Poll.UntilAsync(() => link.HeldCalls > 0, "the job waits on MLflow");
         var heldFor = Stopwatch.StartNew();
         var searchesBefore = first.Mlflow.Requests(RunsSearch).Length;
-        await Poll.UntilAsync(() => first.Mlflow.Requests(RunsSearch).Length > searchesBefore + 5 && heldFor.Elapsed > 3 * TrainerApp.LeaseRenewInterval,
-            "the second trainer looks for interrupted jobs five times");
+        var leaseAtCut = await LeaseAsync(first.CleanConnectionString, started.Id);
+        await Poll.UntilAsync(async () => first.Mlflow.Requests(RunsSearch).Length > searchesBefore + 5 && heldFor.Elapsed > 3 * TrainerApp.LeaseRenewInterval
+                && (await LeaseAsync(first.CleanConnectionString, started.Id)).ExpiresAt > leaseAtCut.ExpiresAt,
+            "the second trainer looks for interrupted jobs five times, and the first renews its lease, while it is cut off");
         var leaseWhileCut = await LeaseAsync(first.CleanConnectionString, started.Id);
         var parentWhileCut = (await second.MlflowClient.Api.GetRunAsync(parentRunId, CancellationToken.None)).Run;
         var seenBySecond = (await secondClient.GetFromJsonAsync<TrainingJobResponse>($"/api/trainings/{started.Id}"))!;
@@ -54,6 +56,7 @@ public class JobLeaseTests
 
         // Assert: while cut off, the job stayed the first's, renewed, and RUNNING for everyone
         Assert.Equal((first.LeaseOwner, true, false, null), (leaseWhileCut.Owner, leaseWhileCut.Unexpired, leaseWhileCut.Ended, leaseWhileCut.TakenOverFrom));
+        Assert.True(leaseWhileCut.ExpiresAt > leaseAtCut.ExpiresAt, "the lease was not renewed while the trainer was cut off from MLflow");
         Assert.Equal(MlflowNames.Running, parentWhileCut.Info.Status);
         Assert.Equal(nameof(TrainingStatus.Running), seenBySecond.Status);
 

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Text.RegularExpressions;
+using Diabetes.Testing;
 
 namespace Diabetes.Trainer.FunctionalTests;
 
@@ -62,7 +63,7 @@ public sealed partial class TrainerProcess : IAsyncDisposable
         process.BeginErrorReadLine();
         try
         {
-            return new TrainerProcess(process, output, await listening.Task.WaitAsync(TimeSpan.FromMinutes(2)));
+            return new TrainerProcess(process, output, await listening.Task.WaitAsync(Poll.Limit));
         }
         catch
         {
