@@ -19,10 +19,6 @@ namespace Diabetes.AppHost.Tests;
 public sealed class ExternalModeEndToEndTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private static readonly string[] Services = ["ingest", "trainer", "inference", "web"];
-    // Four services start at once, each migrating or checking what it needs: a safety net far above what that takes
-    // on a machine busy with other work.
-    private static readonly TimeSpan StartTimeout = TimeSpan.FromMinutes(10);
-
     private MlflowServerDouble _mlflow = null!;
     private OtlpTraceCollector _traces = null!;
     private DistributedApplication _app = null!;
@@ -56,7 +52,8 @@ public sealed class ExternalModeEndToEndTests(ITestOutputHelper output) : IAsync
         builder.CreateResourceBuilder<ProjectResource>("inference").WithEnvironment("Serving__RefreshInterval", "00:00:01");
 
         _app = await builder.BuildAsync();
-        using var timeout = new CancellationTokenSource(StartTimeout);
+        // Four services start at once, each migrating or checking what it needs: a wait for an event, as Poll's are.
+        using var timeout = new CancellationTokenSource(Poll.Limit);
         await _app.StartAsync(timeout.Token);
         foreach (var service in Services)
         {

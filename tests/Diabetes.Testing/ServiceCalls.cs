@@ -8,5 +8,5 @@ public static class ServiceCalls
     /// step in one request, such as preparing the dataset's 101,766 rows, which takes minutes on a machine whose cores
     /// are busy with other work. Only a safety net against a call that would never end.
     /// </summary>
-    public static readonly TimeSpan Timeout = TimeSpan.FromMinutes(10);
+    public static readonly TimeSpan Timeout = TimeSpan.FromMinutes(15);
 }
