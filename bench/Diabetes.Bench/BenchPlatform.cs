@@ -21,12 +21,12 @@ public sealed class BenchPlatform : IAsyncDisposable
     /// <summary>The MLflow double alone; services are started on demand.</summary>
     public static async Task<BenchPlatform> StartAsync() => new(await MlflowServerDouble.StartAsync());
 
-    /// <summary>The MLflow double, the ingest service and the trainer.</summary>
-    public static async Task<BenchPlatform> StartAsync(string binDirectory)
+    /// <summary>The MLflow double, the ingest service and the trainer, with settings over those of the environment.</summary>
+    public static async Task<BenchPlatform> StartAsync(string binDirectory, params (string Key, string Value)[] settings)
     {
         var platform = await StartAsync();
-        platform.Ingest = await platform.StartServiceAsync("ingest", Dll(binDirectory, "Diabetes.Ingest"));
-        platform.Trainer = await platform.StartServiceAsync("trainer", Dll(binDirectory, "Diabetes.Trainer"));
+        platform.Ingest = await platform.StartServiceAsync("ingest", Dll(binDirectory, "Diabetes.Ingest"), settings);
+        platform.Trainer = await platform.StartServiceAsync("trainer", Dll(binDirectory, "Diabetes.Trainer"), settings);
         return platform;
     }
 
@@ -37,8 +37,11 @@ public sealed class BenchPlatform : IAsyncDisposable
     /// <summary>The resident memory of a service now (VmRSS).</summary>
     public long MemoryMiB(string service) => StatusMiB(service, "VmRSS:");
 
-    /// <summary>The peak resident memory of a service so far (VmHWM).</summary>
+    /// <summary>The peak resident memory of a service since it started or since <see cref="ResetPeakMemory"/> (VmHWM).</summary>
     public long PeakMemoryMiB(string service) => StatusMiB(service, "VmHWM:");
+
+    /// <summary>Starts a service's peak memory again from its resident memory now, so that one step's peak can be read.</summary>
+    public void ResetPeakMemory(string service) => File.WriteAllText($"/proc/{_processes[service].Id}/clear_refs", "5");
 
     private long StatusMiB(string service, string field)
     {

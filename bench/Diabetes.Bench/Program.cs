@@ -6,6 +6,8 @@ using Diabetes.Bench;
 // Dataset__Source). MLflow is the test double of its REST API, in this process.
 // With "cv", it scores the candidates in patient-grouped cross-validation instead, in this process, with no service.
 // With "serving", it loads the inference API with wrk, a model swap included (ServingBenchmark).
+// With "scale N rounds", it runs the pipeline and a training job on the real dataset and on an N-times one, rounds times
+// each, on databases of its own on the same server (ScaleBenchmark).
 if (args is ["cv", var datasetPath])
 {
     CrossValidationBenchmark.Run(datasetPath);
@@ -19,22 +21,29 @@ if (args is ["serving", var servingBin, var servingDataset])
     return 0;
 }
 
+if (args is [var scaleBin, "scale", var factor, var rounds, var scaleDataset])
+{
+    await ScaleBenchmark.RunAsync(scaleBin, scaleDataset, int.Parse(factor), int.Parse(rounds));
+    return 0;
+}
+
 if (args is [var pipelineBin, "pipeline"])
 {
     await using var pipeline = await BenchPlatform.StartAsync(pipelineBin);
-    var figures = await IngestBenchmark.RunAsync(pipeline.Ingest, () => pipeline.PeakMemoryMiB("ingest"));
+    var figures = await IngestBenchmark.RunAsync(pipeline);
     Console.WriteLine($"  prepare + all batches + clean: {figures.Total.TotalSeconds:F2} s; peak memory of the ingest service {figures.PeakMemoryMiB} MiB");
     return 0;
 }
 
 if (args is not [var binDirectory])
 {
-    Console.Error.WriteLine("usage: Diabetes.Bench <artifacts/bin folder of the Release builds> | Diabetes.Bench cv <dataset zip> | Diabetes.Bench serving <artifacts/bin folder> <dataset zip>");
+    Console.Error.WriteLine("usage: Diabetes.Bench <artifacts/bin folder of the Release builds> [pipeline] | Diabetes.Bench <artifacts/bin folder> scale <N> <rounds> <dataset zip> | " +
+        "Diabetes.Bench cv <dataset zip> | Diabetes.Bench serving <artifacts/bin folder> <dataset zip>");
     return 2;
 }
 
 await using var platform = await BenchPlatform.StartAsync(binDirectory);
-var ingest = await IngestBenchmark.RunAsync(platform.Ingest, () => platform.PeakMemoryMiB("ingest"));
+var ingest = await IngestBenchmark.RunAsync(platform);
 var training = await TrainingBenchmark.RunAsync(platform.Trainer, platform.Mlflow);
 Console.WriteLine();
 Console.WriteLine("Goals on this machine:");

@@ -6,7 +6,12 @@ using Diabetes.Trainer.Training;
 
 namespace Diabetes.Bench;
 
-public sealed record TrainingFigures(double JobSeconds, double TestRocAuc);
+/// <summary>
+/// A training job's wall time and its phases: before the first candidate (read CLEAN DATA, featurize), the candidates,
+/// and after the last (test, plots, importance, register); the CLEAN train rows it read and the chosen model's test score.
+/// </summary>
+public sealed record TrainingFigures(
+    double JobSeconds, int TrainRows, double BeforeCandidatesSeconds, double CandidatesSeconds, double AfterCandidatesSeconds, double TestRocAuc);
 
 /// <summary>A training job on all CLEAN train rows: its wall time, each candidate's, and the chosen model's metrics.</summary>
 public static class TrainingBenchmark
@@ -43,9 +48,11 @@ public static class TrainingBenchmark
 
         // The job's own run spans it all: what comes before the first candidate and after the last is read, featurize, test and register.
         var parent = await GetRunAsync(runs, job.ParentRunId!);
-        Console.WriteLine($"  before the candidates (read CLEAN DATA, featurize) {Seconds(parent.Info.StartTime, candidateRuns[0].Info.StartTime):F1} s; " +
-            $"candidates {Seconds(candidateRuns[0].Info.StartTime, candidateRuns[^1].Info.EndTime!.Value):F1} s; " +
-            $"after them (test, plots, importance, register) {Seconds(candidateRuns[^1].Info.EndTime!.Value, parent.Info.EndTime!.Value):F1} s");
+        var before = Seconds(parent.Info.StartTime, candidateRuns[0].Info.StartTime);
+        var candidates = Seconds(candidateRuns[0].Info.StartTime, candidateRuns[^1].Info.EndTime!.Value);
+        var after = Seconds(candidateRuns[^1].Info.EndTime!.Value, parent.Info.EndTime!.Value);
+        Console.WriteLine($"  before the candidates (read CLEAN DATA, featurize) {before:F1} s; candidates {candidates:F1} s; " +
+            $"after them (test, plots, importance, register) {after:F1} s");
 
         var best = await GetRunAsync(runs, job.BestRunId!);
         var testAuc = best.Data!.MetricValue("test_roc_auc")!.Value;
@@ -54,7 +61,7 @@ public static class TrainingBenchmark
 
         var promotion = await IngestBenchmark.PostAsync<PromotionResponse>(trainer, "api/promotions");
         Console.WriteLine($"  promotion: {promotion.Reason}");
-        return new TrainingFigures(jobSeconds, testAuc);
+        return new TrainingFigures(jobSeconds, job.TrainRows, before, candidates, after, testAuc);
     }
 
     private static async Task<Diabetes.Core.Mlflow.Run> GetRunAsync(HttpClient runs, string runId) =>
