@@ -31,6 +31,12 @@ public sealed record LedgerEntry(
     string Split, int? BatchNumber, int Rows, long FirstEncounterId, long LastEncounterId, string SourceSha256, DateTimeOffset LoadedAt,
     int? LoadMilliseconds);
 
+/// <summary>
+/// What one COPY loaded of one split: how many rows, the lowest and highest encounter id, and how long the COPY took
+/// (one COPY may load two splits: validation and test are loaded together as the source is read).
+/// </summary>
+public sealed record SplitLoad(DatasetSplit Split, int Rows, long FirstEncounterId, long LastEncounterId, TimeSpan Elapsed);
+
 /// <summary>A row of <c>raw_encounters</c>.</summary>
 public sealed record RawEncounterRow(long EncounterId, long PatientNbr, DatasetSplit Split, int? BatchNumber, RawEncounter Encounter);
 
@@ -109,17 +115,20 @@ public sealed class RawDataStore([FromKeyedServices(RawDataStore.ConnectionName)
         await writer.CompleteAsync(cancellationToken);
     }
 
-    /// <summary>Loads rows of one split (with their batch number for train) and records them in the ledger.</summary>
-    public static async Task<LedgerEntry> LoadAsync(
-        NpgsqlConnection connection, string sha256, DatasetSplit split, int? batchNumber, IReadOnlyList<SourceRow> rows,
-        CancellationToken cancellationToken)
+    /// <summary>
+    /// Loads rows by binary COPY as they come (with <paramref name="batchNumber"/>, for train), holding none of them;
+    /// answers what was loaded of each split, for the ledger.
+    /// </summary>
+    public static async Task<IReadOnlyList<SplitLoad>> CopyAsync(
+        NpgsqlConnection connection, int? batchNumber, IEnumerable<SourceRow> rows, CancellationToken cancellationToken)
     {
         var stopwatch = System.Diagnostics.Stopwatch.StartNew();
+        var splits = Enum.GetValues<DatasetSplit>();
+        var tallies = new (int Rows, long First, long Last)[splits.Length];
         await using (var writer = await connection.BeginBinaryImportAsync(
             $"COPY raw_encounters ({SourceColumnList}, split, batch_number, source_line) FROM STDIN (FORMAT BINARY)", cancellationToken))
         {
-            var splitName = split.ToName();
-            // The rows are in memory: synchronous typed writes, no task per field.
+            // Synchronous typed writes into the COPY buffer: no task per field.
             foreach (var row in rows)
             {
                 cancellationToken.ThrowIfCancellationRequested();
@@ -131,23 +140,33 @@ public sealed class RawDataStore([FromKeyedServices(RawDataStore.ConnectionName)
                     writer.Write(row.Fields[column.Ordinal], NpgsqlDbType.Text);
                 }
 
-                writer.Write(splitName, NpgsqlDbType.Text);
+                writer.Write(row.Split.ToName(), NpgsqlDbType.Text);
                 writer.WriteNullable(batchNumber);
                 writer.Write(row.LineNumber, NpgsqlDbType.Bigint);
+                ref var tally = ref tallies[(int)row.Split];
+                tally = tally.Rows == 0
+                    ? (1, row.EncounterId, row.EncounterId)
+                    : (tally.Rows + 1, Math.Min(tally.First, row.EncounterId), Math.Max(tally.Last, row.EncounterId));
             }
 
             await writer.CompleteAsync(cancellationToken);
         }
 
-        var ids = rows.Select(r => r.EncounterId).ToArray();
-        return await connection.ExecuteReturningLedgerAsync("""
+        return splits.Where(split => tallies[(int)split].Rows > 0)
+            .Select(split => new SplitLoad(split, tallies[(int)split].Rows, tallies[(int)split].First, tallies[(int)split].Last, stopwatch.Elapsed))
+            .ToArray();
+    }
+
+    /// <summary>Records a load in the ledger (with its batch number, for train).</summary>
+    public static Task<LedgerEntry> RecordAsync(
+        NpgsqlConnection connection, string sha256, int? batchNumber, SplitLoad load, CancellationToken cancellationToken) =>
+        connection.ExecuteReturningLedgerAsync("""
             INSERT INTO ingest_batches (source_sha256, split, batch_number, rows, first_encounter_id, last_encounter_id, load_milliseconds)
             VALUES (@sha, @split, @batch, @rows, @first, @last, @milliseconds)
             RETURNING split, batch_number, rows, first_encounter_id, last_encounter_id, source_sha256, loaded_at, load_milliseconds
             """, cancellationToken,
-            ("sha", sha256), ("split", split.ToName()), ("batch", batchNumber), ("rows", rows.Count),
-            ("first", ids.Min()), ("last", ids.Max()), ("milliseconds", (int)stopwatch.ElapsedMilliseconds));
-    }
+            ("sha", sha256), ("split", load.Split.ToName()), ("batch", batchNumber), ("rows", load.Rows),
+            ("first", load.FirstEncounterId), ("last", load.LastEncounterId), ("milliseconds", (int)load.Elapsed.TotalMilliseconds));
 
     public static Task<long> CountTrainBatchesAsync(NpgsqlConnection connection, string sha256, CancellationToken cancellationToken) =>
         connection.ScalarAsync<long>("SELECT count(*) FROM ingest_batches WHERE source_sha256 = @sha AND split = 'train'",

@@ -28,7 +28,6 @@ public static class Extensions
         builder.Services.AddHostedService<SchemaMigrationStartUp>();
         builder.AddMinioClient("minio");
 
-        builder.Services.AddMemoryCache();
         builder.Services.AddProblemDetails();
         builder.Services.AddExceptionHandler<IngestProblemHandler>();
 

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using Microsoft.Extensions.Caching.Memory;
 using Polly;
 using Polly.Registry;
 
@@ -12,14 +11,10 @@ public sealed class DatasetIngestion(
     RawDataStore raw,
     IOptions<DatasetOptions> datasetOptions,
     IOptions<IngestOptions> ingestOptions,
-    IMemoryCache cache,
     ResiliencePipelineProvider<string> resilience,
     ILogger<DatasetIngestion> logger)
 {
     public static readonly ActivitySource ActivitySource = new("Diabetes.Ingest");
-
-    /// <summary>How long the train rows of a parsed source stay in memory after their last use, unless every batch is loaded.</summary>
-    private static readonly TimeSpan TrainRowsKeptFor = TimeSpan.FromMinutes(10);
 
     private ResiliencePipeline Retry => resilience.GetPipeline(StorageRetry.Name);
 
@@ -48,16 +43,6 @@ public sealed class DatasetIngestion(
             }
 
             var stopwatch = Stopwatch.StartNew();
-            var parsed = SourceParser.Parse(source.LocalPath);
-            logger.LogInformation("Parsed {Entry} of source {Sha256}: {Rows:N0} rows, {Rejected:N0} rejected, in {Elapsed:N0} ms",
-                parsed.CsvEntry, source.Sha256, parsed.Rows.Count, parsed.Rejected.Count, stopwatch.ElapsedMilliseconds);
-            foreach (var rejected in parsed.Rejected.Take(20))
-            {
-                logger.LogWarning("Rejected line {Line}: {Reason}", rejected.LineNumber, rejected.Reason);
-            }
-
-            await bucket.StoreAsync(source, token);
-            KeepTrainRows(source.Sha256, parsed);
             var record = await raw.WriteAsync(async connection =>
             {
                 // A concurrent prepare may have won the lock first.
@@ -66,7 +51,7 @@ public sealed class DatasetIngestion(
                     return EnsureSame(winner, source.Sha256);
                 }
 
-                return await LoadPreparedAsync(connection, source, parsed, token);
+                return await LoadPreparedAsync(connection, source, token);
             }, token);
             logger.LogInformation("Prepared source {Sha256} in {Elapsed:N0} ms", record.Sha256, stopwatch.ElapsedMilliseconds);
             return ToResponse(record);
@@ -77,13 +62,13 @@ public sealed class DatasetIngestion(
         Retry.ExecuteAsync(async token =>
         {
             using var activity = ActivitySource.StartActivity("dataset.batches.next");
-            string? preparedSource = null;
+            SourceRecord? prepared = null;
             var answer = await raw.WriteAsync(async connection =>
             {
                 var source = await RawDataStore.GetSourceAsync(connection, token)
                     ?? throw new IngestProblemException(StatusCodes.Status409Conflict, "The dataset is not prepared",
                         "Call POST /api/dataset/prepare before loading train batches.");
-                preparedSource = source.Sha256;
+                prepared = source;
                 var loadedBatches = (int)await RawDataStore.CountTrainBatchesAsync(connection, source.Sha256, token);
                 if (loadedBatches >= source.TrainBatches)
                 {
@@ -91,8 +76,9 @@ public sealed class DatasetIngestion(
                 }
 
                 var batchNumber = loadedBatches + 1;
-                var rows = await CutBatchAsync(source, batchNumber, token);
-                var entry = await RawDataStore.LoadAsync(connection, source.Sha256, DatasetSplit.Train, batchNumber, rows, token);
+                using var train = await OpenTrainBatchesAsync(source, token);
+                var load = (await RawDataStore.CopyAsync(connection, batchNumber, train.ReadBatch(batchNumber), token)).Single();
+                var entry = await RawDataStore.RecordAsync(connection, source.Sha256, batchNumber, load, token);
                 var loadedRows = await RawDataStore.CountTrainRowsAsync(connection, source.Sha256, token);
                 activity?.SetTag("dataset.batch", batchNumber);
                 logger.LogInformation("Loaded train batch {Batch} of {Batches}: {Rows:N0} rows, encounters {First}..{Last}",
@@ -100,68 +86,100 @@ public sealed class DatasetIngestion(
                 var remaining = source.TrainBatches - batchNumber;
                 return new NextBatchResponse(batchNumber, entry.Rows, loadedRows, remaining, Done: remaining == 0);
             }, token);
-            if (answer.Done && preparedSource is not null)
+            if (answer.Done && prepared is not null)
             {
                 // Every batch is committed: the train rows kept for the next one are no longer needed.
-                cache.Remove(TrainRowsKey(preparedSource));
+                TrainBatchFile.Delete(prepared.Sha256, prepared.BatchSize);
             }
 
             return answer;
         }, cancellationToken).AsTask();
 
     /// <summary>
-    /// Batch k (from 1) is the k-th slice of the train rows in arrival order, cut from the stored source file. A source
-    /// file never changes (it is keyed by its hash), so its train rows are kept in memory for a while, until the last batch
-    /// is loaded: batches loaded one after the other parse the file once.
+    /// The train rows in arrival order (<c>encounter_id</c>), from which batch k is the k-th slice: kept in a local file
+    /// from the split on, and written again from the stored source file when missing (after a restart, or on another
+    /// replica), which gives the same batches.
     /// </summary>
-    private async Task<IReadOnlyList<SourceRow>> CutBatchAsync(SourceRecord source, int batchNumber, CancellationToken cancellationToken)
+    private async Task<TrainBatchFile> OpenTrainBatchesAsync(SourceRecord source, CancellationToken cancellationToken)
     {
-        if (!cache.TryGetValue(TrainRowsKey(source.Sha256), out IReadOnlyList<SourceRow>? train) || train is null)
+        if (TrainBatchFile.TryOpen(TrainBatchFile.PathFor(source.Sha256, source.BatchSize)) is { } kept)
         {
-            var localPath = await bucket.DownloadAsync(source.ObjectKey, cancellationToken);
-            try
-            {
-                train = KeepTrainRows(source.Sha256, SourceParser.Parse(localPath));
-            }
-            finally
-            {
-                File.Delete(localPath);
-            }
+            return kept;
         }
 
-        return train.Skip((batchNumber - 1) * source.BatchSize).Take(source.BatchSize).ToArray();
+        var stopwatch = Stopwatch.StartNew();
+        var localPath = await bucket.DownloadAsync(source.ObjectKey, cancellationToken);
+        try
+        {
+            using var reader = SourceParser.Open(localPath);
+            using var train = new TrainBatchFile.Writer(source.Sha256, source.BatchSize);
+            foreach (var row in reader.Rows().Where(r => r.Split == DatasetSplit.Train))
+            {
+                train.Add(row);
+            }
+
+            var written = train.Complete();
+            logger.LogInformation("Wrote the {Rows:N0} train rows of source {Sha256} again from the stored file, in {Elapsed:N0} ms",
+                written.Rows, source.Sha256, stopwatch.ElapsedMilliseconds);
+            return written;
+        }
+        finally
+        {
+            File.Delete(localPath);
+        }
     }
 
-    private IReadOnlyList<SourceRow> KeepTrainRows(string sha256, ParsedSource parsed) =>
-        cache.Set(TrainRowsKey(sha256), parsed.TrainRowsInArrivalOrder(), new MemoryCacheEntryOptions { SlidingExpiration = TrainRowsKeptFor });
-
-    private static string TrainRowsKey(string sha256) => $"train-rows:{sha256}";
-
+    /// <summary>
+    /// Splits the source in one pass: validation and test rows go to RAW DATA by one binary COPY as they are read, train
+    /// rows to the train batch file; then the source's record, its rejected lines and the ledger. The source file is
+    /// stored in the bucket last, so that a file found unusable is never kept.
+    /// </summary>
     private async Task<SourceRecord> LoadPreparedAsync(
-        Npgsql.NpgsqlConnection connection, FetchedSource source, ParsedSource parsed, CancellationToken cancellationToken)
+        Npgsql.NpgsqlConnection connection, FetchedSource source, CancellationToken cancellationToken)
     {
         var batchSize = ingestOptions.Value.BatchSize;
-        var trainRows = parsed.Rows.Count(r => r.Split == DatasetSplit.Train);
-        var validation = parsed.RowsOf(DatasetSplit.Validation);
-        var test = parsed.RowsOf(DatasetSplit.Test);
+        using var reader = SourceParser.Open(source.LocalPath);
+        using var train = new TrainBatchFile.Writer(source.Sha256, batchSize);
+        var loads = await RawDataStore.CopyAsync(connection, null, HeldOutRows(reader.Rows(), train), cancellationToken);
+        using var batches = train.Complete();
+        logger.LogInformation("Split {Entry} of source {Sha256}: {Rows:N0} rows, {Rejected:N0} rejected",
+            reader.CsvEntry, source.Sha256, reader.UsableRows, reader.Rejected.Count);
+        foreach (var rejected in reader.Rejected.Take(20))
+        {
+            logger.LogWarning("Rejected line {Line}: {Reason}", rejected.LineNumber, rejected.Reason);
+        }
+
+        int RowsOf(DatasetSplit split) => loads.SingleOrDefault(l => l.Split == split)?.Rows ?? 0;
         var record = new SourceRecord(
             source.Sha256, source.Location, source.FileName, DatasetBucket.ObjectKey(source.Sha256, source.FileName),
-            parsed.CsvEntry, source.Length, parsed.Rows.Count, parsed.Rejected.Count, trainRows,
-            (trainRows + batchSize - 1) / batchSize, batchSize, validation.Count, test.Count, DateTimeOffset.UtcNow);
+            reader.CsvEntry, source.Length, reader.UsableRows, reader.Rejected.Count, batches.Rows, batches.Batches, batchSize,
+            RowsOf(DatasetSplit.Validation), RowsOf(DatasetSplit.Test), DateTimeOffset.UtcNow);
 
         await RawDataStore.InsertSourceAsync(connection, record, cancellationToken);
-        await RawDataStore.InsertRejectedAsync(connection, source.Sha256, parsed.Rejected, cancellationToken);
-        if (validation.Count > 0)
+        await RawDataStore.InsertRejectedAsync(connection, source.Sha256, reader.Rejected, cancellationToken);
+        foreach (var load in loads)
         {
-            await RawDataStore.LoadAsync(connection, source.Sha256, DatasetSplit.Validation, null, validation, cancellationToken);
+            await RawDataStore.RecordAsync(connection, source.Sha256, null, load, cancellationToken);
         }
 
-        if (test.Count > 0)
-        {
-            await RawDataStore.LoadAsync(connection, source.Sha256, DatasetSplit.Test, null, test, cancellationToken);
-        }
-
+        await bucket.StoreAsync(source, cancellationToken);
         return record;
+    }
+
+    /// <summary>The validation and test rows; the train rows are written to <paramref name="train"/> on the way.</summary>
+    private static IEnumerable<SourceRow> HeldOutRows(IEnumerable<SourceRow> rows, TrainBatchFile.Writer train)
+    {
+        foreach (var row in rows)
+        {
+            if (row.Split == DatasetSplit.Train)
+            {
+                train.Add(row);
+            }
+            else
+            {
+                yield return row;
+            }
+        }
     }
 
     private static SourceRecord EnsureSame(SourceRecord prepared, string sha256) =>

@@ -7,8 +7,8 @@ namespace Diabetes.Ingest.Sources;
 
 /// <summary>
 /// The bucket that keeps each source file as received, keyed by its SHA-256 (<c>sha256/&lt;hash&gt;/&lt;file name&gt;</c>).
-/// It is the source of truth for the train batches: every batch is cut from the stored file, so a restarted
-/// service or another replica cuts exactly the same batches.
+/// It is the source of truth for the train batches: the local file they are cut from (<see cref="TrainBatchFile"/>) is
+/// written again from the stored file when missing, so a restarted service or another replica cuts exactly the same batches.
 /// </summary>
 public sealed class DatasetBucket(IMinioClient client, ILogger<DatasetBucket> logger)
 {

@@ -12,16 +12,6 @@ public sealed record SourceRow(long LineNumber, long EncounterId, long PatientNb
 /// <summary>A source line that cannot be loaded, with the reason and the line as read.</summary>
 public sealed record RejectedRow(long LineNumber, string Reason, string Content);
 
-/// <summary>The dataset read from one source file.</summary>
-public sealed record ParsedSource(string CsvEntry, IReadOnlyList<SourceRow> Rows, IReadOnlyList<RejectedRow> Rejected)
-{
-    /// <summary>The train rows in arrival order (<c>encounter_id</c>): batch k is the k-th slice of this list.</summary>
-    public IReadOnlyList<SourceRow> TrainRowsInArrivalOrder() =>
-        Rows.Where(r => r.Split == DatasetSplit.Train).OrderBy(r => r.EncounterId).ToArray();
-
-    public IReadOnlyList<SourceRow> RowsOf(DatasetSplit split) => Rows.Where(r => r.Split == split).ToArray();
-}
-
 /// <summary>
 /// Reads <c>diabetic_data.csv</c> from a zip archive or a bare CSV file. Structural faults of a line (field
 /// count, quoting, ids) reject that line with its reason; a file that is not the dataset at all is refused whole.
@@ -29,30 +19,47 @@ public sealed record ParsedSource(string CsvEntry, IReadOnlyList<SourceRow> Rows
 public static class SourceParser
 {
     public const string DataFileName = "diabetic_data.csv";
-    private const int MaxRejectedContent = 1_000;
     private static readonly byte[] ZipSignature = "PK\u0003\u0004"u8.ToArray();
 
-    public static ParsedSource Parse(string path)
+    /// <summary>
+    /// Opens the source and reads its header: a file without the dataset's columns is refused here, one without a
+    /// usable row at the end of <see cref="SourceReader.Rows"/>.
+    /// </summary>
+    public static SourceReader Open(string path)
     {
-        using var file = File.OpenRead(path);
-        if (file.Length == 0)
+        var file = File.OpenRead(path);
+        try
         {
-            throw IngestProblemException.UnusableSource("The source file is empty.");
+            if (file.Length == 0)
+            {
+                throw IngestProblemException.UnusableSource("The source file is empty.");
+            }
+
+            Span<byte> signature = stackalloc byte[ZipSignature.Length];
+            var read = file.ReadAtLeast(signature, signature.Length, throwOnEndOfStream: false);
+            file.Position = 0;
+            if (read == ZipSignature.Length && signature.SequenceEqual(ZipSignature))
+            {
+                var archive = OpenArchive(file);
+                try
+                {
+                    var entry = FindDataEntry(archive);
+                    return new SourceReader(entry.Open(), entry.FullName, [archive, file]);
+                }
+                catch
+                {
+                    archive.Dispose();
+                    throw;
+                }
+            }
+
+            return new SourceReader(file, Path.GetFileName(path), []);
         }
-
-        Span<byte> signature = stackalloc byte[ZipSignature.Length];
-        var read = file.ReadAtLeast(signature, signature.Length, throwOnEndOfStream: false);
-        file.Position = 0;
-
-        if (read == ZipSignature.Length && signature.SequenceEqual(ZipSignature))
+        catch
         {
-            using var archive = OpenArchive(file);
-            var entry = FindDataEntry(archive);
-            using var entryStream = entry.Open();
-            return ParseCsv(entryStream, entry.FullName);
+            file.Dispose();
+            throw;
         }
-
-        return ParseCsv(file, Path.GetFileName(path));
     }
 
     private static ZipArchive OpenArchive(Stream stream)
@@ -80,49 +87,83 @@ public static class SourceParser
                 : throw IngestProblemException.UnusableSource(
                     $"The archive holds no {DataFileName} (CSV files in it: {(csvEntries.Length == 0 ? "none" : string.Join(", ", csvEntries.Select(e => e.FullName)))})."));
     }
+}
 
-    private static ParsedSource ParseCsv(Stream stream, string entryName)
+/// <summary>
+/// One pass over a source file, row by row: nothing of a usable row is kept once it is handed on, only what the
+/// duplicate check needs (<see cref="EncounterFirstLines"/>) and the rejected lines.
+/// </summary>
+public sealed class SourceReader : IDisposable
+{
+    private const int MaxRejectedContent = 1_000;
+
+    private readonly StreamReader _text;
+    private readonly CsvRecordReader _records;
+    private readonly IDisposable[] _owned;
+    private readonly string[] _header;
+    private readonly int[] _ordinals;
+    private readonly List<RejectedRow> _rejected = [];
+
+    internal SourceReader(Stream csv, string csvEntry, IDisposable[] owned)
     {
-        using var text = new StreamReader(stream, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: false));
-        var pool = new StringPool();
-        var reader = new CsvRecordReader(text, pool.Get);
-        var header = reader.Read() ?? throw IngestProblemException.UnusableSource($"{entryName} is empty.");
-        var ordinals = MapHeader(header.Fields, entryName);
-
-        var rows = new List<SourceRow>(capacity: 110_000);
-        var rejected = new List<RejectedRow>();
-        var firstLineOfEncounter = new Dictionary<long, long>(capacity: 110_000);
-
-        foreach (var record in reader.ReadAll())
+        _owned = owned;
+        _text = new StreamReader(csv, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: false));
+        try
         {
-            var reason = Validate(record, header.Fields.Length, ordinals, out var encounterId, out var patientNbr);
-            if (reason is null && !firstLineOfEncounter.TryAdd(encounterId, record.LineNumber))
+            CsvEntry = csvEntry;
+            _records = new CsvRecordReader(_text, new StringPool().Get);
+            _header = (_records.Read() ?? throw IngestProblemException.UnusableSource($"{csvEntry} is empty.")).Fields;
+            _ordinals = MapHeader(_header, csvEntry);
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The data file's name: the archive entry, or the file itself.</summary>
+    public string CsvEntry { get; }
+
+    /// <summary>The lines rejected so far, in file order.</summary>
+    public IReadOnlyList<RejectedRow> Rejected => _rejected;
+
+    /// <summary>The usable rows handed out so far.</summary>
+    public int UsableRows { get; private set; }
+
+    /// <summary>The usable rows in file order, to be read once; the rejected lines are collected on the way.</summary>
+    public IEnumerable<SourceRow> Rows()
+    {
+        var firstLines = new EncounterFirstLines();
+        while (_records.Read() is { } record)
+        {
+            var reason = Validate(record, out var encounterId, out var patientNbr);
+            if (reason is null && !firstLines.TryAdd(encounterId, record.LineNumber, out var firstLine))
             {
-                reason = $"duplicate encounter_id {encounterId} (first on line {firstLineOfEncounter[encounterId]})";
+                reason = $"duplicate encounter_id {encounterId} (first on line {firstLine})";
             }
 
             if (reason is not null)
             {
-                rejected.Add(new RejectedRow(record.LineNumber, reason, Truncate(Join(record.Fields))));
+                _rejected.Add(new RejectedRow(record.LineNumber, reason, Truncate(Join(record.Fields))));
                 continue;
             }
 
-            var fields = new string[ordinals.Length];
-            for (var i = 0; i < ordinals.Length; i++)
+            var fields = new string[_ordinals.Length];
+            for (var i = 0; i < _ordinals.Length; i++)
             {
-                fields[i] = record.Fields[ordinals[i]];
+                fields[i] = record.Fields[_ordinals[i]];
             }
 
-            rows.Add(new SourceRow(record.LineNumber, encounterId, patientNbr, SplitRule.Assign(patientNbr), fields));
+            UsableRows++;
+            yield return new SourceRow(record.LineNumber, encounterId, patientNbr, SplitRule.Assign(patientNbr), fields);
         }
 
-        if (rows.Count == 0)
+        if (UsableRows == 0)
         {
             throw IngestProblemException.UnusableSource(
-                $"{entryName} has a header but no usable rows ({rejected.Count} rejected{(rejected.Count > 0 ? $"; line {rejected[0].LineNumber}: {rejected[0].Reason}" : "")}).");
+                $"{CsvEntry} has a header but no usable rows ({_rejected.Count} rejected{(_rejected.Count > 0 ? $"; line {_rejected[0].LineNumber}: {_rejected[0].Reason}" : "")}).");
         }
-
-        return new ParsedSource(entryName, rows, rejected);
     }
 
     /// <summary>For each schema column, its position in the file; every column must be there exactly once.</summary>
@@ -147,7 +188,7 @@ public static class SourceParser
         return EncounterSchema.Columns.Select(c => positions[c.SourceName]).ToArray();
     }
 
-    private static string? Validate(CsvRecord record, int expectedFields, int[] ordinals, out long encounterId, out long patientNbr)
+    private string? Validate(CsvRecord record, out long encounterId, out long patientNbr)
     {
         encounterId = patientNbr = 0;
         if (record.Problem is not null)
@@ -155,13 +196,13 @@ public static class SourceParser
             return record.Problem;
         }
 
-        if (record.Fields.Length != expectedFields)
+        if (record.Fields.Length != _header.Length)
         {
-            return $"expected {expectedFields} fields, found {record.Fields.Length}";
+            return $"expected {_header.Length} fields, found {record.Fields.Length}";
         }
 
-        return ParseId(record.Fields[ordinals[EncounterSchema.EncounterId.Ordinal]], EncounterSchema.EncounterId, out encounterId)
-            ?? ParseId(record.Fields[ordinals[EncounterSchema.PatientNbr.Ordinal]], EncounterSchema.PatientNbr, out patientNbr);
+        return ParseId(record.Fields[_ordinals[EncounterSchema.EncounterId.Ordinal]], EncounterSchema.EncounterId, out encounterId)
+            ?? ParseId(record.Fields[_ordinals[EncounterSchema.PatientNbr.Ordinal]], EncounterSchema.PatientNbr, out patientNbr);
     }
 
     private static string? ParseId(string value, EncounterColumn column, out long id) =>
@@ -174,4 +215,13 @@ public static class SourceParser
 
     private static string Truncate(string content) =>
         content.Length <= MaxRejectedContent ? content : string.Concat(content.AsSpan(0, MaxRejectedContent), "…");
+
+    public void Dispose()
+    {
+        _text.Dispose();
+        foreach (var owned in _owned)
+        {
+            owned.Dispose();
+        }
+    }
 }

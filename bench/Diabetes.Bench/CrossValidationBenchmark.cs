@@ -53,7 +53,8 @@ public static class CrossValidationBenchmark
     public static List<(int Bucket, ModelInput Input)> Load(string datasetPath)
     {
         var rows = new List<(int Bucket, ModelInput Input)>();
-        foreach (var row in SourceParser.Parse(datasetPath).Rows.OrderBy(r => r.EncounterId))
+        using var source = SourceParser.Open(datasetPath);
+        foreach (var row in source.Rows().OrderBy(r => r.EncounterId))
         {
             if (EncounterCleaner.Clean(new RawEncounter(row.Fields)) is CleaningResult.Cleaned cleaned)
             {

@@ -1,0 +1,314 @@
+using System.Buffers.Binary;
+using System.Text;
+
+namespace Diabetes.Ingest.Sources;
+
+/// <summary>
+/// The train rows of one source in encounter_id order, in a local file, with where each batch of the source's batch
+/// size starts: a batch is read back alone, without parsing the source again or holding the train rows in memory.
+/// Written while the source is split; written again from the stored source when it is missing (a restarted service,
+/// another replica), and the same rows come out, for the source file never changes (it is keyed by its hash).
+/// </summary>
+/// <remarks>
+/// A row is an <c>int</c> length of the rest, the encounter id, the patient number and the line number as <c>long</c>s, and
+/// the 50 fields as length-prefixed UTF-8; after the rows come each batch's start, the row count, the batch size and
+/// <see cref="FormatMark"/>. A file is complete once it has its name: it is written under another and renamed.
+/// </remarks>
+public sealed class TrainBatchFile : IDisposable
+{
+    private const int FormatMark = 0x31_42_52_54; // "TRB1"
+    private const int TrailerEnd = 3 * sizeof(int);
+
+    private readonly FileStream _file;
+    private readonly long[] _batchStarts;
+
+    private TrainBatchFile(FileStream file, int rows, int batchSize, long[] batchStarts)
+    {
+        _file = file;
+        Rows = rows;
+        BatchSize = batchSize;
+        _batchStarts = batchStarts;
+    }
+
+    public int Rows { get; }
+
+    public int BatchSize { get; }
+
+    public int Batches => _batchStarts.Length;
+
+    /// <summary>Where the train rows of a source are kept for this batch size.</summary>
+    public static string PathFor(string sha256, int batchSize) =>
+        Path.Combine(Path.GetTempPath(), $"diabetes-train-{sha256}-{batchSize}.rows");
+
+    /// <summary>Opens the file, or answers null when there is none (or one this code cannot read).</summary>
+    public static TrainBatchFile? TryOpen(string path)
+    {
+        FileStream file;
+        try
+        {
+            file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        }
+        catch (FileNotFoundException)
+        {
+            return null;
+        }
+
+        try
+        {
+            var opened = Read(file);
+            if (opened is null)
+            {
+                file.Dispose();
+            }
+
+            return opened;
+        }
+        catch
+        {
+            file.Dispose();
+            throw;
+        }
+    }
+
+    public static void Delete(string sha256, int batchSize) => File.Delete(PathFor(sha256, batchSize));
+
+    /// <summary>Batch <paramref name="batchNumber"/> (from 1): the rows of that rank in encounter_id order.</summary>
+    public IEnumerable<SourceRow> ReadBatch(int batchNumber)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(batchNumber, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(batchNumber, Batches);
+        _file.Position = _batchStarts[batchNumber - 1];
+        var count = Math.Min(BatchSize, Rows - (batchNumber - 1) * BatchSize);
+        using var reader = new BinaryReader(new BufferedStream(_file, 64 * 1024), Encoding.UTF8, leaveOpen: true);
+        for (var i = 0; i < count; i++)
+        {
+            reader.ReadInt32();
+            var encounterId = reader.ReadInt64();
+            var patientNbr = reader.ReadInt64();
+            var line = reader.ReadInt64();
+            var fields = new string[EncounterSchema.Columns.Count];
+            for (var f = 0; f < fields.Length; f++)
+            {
+                fields[f] = reader.ReadString();
+            }
+
+            yield return new SourceRow(line, encounterId, patientNbr, DatasetSplit.Train, fields);
+        }
+    }
+
+    public void Dispose() => _file.Dispose();
+
+    private static TrainBatchFile? Read(FileStream file)
+    {
+        if (file.Length < TrailerEnd)
+        {
+            return null;
+        }
+
+        using var reader = new BinaryReader(file, Encoding.UTF8, leaveOpen: true);
+        file.Position = file.Length - TrailerEnd;
+        var rows = reader.ReadInt32();
+        var batchSize = reader.ReadInt32();
+        if (reader.ReadInt32() != FormatMark || rows < 0 || batchSize <= 0)
+        {
+            return null;
+        }
+
+        var batchStarts = new long[(rows + batchSize - 1) / batchSize];
+        var trailerStart = file.Length - TrailerEnd - batchStarts.Length * (long)sizeof(long);
+        if (trailerStart < 0)
+        {
+            return null;
+        }
+
+        file.Position = trailerStart;
+        for (var i = 0; i < batchStarts.Length; i++)
+        {
+            batchStarts[i] = reader.ReadInt64();
+        }
+
+        return new TrainBatchFile(file, rows, batchSize, batchStarts);
+    }
+
+    /// <summary>
+    /// Writes the train rows of one pass over a source, in the order read, and puts them in encounter_id order at the end.
+    /// Rows that come in ascending order go straight to the file; the few that do not (134 of the real dataset's 71,091)
+    /// go to a side file, with their id and place held in memory (16 bytes a row), and are merged in at the end.
+    /// </summary>
+    public sealed class Writer : IDisposable
+    {
+        private const int BufferSize = 64 * 1024;
+
+        private readonly string _path;
+        private readonly int _batchSize;
+        private readonly string _mainPath;
+        private readonly string _sidePath;
+        private readonly string _mergedPath;
+        private readonly FileStream _main;
+        private FileStream? _side;
+        private readonly List<long> _mainBatchStarts = [];
+        private readonly List<long> _sideIds = [];
+        private readonly List<long> _sideStarts = [];
+        private readonly MemoryStream _record = new();
+        private readonly BinaryWriter _recordWriter;
+        private int _mainRows;
+        private long _lastMainId;
+
+        public Writer(string sha256, int batchSize)
+        {
+            _path = PathFor(sha256, batchSize);
+            _batchSize = batchSize;
+            var unique = $"{_path}.{Guid.NewGuid():N}";
+            _mainPath = unique + ".main";
+            _sidePath = unique + ".side";
+            _mergedPath = unique + ".merged";
+            _main = NewFile(_mainPath);
+            _recordWriter = new BinaryWriter(_record, Encoding.UTF8, leaveOpen: true);
+        }
+
+        public int Rows => _mainRows + _sideIds.Count;
+
+        public void Add(SourceRow row)
+        {
+            _record.SetLength(0);
+            _recordWriter.Write(row.EncounterId);
+            _recordWriter.Write(row.PatientNbr);
+            _recordWriter.Write(row.LineNumber);
+            foreach (var field in row.Fields)
+            {
+                _recordWriter.Write(field);
+            }
+
+            _recordWriter.Flush();
+            var record = _record.GetBuffer().AsSpan(0, (int)_record.Length);
+            if (row.EncounterId > _lastMainId)
+            {
+                if (_mainRows++ % _batchSize == 0)
+                {
+                    _mainBatchStarts.Add(_main.Position);
+                }
+
+                _lastMainId = row.EncounterId;
+                WriteRecord(_main, record);
+            }
+            else
+            {
+                _side ??= NewFile(_sidePath);
+                _sideIds.Add(row.EncounterId);
+                _sideStarts.Add(_side.Position);
+                WriteRecord(_side, record);
+            }
+        }
+
+        /// <summary>Orders the rows, writes where each batch starts, and gives the file its name; answers it open.</summary>
+        public TrainBatchFile Complete()
+        {
+            var written = _mainPath;
+            if (_side is null)
+            {
+                WriteTrailer(_main, _mainBatchStarts);
+            }
+            else
+            {
+                written = _mergedPath;
+                using var merged = NewFile(written);
+                WriteTrailer(merged, Merge(merged));
+            }
+
+            _main.Dispose();
+            _side?.Dispose();
+            // Opened before the rename: a concurrent delete of the name cannot take the file from this caller.
+            var opened = TryOpen(written) ?? throw new InvalidDataException($"{written} was written but cannot be read back.");
+            File.Move(written, _path, overwrite: true);
+            return opened;
+        }
+
+        /// <summary>Merges the ascending rows of the main file with the side rows, in id order; answers each batch's start.</summary>
+        private List<long> Merge(FileStream merged)
+        {
+            var sideIds = _sideIds.ToArray();
+            var sideStarts = _sideStarts.ToArray();
+            Array.Sort(sideIds, sideStarts);
+
+            _main.Position = 0;
+            _side!.Flush();
+            var main = new BufferedStream(_main, BufferSize);
+            var mainRecord = new byte[BufferSize];
+            var sideRecord = new byte[BufferSize];
+            var mainLeft = _mainRows;
+            var mainLength = mainLeft > 0 ? ReadRecord(main, ref mainRecord) : 0;
+            var nextSide = 0;
+            var starts = new List<long>();
+            for (var row = 0; row < Rows; row++)
+            {
+                if (row % _batchSize == 0)
+                {
+                    starts.Add(merged.Position);
+                }
+
+                if (nextSide < sideIds.Length && (mainLeft == 0 || sideIds[nextSide] < BinaryPrimitives.ReadInt64LittleEndian(mainRecord)))
+                {
+                    _side.Position = sideStarts[nextSide++];
+                    WriteRecord(merged, sideRecord.AsSpan(0, ReadRecord(_side, ref sideRecord)));
+                }
+                else
+                {
+                    WriteRecord(merged, mainRecord.AsSpan(0, mainLength));
+                    mainLength = --mainLeft > 0 ? ReadRecord(main, ref mainRecord) : 0;
+                }
+            }
+
+            return starts;
+        }
+
+        /// <summary>Reads one row (without its length) into <paramref name="record"/>, grown when too small; answers its length.</summary>
+        private static int ReadRecord(Stream file, ref byte[] record)
+        {
+            Span<byte> length = stackalloc byte[sizeof(int)];
+            file.ReadExactly(length);
+            var size = BinaryPrimitives.ReadInt32LittleEndian(length);
+            if (record.Length < size)
+            {
+                record = new byte[size];
+            }
+
+            file.ReadExactly(record, 0, size);
+            return size;
+        }
+
+        private static void WriteRecord(Stream file, ReadOnlySpan<byte> record)
+        {
+            Span<byte> length = stackalloc byte[sizeof(int)];
+            BinaryPrimitives.WriteInt32LittleEndian(length, record.Length);
+            file.Write(length);
+            file.Write(record);
+        }
+
+        private void WriteTrailer(FileStream file, List<long> batchStarts)
+        {
+            using var writer = new BinaryWriter(file, Encoding.UTF8, leaveOpen: true);
+            foreach (var start in batchStarts)
+            {
+                writer.Write(start);
+            }
+
+            writer.Write(Rows);
+            writer.Write(_batchSize);
+            writer.Write(FormatMark);
+        }
+
+        private static FileStream NewFile(string path) =>
+            new(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read | FileShare.Delete, BufferSize);
+
+        /// <summary>Disposes the files and deletes what is left under a temporary name (all of it unless completed).</summary>
+        public void Dispose()
+        {
+            _main.Dispose();
+            _side?.Dispose();
+            _recordWriter.Dispose();
+            File.Delete(_mainPath);
+            File.Delete(_sidePath);
+            File.Delete(_mergedPath);
+        }
+    }
+}
