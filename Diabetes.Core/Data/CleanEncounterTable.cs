@@ -73,16 +73,15 @@ public static class CleanEncounterTable
     public static string SelectSql { get; } = $"SELECT {ColumnList} FROM {Name}";
 
     /// <summary>
-    /// Writes the rows with binary COPY. The rows are in memory, so every field is written synchronously and typed
-    /// (no boxing, no task per field); only the end of the COPY is awaited.
+    /// Writes the rows with binary COPY as they come, holding none of them. Every field is written synchronously and
+    /// typed into the COPY's buffer (no boxing, no task per field); only reading the next row and the end are awaited.
     /// </summary>
-    public static async Task<ulong> CopyAsync(NpgsqlConnection connection, IEnumerable<CleanEncounterRow> rows, CancellationToken cancellationToken)
+    public static async Task<ulong> CopyAsync(NpgsqlConnection connection, IAsyncEnumerable<CleanEncounterRow> rows, CancellationToken cancellationToken)
     {
         await using var writer = await connection.BeginBinaryImportAsync(
             $"COPY {Name} ({ColumnList}) FROM STDIN (FORMAT BINARY)", cancellationToken);
-        foreach (var row in rows)
+        await foreach (var row in rows.WithCancellation(cancellationToken))
         {
-            cancellationToken.ThrowIfCancellationRequested();
             writer.StartRow();
             writer.Write(row.EncounterId, NpgsqlDbType.Bigint);
             writer.Write(row.PatientNbr, NpgsqlDbType.Bigint);

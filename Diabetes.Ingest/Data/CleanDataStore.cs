@@ -20,11 +20,14 @@ public sealed class CleanDataStore([FromKeyedServices(CleanDataStore.ConnectionN
 
 
     /// <summary>
-    /// Writes one RAW batch's outcome in a single transaction, unless that batch was cleaned already
-    /// (by an earlier call or a concurrent one): then it writes nothing and answers false.
+    /// Writes one RAW batch's outcome in a single transaction, the cleaned rows by binary COPY as they come, unless that
+    /// batch was cleaned already (by an earlier call or a concurrent one): then it reads and writes nothing and answers null.
+    /// Answers the rows cleaned otherwise.
     /// </summary>
-    public async Task<bool> SaveBatchAsync(
-        LedgerEntry batch, IReadOnlyList<CleanEncounterRow> cleaned, IReadOnlyList<ExcludedEncounter> excluded, CancellationToken cancellationToken)
+    /// <param name="excluded">The rows left out, complete once <paramref name="cleaned"/> has been read to its end.</param>
+    public async Task<int?> SaveBatchAsync(
+        LedgerEntry batch, IAsyncEnumerable<CleanEncounterRow> cleaned, IReadOnlyCollection<ExcludedEncounter> excluded,
+        CancellationToken cancellationToken)
     {
         await schema.EnsureCreatedAsync(cancellationToken);
         return await dataSource.InLockedTransactionAsync(WriteLock, async connection =>
@@ -35,17 +38,17 @@ public sealed class CleanDataStore([FromKeyedServices(CleanDataStore.ConnectionN
                 """, cancellationToken, ("sha", batch.SourceSha256), ("split", batch.Split), ("batch", batch.BatchNumber));
             if (done)
             {
-                return false;
+                return (int?)null;
             }
 
-            await CleanEncounterTable.CopyAsync(connection, cleaned, cancellationToken);
+            var cleanedRows = (int)await CleanEncounterTable.CopyAsync(connection, cleaned, cancellationToken);
             await CopyExcludedAsync(connection, excluded, cancellationToken);
             await connection.ExecuteAsync("""
                 INSERT INTO cleaned_batches (source_sha256, split, batch_number, cleaned_rows, excluded_rows)
                 VALUES (@sha, @split, @batch, @cleaned, @excluded)
                 """, cancellationToken, ("sha", batch.SourceSha256), ("split", batch.Split), ("batch", batch.BatchNumber),
-                ("cleaned", cleaned.Count), ("excluded", excluded.Count));
-            return true;
+                ("cleaned", cleanedRows), ("excluded", excluded.Count));
+            return cleanedRows;
         }, cancellationToken);
     }
 
@@ -95,7 +98,7 @@ public sealed class CleanDataStore([FromKeyedServices(CleanDataStore.ConnectionN
         return new CleanCounts(rows, positives, excluded);
     }
 
-    private static async Task CopyExcludedAsync(NpgsqlConnection connection, IReadOnlyList<ExcludedEncounter> excluded, CancellationToken cancellationToken)
+    private static async Task CopyExcludedAsync(NpgsqlConnection connection, IEnumerable<ExcludedEncounter> excluded, CancellationToken cancellationToken)
     {
         await using var writer = await connection.BeginBinaryImportAsync(
             "COPY excluded_encounters (encounter_id, split, batch_number, reason, detail) FROM STDIN (FORMAT BINARY)", cancellationToken);

@@ -28,22 +28,21 @@ public sealed class DatasetCleaning(
             foreach (var batch in pending)
             {
                 var stopwatch = System.Diagnostics.Stopwatch.StartNew();
-                var (cleaned, excluded) = await CleanBatchAsync(batch, token);
-                var cleanedIn = stopwatch.Elapsed;
-                if (!await clean.SaveBatchAsync(batch, cleaned, excluded, token))
+                // The RAW rows stream through the cleaning rules into CLEAN DATA: a batch is never held whole.
+                var excluded = new List<ExcludedEncounter>();
+                if (await clean.SaveBatchAsync(batch, CleanRowsAsync(batch, excluded, token), excluded, token) is not { } cleaned)
                 {
                     continue; // a concurrent call cleaned it first
                 }
 
-                cleanedRows += cleaned.Count;
+                cleanedRows += cleaned;
                 foreach (var group in excluded.GroupBy(e => e.Reason))
                 {
                     excludedByReason[group.Key] = excludedByReason.GetValueOrDefault(group.Key) + group.Count();
                 }
 
-                logger.LogInformation("Cleaned {Split} batch {Batch}: {Cleaned:N0} rows kept, {Excluded:N0} left out (read and cleaned in {ReadMs:N0} ms, saved in {SaveMs:N0} ms)",
-                    batch.Split, batch.BatchNumber?.ToString() ?? "(whole)", cleaned.Count, excluded.Count,
-                    cleanedIn.TotalMilliseconds, (stopwatch.Elapsed - cleanedIn).TotalMilliseconds);
+                logger.LogInformation("Cleaned {Split} batch {Batch}: {Cleaned:N0} rows kept, {Excluded:N0} left out, in {Elapsed:N0} ms",
+                    batch.Split, batch.BatchNumber?.ToString() ?? "(whole)", cleaned, excluded.Count, stopwatch.Elapsed.TotalMilliseconds);
             }
 
             var counts = await clean.CountAsync(token);
@@ -51,17 +50,16 @@ public sealed class DatasetCleaning(
         }, cancellationToken).AsTask();
     }
 
-    private async Task<(List<CleanEncounterRow> Cleaned, List<ExcludedEncounter> Excluded)> CleanBatchAsync(
-        LedgerEntry batch, CancellationToken cancellationToken)
+    /// <summary>The batch's RAW rows that the cleaning rules keep, cleaned; the others are added to <paramref name="excluded"/>.</summary>
+    private async IAsyncEnumerable<CleanEncounterRow> CleanRowsAsync(
+        LedgerEntry batch, List<ExcludedEncounter> excluded, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var cleaned = new List<CleanEncounterRow>(batch.Rows);
-        var excluded = new List<ExcludedEncounter>();
         await foreach (var row in raw.ReadAsync(batch, cancellationToken))
         {
             switch (EncounterCleaner.Clean(row.Encounter))
             {
                 case CleaningResult.Cleaned result:
-                    cleaned.Add(new CleanEncounterRow(row.EncounterId, row.PatientNbr, row.Split, row.BatchNumber, batch.SourceSha256, result.Encounter));
+                    yield return new CleanEncounterRow(row.EncounterId, row.PatientNbr, row.Split, row.BatchNumber, batch.SourceSha256, result.Encounter);
                     break;
                 case CleaningResult.Excluded result:
                     excluded.Add(new ExcludedEncounter(row.EncounterId, row.Split, row.BatchNumber, result.Reason,
@@ -74,7 +72,5 @@ public sealed class DatasetCleaning(
                     break;
             }
         }
-
-        return (cleaned, excluded);
     }
 }

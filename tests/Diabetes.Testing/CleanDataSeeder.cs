@@ -35,7 +35,7 @@ public static class CleanDataSeeder
         await using var connection = new NpgsqlConnection(connectionString);
         await connection.OpenAsync();
         await connection.ExecuteAsync(CleanEncounterTable.CreateSql, CancellationToken.None);
-        await CleanEncounterTable.CopyAsync(connection, rows, CancellationToken.None);
+        await CleanEncounterTable.CopyAsync(connection, rows.ToAsyncEnumerable(), CancellationToken.None);
         return rows;
     }
 }
