@@ -31,14 +31,18 @@ public static class Extensions
         builder.Services.AddProblemDetails();
         builder.Services.AddExceptionHandler<IngestProblemHandler>();
 
-        // The standard handler allows 30 s a request; a dataset download on a slow link needs longer.
-        builder.Services.AddHttpClient(SourceFetcher.HttpClientName)
-            .ReplaceStandardResilienceHandler(options =>
-            {
-                options.AttemptTimeout.Timeout = TimeSpan.FromMinutes(5);
-                options.TotalRequestTimeout.Timeout = TimeSpan.FromMinutes(15);
-                options.CircuitBreaker.SamplingDuration = TimeSpan.FromMinutes(10);
-            });
+        // The standard handler allows 30 s a request (and the client 100 s); a dataset's download, or its upload to the
+        // bucket, on a slow link needs longer.
+        foreach (var name in new[] { SourceFetcher.HttpClientName, DatasetBucket.HttpClientName })
+        {
+            builder.Services.AddHttpClient(name, client => client.Timeout = DatasetBucket.TransferTimeout)
+                .ReplaceStandardResilienceHandler(options =>
+                {
+                    options.AttemptTimeout.Timeout = TimeSpan.FromMinutes(5);
+                    options.TotalRequestTimeout.Timeout = DatasetBucket.TransferTimeout;
+                    options.CircuitBreaker.SamplingDuration = TimeSpan.FromMinutes(10);
+                });
+        }
 
         builder.Services.AddResiliencePipeline(StorageRetry.Name, StorageRetry.Configure);
 

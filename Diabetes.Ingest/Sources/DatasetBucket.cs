@@ -10,10 +10,15 @@ namespace Diabetes.Ingest.Sources;
 /// It is the source of truth for the train batches: the local file they are cut from (<see cref="TrainBatchFile"/>) is
 /// written again from the stored file when missing, so a restarted service or another replica cuts exactly the same batches.
 /// </summary>
-public sealed class DatasetBucket(IMinioClient client, ILogger<DatasetBucket> logger)
+public sealed class DatasetBucket(IMinioClient client, IHttpClientFactory httpClientFactory, ILogger<DatasetBucket> logger)
 {
     /// <summary>The bucket that keeps every source file as received.</summary>
     public const string Bucket = "datasets";
+
+    public const string HttpClientName = "dataset-bucket";
+
+    /// <summary>The longest a transfer with the bucket may take, and how long the signed address of an upload is valid.</summary>
+    public static readonly TimeSpan TransferTimeout = TimeSpan.FromMinutes(15);
 
     public static string ObjectKey(string sha256, string fileName) => $"sha256/{sha256}/{fileName}";
 
@@ -28,12 +33,16 @@ public sealed class DatasetBucket(IMinioClient client, ILogger<DatasetBucket> lo
             return;
         }
 
-        await client.PutObjectAsync(new PutObjectArgs()
-            .WithBucket(Bucket)
-            .WithObject(key)
-            .WithFileName(source.LocalPath)
-            .WithContentType(source.FileName.EndsWith(".zip", StringComparison.OrdinalIgnoreCase) ? "application/zip" : "text/csv"),
-            cancellationToken);
+        // One PUT to a signed address, streamed from the file. The client's own upload reads a file under 5 MiB whole into
+        // memory and a larger one in parts of 16 MiB, and the service's memory grew with the file (with the 10-times
+        // dataset its peak through the pipeline was 350 MiB, against 274 MiB streamed).
+        var url = await client.PresignedPutObjectAsync(new PresignedPutObjectArgs()
+            .WithBucket(Bucket).WithObject(key).WithExpiry((int)TransferTimeout.TotalSeconds));
+        await using var file = File.OpenRead(source.LocalPath);
+        using var content = new StreamContent(file);
+        content.Headers.ContentType = new(source.FileName.EndsWith(".zip", StringComparison.OrdinalIgnoreCase) ? "application/zip" : "text/csv");
+        using var response = await httpClientFactory.CreateClient(HttpClientName).PutAsync(url, content, cancellationToken);
+        response.EnsureSuccessStatusCode();
         logger.LogInformation("Stored source {Sha256} ({Length:N0} bytes) in s3://{Bucket}/{Key}", source.Sha256, source.Length, Bucket, key);
     }
 
