@@ -71,7 +71,7 @@ public static class ScaleBenchmark
             ("Dataset__Source", dataset)))
         {
             pipeline = await IngestBenchmark.RunAsync(platform, profile: false);
-            training = await TrainingBenchmark.RunAsync(platform.Trainer, platform.Mlflow);
+            training = await TrainingBenchmark.RunAsync(platform.Trainer, platform.Mlflow, promote: false);
             trainerPeak = platform.PeakMemoryMiB("trainer");
             Console.WriteLine($"  trainer peak memory {trainerPeak} MiB");
         }

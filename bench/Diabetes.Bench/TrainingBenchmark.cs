@@ -16,7 +16,8 @@ public sealed record TrainingFigures(
 /// <summary>A training job on all CLEAN train rows: its wall time, each candidate's, and the chosen model's metrics.</summary>
 public static class TrainingBenchmark
 {
-    public static async Task<TrainingFigures> RunAsync(HttpClient trainer, MlflowServerDouble mlflow)
+    /// <param name="promote">Whether to ask for a promotion after the job (no part of the job's figures).</param>
+    public static async Task<TrainingFigures> RunAsync(HttpClient trainer, MlflowServerDouble mlflow, bool promote = true)
     {
         var stopwatch = Stopwatch.StartNew();
         var started = await IngestBenchmark.PostAsync<TrainingJobResponse>(trainer, "api/trainings");
@@ -59,8 +60,12 @@ public static class TrainingBenchmark
         Console.WriteLine($"  chosen: {best.Data.Tag("algorithm")} ({best.Info.RunName}), val_roc_auc {best.Data.MetricValue("val_roc_auc"):F4}, " +
             $"val_pr_auc {best.Data.MetricValue("val_pr_auc"):F4}, test_roc_auc {testAuc:F4}, test_pr_auc {best.Data.MetricValue("test_pr_auc"):F4}, registered version {job.RegisteredVersion}");
 
-        var promotion = await IngestBenchmark.PostAsync<PromotionResponse>(trainer, "api/promotions");
-        Console.WriteLine($"  promotion: {promotion.Reason}");
+        if (promote)
+        {
+            var promotion = await IngestBenchmark.PostAsync<PromotionResponse>(trainer, "api/promotions");
+            Console.WriteLine($"  promotion: {promotion.Reason}");
+        }
+
         return new TrainingFigures(jobSeconds, job.TrainRows, before, candidates, after, testAuc);
     }
 
