@@ -5,6 +5,12 @@ public sealed class IngestOptions
 {
     /// <summary>Train rows loaded by one call of <c>POST /api/batches/next</c>.</summary>
     public int BatchSize { get; set; } = 15_000;
+
+    /// <summary>
+    /// Where the service keeps its local files: a downloaded source while it is split or read again, and the train rows
+    /// the batches are cut from (about 1.3 times the source's CSV). Empty: <c>diabetes-ingest</c> in the temporary directory.
+    /// </summary>
+    public string? WorkDirectory { get; set; }
 }
 
 /// <summary>Configuration section <c>Dataset</c>.</summary>

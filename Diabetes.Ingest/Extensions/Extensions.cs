@@ -31,21 +31,29 @@ public static class Extensions
         builder.Services.AddProblemDetails();
         builder.Services.AddExceptionHandler<IngestProblemHandler>();
 
-        // The standard handler allows 30 s a request (and the client 100 s); a dataset's download, or its upload to the
-        // bucket, on a slow link needs longer.
-        foreach (var name in new[] { SourceFetcher.HttpClientName, DatasetBucket.HttpClientName })
-        {
-            builder.Services.AddHttpClient(name, client => client.Timeout = DatasetBucket.TransferTimeout)
-                .ReplaceStandardResilienceHandler(options =>
-                {
-                    options.AttemptTimeout.Timeout = TimeSpan.FromMinutes(5);
-                    options.TotalRequestTimeout.Timeout = DatasetBucket.TransferTimeout;
-                    options.CircuitBreaker.SamplingDuration = TimeSpan.FromMinutes(10);
-                });
-        }
+        // The standard handler allows 30 s a request (and the client 100 s); a dataset's download on a slow link needs longer.
+        builder.Services.AddHttpClient(SourceFetcher.HttpClientName, client => client.Timeout = DatasetBucket.TransferTimeout)
+            .ReplaceStandardResilienceHandler(options =>
+            {
+                options.AttemptTimeout.Timeout = TimeSpan.FromMinutes(5);
+                options.TotalRequestTimeout.Timeout = DatasetBucket.TransferTimeout;
+                options.CircuitBreaker.SamplingDuration = TimeSpan.FromMinutes(10);
+            });
+        // The upload of a source to the bucket is one PUT streamed from the file: it gets the whole transfer time, and is
+        // not re-sent by the handler (its body is read once); the storage retry runs the whole step again instead.
+        builder.Services.AddHttpClient(DatasetBucket.HttpClientName, client => client.Timeout = DatasetBucket.TransferTimeout)
+            .ReplaceStandardResilienceHandler(options =>
+            {
+                options.Retry.ShouldHandle = _ => ValueTask.FromResult(false);
+                options.AttemptTimeout.Timeout = DatasetBucket.TransferTimeout;
+                options.TotalRequestTimeout.Timeout = DatasetBucket.TransferTimeout;
+                options.CircuitBreaker.SamplingDuration = 2 * DatasetBucket.TransferTimeout;
+            });
 
         builder.Services.AddResiliencePipeline(StorageRetry.Name, StorageRetry.Configure);
 
+        builder.Services.AddSingleton<WorkDirectory>();
+        builder.Services.AddHostedService(services => services.GetRequiredService<WorkDirectory>());
         builder.Services.AddSingleton<SourceFetcher>();
         builder.Services.AddSingleton<DatasetBucket>();
         builder.Services.AddHostedService<DatasetBucketInitializer>();

@@ -8,6 +8,7 @@ namespace Diabetes.Ingest.Services;
 public sealed class DatasetIngestion(
     SourceFetcher fetcher,
     DatasetBucket bucket,
+    WorkDirectory work,
     RawDataStore raw,
     IOptions<DatasetOptions> datasetOptions,
     IOptions<IngestOptions> ingestOptions,
@@ -76,7 +77,7 @@ public sealed class DatasetIngestion(
                 }
 
                 var batchNumber = loadedBatches + 1;
-                using var train = await OpenTrainBatchesAsync(source, token);
+                using var train = await OpenTrainBatchAsync(source, batchNumber, token);
                 var load = (await RawDataStore.CopyAsync(connection, batchNumber, train.ReadBatch(batchNumber), token)).Single();
                 var entry = await RawDataStore.RecordAsync(connection, source.Sha256, batchNumber, load, token);
                 var loadedRows = await RawDataStore.CountTrainRowsAsync(connection, source.Sha256, token);
@@ -89,30 +90,56 @@ public sealed class DatasetIngestion(
             if (answer.Done && prepared is not null)
             {
                 // Every batch is committed: the train rows kept for the next one are no longer needed.
-                TrainBatchFile.Delete(prepared.Sha256, prepared.BatchSize);
+                DeleteTrainFile(prepared);
             }
 
             return answer;
         }, cancellationToken).AsTask();
 
     /// <summary>
-    /// The train rows in arrival order (<c>encounter_id</c>), from which batch k is the k-th slice: kept in a local file
-    /// from the split on, and written again from the stored source file when missing (after a restart, or on another
-    /// replica), which gives the same batches.
+    /// The train rows in arrival order (<c>encounter_id</c>), from which batch k is the k-th slice, checked for batch
+    /// <paramref name="batchNumber"/>: kept in a local file from the split on, and written again from the stored source
+    /// file when missing (after a restart, or on another replica), damaged, or not what the ledger recorded.
     /// </summary>
-    private async Task<TrainBatchFile> OpenTrainBatchesAsync(SourceRecord source, CancellationToken cancellationToken)
+    private async Task<TrainBatchFile> OpenTrainBatchAsync(SourceRecord source, int batchNumber, CancellationToken cancellationToken)
     {
-        if (TrainBatchFile.TryOpen(TrainBatchFile.PathFor(source.Sha256, source.BatchSize)) is { } kept)
+        var path = work.TrainFile(source.Sha256, source.BatchSize);
+        var kept = TrainBatchFile.TryOpen(path);
+        var problem = kept is null ? "missing or unreadable" : Disagreement(kept, source, batchNumber);
+        if (problem is null)
         {
-            return kept;
+            return kept!;
         }
 
+        kept?.Dispose();
+        logger.LogInformation("The train file {Path} is {Problem}: writing it again from the stored source", path, problem);
+        var written = await WriteTrainFileAgainAsync(source, cancellationToken);
+        if (Disagreement(written, source, batchNumber) is { } stillWrong)
+        {
+            written.Dispose();
+            throw new IngestProblemException(StatusCodes.Status409Conflict, "The stored source no longer gives the recorded batches",
+                $"The train file written again from s3://{DatasetBucket.Bucket}/{source.ObjectKey} is {stillWrong}. " +
+                "Was the source split by another version of the service? Empty the rawdata and cleandata databases to start over.");
+        }
+
+        return written;
+    }
+
+    /// <summary>What is wrong with a train file for the ledger's source and the batch to load, or null when nothing is.</summary>
+    private static string? Disagreement(TrainBatchFile file, SourceRecord source, int batchNumber) =>
+        file.Rows != source.TrainRows || file.Batches != source.TrainBatches || file.BatchSize != source.BatchSize
+            ? $"holding {file.Rows:N0} train rows in {file.Batches} batches of {file.BatchSize:N0} where the ledger recorded " +
+              $"{source.TrainRows:N0} in {source.TrainBatches} of {source.BatchSize:N0}"
+            : file.IsIntact(batchNumber) ? null : $"damaged in batch {batchNumber} (its bytes no longer have their SHA-256)";
+
+    private async Task<TrainBatchFile> WriteTrainFileAgainAsync(SourceRecord source, CancellationToken cancellationToken)
+    {
         var stopwatch = Stopwatch.StartNew();
-        var localPath = await bucket.DownloadAsync(source.ObjectKey, cancellationToken);
+        var localPath = await bucket.DownloadAsync(source.ObjectKey, source.Sha256, cancellationToken);
         try
         {
             using var reader = SourceParser.Open(localPath);
-            using var train = new TrainBatchFile.Writer(source.Sha256, source.BatchSize);
+            using var train = new TrainBatchFile.Writer(work, source.Sha256, source.BatchSize);
             foreach (var row in reader.Rows().Where(r => r.Split == DatasetSplit.Train))
             {
                 train.Add(row);
@@ -129,6 +156,20 @@ public sealed class DatasetIngestion(
         }
     }
 
+    private void DeleteTrainFile(SourceRecord source)
+    {
+        var path = work.TrainFile(source.Sha256, source.BatchSize);
+        try
+        {
+            File.Delete(path);
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+            // The batches are committed; a file left behind only takes space until the next source's split deletes it.
+            logger.LogWarning(exception, "Could not delete the train file {Path} after the last batch", path);
+        }
+    }
+
     /// <summary>
     /// Splits the source in one pass: validation and test rows go to RAW DATA by one binary COPY as they are read, train
     /// rows to the train batch file; then the source's record, its rejected lines and the ledger. The source file is
@@ -137,11 +178,17 @@ public sealed class DatasetIngestion(
     private async Task<SourceRecord> LoadPreparedAsync(
         Npgsql.NpgsqlConnection connection, FetchedSource source, CancellationToken cancellationToken)
     {
+        DatasetBucket.EnsureStorable(source);
         var batchSize = ingestOptions.Value.BatchSize;
         using var reader = SourceParser.Open(source.LocalPath);
-        using var train = new TrainBatchFile.Writer(source.Sha256, batchSize);
+        using var train = new TrainBatchFile.Writer(work, source.Sha256, batchSize);
         var loads = await RawDataStore.CopyAsync(connection, null, HeldOutRows(reader.Rows(), train), cancellationToken);
         using var batches = train.Complete();
+        if (work.DeleteTrainFilesBut(work.TrainFile(source.Sha256, batchSize)) is { Count: > 0 } stale)
+        {
+            logger.LogInformation("Deleted the train files of earlier sources: {Files}", string.Join(", ", stale));
+        }
+
         logger.LogInformation("Split {Entry} of source {Sha256}: {Rows:N0} rows, {Rejected:N0} rejected",
             reader.CsvEntry, source.Sha256, reader.UsableRows, reader.Rejected.Count);
         foreach (var rejected in reader.Rejected.Take(20))

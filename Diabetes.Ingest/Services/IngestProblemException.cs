@@ -16,7 +16,8 @@ public sealed class IngestProblemException(int statusCode, string title, string 
 
 /// <summary>
 /// Writes an <see cref="IngestProblemException"/> as ProblemDetails with its status; storage still down after the
-/// retries as 503 with <c>Retry-After</c>; rows that clash with rows already loaded as 409.
+/// retries as 503 with <c>Retry-After</c>; rows that clash with rows already loaded as 409; the object store's refusal
+/// as 502 with its reason.
 /// </summary>
 public sealed class IngestProblemHandler(IProblemDetailsService problemDetails, ILogger<IngestProblemHandler> logger)
     : ProblemAnswerHandler(problemDetails, logger)
@@ -33,6 +34,8 @@ public sealed class IngestProblemHandler(IProblemDetailsService problemDetails, 
             "Rows already loaded", $"The rows clash with rows RAW or CLEAN DATA holds already ({duplicate.ConstraintName}: {duplicate.Detail ?? duplicate.MessageText}); nothing was changed."),
         _ when StorageRetry.IsTransient(exception) => ProblemAnswer.Unavailable("Storage",
             $"PostgreSQL or the object store did not answer, even when tried again: {exception.Message}"),
+        Minio.Exceptions.MinioException refused => new ProblemAnswer(StatusCodes.Status502BadGateway,
+            "The object store refused the request", $"{refused.GetType().Name}: {refused.Message}"),
         _ => null,
     };
 }

@@ -14,13 +14,16 @@ public static class StorageRetry
 {
     public const string Name = "storage";
 
-    /// <summary>A failure that may pass: PostgreSQL or the object store unreachable or restarting.</summary>
+    /// <summary>
+    /// A failure that may pass: PostgreSQL or the object store unreachable or restarting. An HTTP answer of the object
+    /// store counts only as a server error (5xx): a refusal (4xx) comes again however often it is asked.
+    /// </summary>
     public static bool IsTransient(Exception exception)
     {
         // EF Core's retrying strategy (schema migrations) wraps the last failure: look through it.
         for (var cause = exception; cause is not null; cause = cause.InnerException)
         {
-            if (cause is NpgsqlException { IsTransient: true } or ConnectionException or HttpRequestException)
+            if (cause is NpgsqlException { IsTransient: true } or ConnectionException || cause is HttpRequestException http && MayPass(http))
             {
                 return true;
             }
@@ -28,6 +31,8 @@ public static class StorageRetry
 
         return false;
     }
+
+    private static bool MayPass(HttpRequestException exception) => exception.StatusCode is null || (int)exception.StatusCode >= 500;
 
     public static void Configure(ResiliencePipelineBuilder pipeline, AddResiliencePipelineContext<string> context)
     {
@@ -37,7 +42,7 @@ public static class StorageRetry
             ShouldHandle = new PredicateBuilder()
                 .Handle<NpgsqlException>(e => e.IsTransient)
                 .Handle<ConnectionException>()
-                .Handle<HttpRequestException>(),
+                .Handle<HttpRequestException>(MayPass),
             MaxRetryAttempts = 3,
             Delay = TimeSpan.FromSeconds(1),
             BackoffType = DelayBackoffType.Exponential,

@@ -1,3 +1,5 @@
+using System.Security.Cryptography;
+using System.Xml.Linq;
 using Diabetes.Core.Storage;
 using Minio;
 using Minio.DataModel.Args;
@@ -9,8 +11,11 @@ namespace Diabetes.Ingest.Sources;
 /// The bucket that keeps each source file as received, keyed by its SHA-256 (<c>sha256/&lt;hash&gt;/&lt;file name&gt;</c>).
 /// It is the source of truth for the train batches: the local file they are cut from (<see cref="TrainBatchFile"/>) is
 /// written again from the stored file when missing, so a restarted service or another replica cuts exactly the same batches.
+/// What is stored is checked both ways: the upload carries its MD5, which the object store checks, and a download must
+/// have the source's SHA-256.
 /// </summary>
-public sealed class DatasetBucket(IMinioClient client, IHttpClientFactory httpClientFactory, ILogger<DatasetBucket> logger)
+public sealed class DatasetBucket(
+    IMinioClient client, IHttpClientFactory httpClientFactory, WorkDirectory work, ILogger<DatasetBucket> logger)
 {
     /// <summary>The bucket that keeps every source file as received.</summary>
     public const string Bucket = "datasets";
@@ -20,7 +25,20 @@ public sealed class DatasetBucket(IMinioClient client, IHttpClientFactory httpCl
     /// <summary>The longest a transfer with the bucket may take, and how long the signed address of an upload is valid.</summary>
     public static readonly TimeSpan TransferTimeout = TimeSpan.FromMinutes(15);
 
+    /// <summary>The largest object one PUT may store (S3's limit).</summary>
+    public const long MaxObjectBytes = 5L * 1024 * 1024 * 1024;
+
     public static string ObjectKey(string sha256, string fileName) => $"sha256/{sha256}/{fileName}";
+
+    /// <summary>Refuses a source the bucket cannot keep, before anything is loaded from it.</summary>
+    public static void EnsureStorable(FetchedSource source)
+    {
+        if (source.Length > MaxObjectBytes)
+        {
+            throw new IngestProblemException(StatusCodes.Status413PayloadTooLarge, "The source is too large to keep",
+                $"The source has {source.Length:N0} bytes; the bucket keeps a source by one PUT, of at most {MaxObjectBytes:N0} bytes. Compress it (.zip).");
+        }
+    }
 
     /// <summary>Stores the file unless an object with its hash is there already.</summary>
     public async Task StoreAsync(FetchedSource source, CancellationToken cancellationToken)
@@ -39,20 +57,73 @@ public sealed class DatasetBucket(IMinioClient client, IHttpClientFactory httpCl
         var url = await client.PresignedPutObjectAsync(new PresignedPutObjectArgs()
             .WithBucket(Bucket).WithObject(key).WithExpiry((int)TransferTimeout.TotalSeconds));
         await using var file = File.OpenRead(source.LocalPath);
+        var md5 = await MD5.HashDataAsync(file, cancellationToken);
+        file.Position = 0;
         using var content = new StreamContent(file);
         content.Headers.ContentType = new(source.FileName.EndsWith(".zip", StringComparison.OrdinalIgnoreCase) ? "application/zip" : "text/csv");
+        content.Headers.ContentMD5 = md5;
         using var response = await httpClientFactory.CreateClient(HttpClientName).PutAsync(url, content, cancellationToken);
-        response.EnsureSuccessStatusCode();
+        await EnsureStoredAsync(response, key, cancellationToken);
         logger.LogInformation("Stored source {Sha256} ({Length:N0} bytes) in s3://{Bucket}/{Key}", source.Sha256, source.Length, Bucket, key);
     }
 
-    /// <summary>Downloads a stored source to a temporary file, which the caller deletes.</summary>
-    public async Task<string> DownloadAsync(string objectKey, CancellationToken cancellationToken)
+    /// <summary>
+    /// A server error may pass and is thrown as <see cref="HttpRequestException"/>, which the storage retry retries; a
+    /// refusal (bad credentials, a missing bucket, a digest that does not match) will not, and is answered with S3's code.
+    /// </summary>
+    private static async Task EnsureStoredAsync(HttpResponseMessage response, string key, CancellationToken cancellationToken)
     {
-        var localPath = Path.Combine(Path.GetTempPath(), $"diabetes-source-{Guid.NewGuid():N}");
+        if (response.IsSuccessStatusCode)
+        {
+            return;
+        }
+
+        var body = await response.Content.ReadAsStringAsync(cancellationToken);
+        var (code, message) = ParseError(body);
+        var answer = $"PUT s3://{Bucket}/{key} answered {(int)response.StatusCode} {code}: {message}";
+        if ((int)response.StatusCode >= 500)
+        {
+            throw new HttpRequestException(answer, null, response.StatusCode);
+        }
+
+        throw new IngestProblemException(StatusCodes.Status502BadGateway, "The object store refused the source", answer);
+    }
+
+    /// <summary>The code and message of an S3 error document, or what the body says when it is none.</summary>
+    private static (string Code, string Message) ParseError(string body)
+    {
+        try
+        {
+            var error = XDocument.Parse(body).Root;
+            return (error?.Element("Code")?.Value ?? "(no code)", error?.Element("Message")?.Value ?? "");
+        }
+        catch (System.Xml.XmlException)
+        {
+            return ("(no code)", body.Length > 300 ? body[..300] : body);
+        }
+    }
+
+    /// <summary>
+    /// Downloads a stored source to a temporary file, which the caller deletes, and checks that it has the source's hash:
+    /// the batches cut from it must be those the ledger recorded.
+    /// </summary>
+    public async Task<string> DownloadAsync(string objectKey, string sha256, CancellationToken cancellationToken)
+    {
+        var localPath = work.NewTemporaryFile("stored-source");
         try
         {
             await client.GetObjectAsync(new GetObjectArgs().WithBucket(Bucket).WithObject(objectKey).WithFile(localPath), cancellationToken);
+            await using (var file = File.OpenRead(localPath))
+            {
+                var downloaded = Convert.ToHexStringLower(await SHA256.HashDataAsync(file, cancellationToken));
+                if (downloaded != sha256)
+                {
+                    throw new IngestProblemException(StatusCodes.Status409Conflict, "The stored source does not match its hash",
+                        $"s3://{Bucket}/{objectKey} has SHA-256 {downloaded}; RAW DATA was prepared from {sha256}, so its batches cannot be cut from it. " +
+                        "Put the original file back under that key.");
+                }
+            }
+
             return localPath;
         }
         catch (ObjectNotFoundException exception)

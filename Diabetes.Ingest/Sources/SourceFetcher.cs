@@ -29,7 +29,7 @@ public sealed class FetchedSource(string location, string fileName, string local
 }
 
 /// <summary>Gets the dataset from an http(s) URL (downloaded with progress in the log) or a local path.</summary>
-public sealed class SourceFetcher(IHttpClientFactory httpClientFactory, ILogger<SourceFetcher> logger)
+public sealed class SourceFetcher(IHttpClientFactory httpClientFactory, WorkDirectory work, ILogger<SourceFetcher> logger)
 {
     public const string HttpClientName = "dataset-source";
 
@@ -64,7 +64,7 @@ public sealed class SourceFetcher(IHttpClientFactory httpClientFactory, ILogger<
     {
         var uri = new Uri(location);
         var fileName = Path.GetFileName(Uri.UnescapeDataString(uri.AbsolutePath)) is { Length: > 0 } name ? name : "dataset";
-        var localPath = Path.Combine(Path.GetTempPath(), $"diabetes-source-{Guid.NewGuid():N}");
+        var localPath = work.NewTemporaryFile("downloaded-source");
         logger.LogInformation("Downloading the dataset from {Uri}", uri);
         var stopwatch = Stopwatch.StartNew();
         try

@@ -23,7 +23,7 @@ public sealed class IngestApp : ServiceFactory<Program>
 
     public static async Task<IngestApp> StartAsync(
         string source, int batchSize = 15_000, string? minioConnectionString = null, string? rawConnectionString = null,
-        string? cleanConnectionString = null) =>
+        string? cleanConnectionString = null, string? workDirectory = null) =>
         new(new Dictionary<string, string?>
         {
             ["ConnectionStrings:rawdata"] = rawConnectionString ?? await TestServers.CreateDatabaseAsync("rawdata"),
@@ -31,9 +31,14 @@ public sealed class IngestApp : ServiceFactory<Program>
             ["ConnectionStrings:minio"] = minioConnectionString ?? TestServers.S3ConnectionString,
             ["Dataset:Source"] = source,
             ["Ingest:BatchSize"] = batchSize.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            // Each instance has a disk of its own, as each pod has: a start-up sweeps the files of ended processes.
+            ["Ingest:WorkDirectory"] = workDirectory ?? Directory.CreateTempSubdirectory("diabetes-ingest-").FullName,
         });
 
-    /// <summary>Another instance on the same databases and bucket, configured with another source.</summary>
+    /// <summary>Its <c>Ingest:WorkDirectory</c>.</summary>
+    public string WorkDirectory => _settings["Ingest:WorkDirectory"]!;
+
+    /// <summary>Another instance on the same databases, bucket and disk, configured with another source.</summary>
     public IngestApp WithSource(string source) => new(new Dictionary<string, string?>(_settings) { ["Dataset:Source"] = source });
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
