@@ -172,6 +172,11 @@ public sealed class RawDataStore([FromKeyedServices(RawDataStore.ConnectionName)
         connection.ScalarAsync<long>("SELECT count(*) FROM ingest_batches WHERE source_sha256 = @sha AND split = 'train'",
             cancellationToken, ("sha", sha256));
 
+    /// <summary>The highest encounter id of the train batches loaded so far (0 before the first).</summary>
+    public static Task<long> LastTrainEncounterIdAsync(NpgsqlConnection connection, string sha256, CancellationToken cancellationToken) =>
+        connection.ScalarAsync<long>("SELECT coalesce(max(last_encounter_id), 0) FROM ingest_batches WHERE source_sha256 = @sha AND split = 'train'",
+            cancellationToken, ("sha", sha256));
+
     public static Task<long> CountTrainRowsAsync(NpgsqlConnection connection, string sha256, CancellationToken cancellationToken) =>
         connection.ScalarAsync<long>("SELECT coalesce(sum(rows), 0) FROM ingest_batches WHERE source_sha256 = @sha AND split = 'train'",
             cancellationToken, ("sha", sha256));

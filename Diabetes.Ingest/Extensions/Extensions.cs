@@ -32,11 +32,11 @@ public static class Extensions
         builder.Services.AddExceptionHandler<IngestProblemHandler>();
 
         // The standard handler allows 30 s a request (and the client 100 s); a dataset's download on a slow link needs longer.
-        builder.Services.AddHttpClient(SourceFetcher.HttpClientName, client => client.Timeout = DatasetBucket.TransferTimeout)
+        builder.Services.AddHttpClient(SourceFetcher.HttpClientName, client => client.Timeout = SourceFetcher.DownloadTimeout)
             .ReplaceStandardResilienceHandler(options =>
             {
                 options.AttemptTimeout.Timeout = TimeSpan.FromMinutes(5);
-                options.TotalRequestTimeout.Timeout = DatasetBucket.TransferTimeout;
+                options.TotalRequestTimeout.Timeout = SourceFetcher.DownloadTimeout;
                 options.CircuitBreaker.SamplingDuration = TimeSpan.FromMinutes(10);
             });
         // The upload of a source to the bucket is one PUT streamed from the file: it gets the whole transfer time, and is

@@ -77,7 +77,8 @@ public sealed class DatasetIngestion(
                 }
 
                 var batchNumber = loadedBatches + 1;
-                using var train = await OpenTrainBatchAsync(source, batchNumber, token);
+                var next = new NextTrainBatch(source, batchNumber, await RawDataStore.LastTrainEncounterIdAsync(connection, source.Sha256, token));
+                using var train = await OpenTrainBatchAsync(next, token);
                 var load = (await RawDataStore.CopyAsync(connection, batchNumber, train.ReadBatch(batchNumber), token)).Single();
                 var entry = await RawDataStore.RecordAsync(connection, source.Sha256, batchNumber, load, token);
                 var loadedRows = await RawDataStore.CountTrainRowsAsync(connection, source.Sha256, token);
@@ -96,27 +97,29 @@ public sealed class DatasetIngestion(
             return answer;
         }, cancellationToken).AsTask();
 
+    /// <summary>The train batch to load: its source, its number, and the highest encounter id loaded before it.</summary>
+    private sealed record NextTrainBatch(SourceRecord Source, int Number, long LastLoadedEncounterId);
+
     /// <summary>
-    /// The train rows in arrival order (<c>encounter_id</c>), from which batch k is the k-th slice, checked for batch
-    /// <paramref name="batchNumber"/>: kept in a local file from the split on, and written again from the stored source
-    /// file when missing (after a restart, or on another replica), damaged, or not what the ledger recorded.
+    /// The train rows in arrival order (<c>encounter_id</c>), from which batch k is the k-th slice, checked for the next
+    /// batch: kept in a local file from the split on, and written again from the stored source file when missing (after
+    /// a restart, or on another replica), damaged, or not what the ledger recorded.
     /// </summary>
-    private async Task<TrainBatchFile> OpenTrainBatchAsync(SourceRecord source, int batchNumber, CancellationToken cancellationToken)
+    private async Task<TrainBatchFile> OpenTrainBatchAsync(NextTrainBatch next, CancellationToken cancellationToken)
     {
+        var source = next.Source;
         var path = work.TrainFile(source.Sha256, source.BatchSize);
         var kept = TrainBatchFile.TryOpen(path);
-        var problem = kept is null ? "missing or unreadable" : Disagreement(kept, source, batchNumber);
+        var problem = kept is null ? "missing or unreadable" : DisagreementOrDispose(kept, next);
         if (problem is null)
         {
             return kept!;
         }
 
-        kept?.Dispose();
         logger.LogInformation("The train file {Path} is {Problem}: writing it again from the stored source", path, problem);
         var written = await WriteTrainFileAgainAsync(source, cancellationToken);
-        if (Disagreement(written, source, batchNumber) is { } stillWrong)
+        if (DisagreementOrDispose(written, next) is { } stillWrong)
         {
-            written.Dispose();
             throw new IngestProblemException(StatusCodes.Status409Conflict, "The stored source no longer gives the recorded batches",
                 $"The train file written again from s3://{DatasetBucket.Bucket}/{source.ObjectKey} is {stillWrong}. " +
                 "Was the source split by another version of the service? Empty the rawdata and cleandata databases to start over.");
@@ -125,12 +128,38 @@ public sealed class DatasetIngestion(
         return written;
     }
 
-    /// <summary>What is wrong with a train file for the ledger's source and the batch to load, or null when nothing is.</summary>
-    private static string? Disagreement(TrainBatchFile file, SourceRecord source, int batchNumber) =>
-        file.Rows != source.TrainRows || file.Batches != source.TrainBatches || file.BatchSize != source.BatchSize
-            ? $"holding {file.Rows:N0} train rows in {file.Batches} batches of {file.BatchSize:N0} where the ledger recorded " +
-              $"{source.TrainRows:N0} in {source.TrainBatches} of {source.BatchSize:N0}"
-            : file.IsIntact(batchNumber) ? null : $"damaged in batch {batchNumber} (its bytes no longer have their SHA-256)";
+    /// <summary>
+    /// What is wrong with a train file for the next batch (disposing the file when something is), or null: the ledger's
+    /// source, rows, batches and batch size, the batch's bytes against their SHA-256, and a batch that starts after the
+    /// last one loaded.
+    /// </summary>
+    private static string? DisagreementOrDispose(TrainBatchFile file, NextTrainBatch next)
+    {
+        var source = next.Source;
+        string? problem;
+        try
+        {
+            problem = file.SourceSha256 != source.Sha256 ? $"from another source ({file.SourceSha256})"
+                : file.Rows != source.TrainRows || file.Batches != source.TrainBatches || file.BatchSize != source.BatchSize
+                    ? $"holding {file.Rows:N0} train rows in {file.Batches} batches of {file.BatchSize:N0} where the ledger recorded " +
+                      $"{source.TrainRows:N0} in {source.TrainBatches} of {source.BatchSize:N0}"
+                : !file.IsIntact(next.Number) ? $"damaged in batch {next.Number} (its bytes no longer have their SHA-256)"
+                : file.FirstEncounterIdOf(next.Number) is var first && first <= next.LastLoadedEncounterId
+                    ? $"starting batch {next.Number} at encounter {first}, not after the last one loaded ({next.LastLoadedEncounterId})"
+                : null;
+        }
+        catch (Exception exception) when (exception is IOException or InvalidDataException)
+        {
+            problem = $"unreadable ({exception.Message})";
+        }
+
+        if (problem is not null)
+        {
+            file.Dispose();
+        }
+
+        return problem;
+    }
 
     private async Task<TrainBatchFile> WriteTrainFileAgainAsync(SourceRecord source, CancellationToken cancellationToken)
     {

@@ -1,3 +1,4 @@
+using System.Net;
 using Minio.Exceptions;
 using Npgsql;
 using Polly;
@@ -15,15 +16,24 @@ public static class StorageRetry
     public const string Name = "storage";
 
     /// <summary>
-    /// A failure that may pass: PostgreSQL or the object store unreachable or restarting. An HTTP answer of the object
-    /// store counts only as a server error (5xx): a refusal (4xx) comes again however often it is asked.
+    /// A failure that may pass: PostgreSQL or the object store unreachable, restarting, busy or cut off mid-answer. An
+    /// answer of the object store counts only as a server error, a timeout or throttling: a refusal (403, 404, 400)
+    /// comes again however often it is asked.
     /// </summary>
     public static bool IsTransient(Exception exception)
     {
         // EF Core's retrying strategy (schema migrations) wraps the last failure: look through it.
         for (var cause = exception; cause is not null; cause = cause.InnerException)
         {
-            if (cause is NpgsqlException { IsTransient: true } or ConnectionException || cause is HttpRequestException http && MayPass(http))
+            var transient = cause switch
+            {
+                NpgsqlException npgsql => npgsql.IsTransient,
+                ConnectionException or HttpIOException => true,
+                HttpRequestException http => http.StatusCode is not { } status || MayPass(status),
+                MinioException { ServerResponse: { } response } => MayPass(response.StatusCode),
+                _ => false,
+            };
+            if (transient)
             {
                 return true;
             }
@@ -32,17 +42,16 @@ public static class StorageRetry
         return false;
     }
 
-    private static bool MayPass(HttpRequestException exception) => exception.StatusCode is null || (int)exception.StatusCode >= 500;
+    /// <summary>An HTTP status that may pass when asked again: a server error, a timeout, throttling.</summary>
+    public static bool MayPass(HttpStatusCode status) =>
+        (int)status >= 500 || status is HttpStatusCode.RequestTimeout or HttpStatusCode.TooManyRequests;
 
     public static void Configure(ResiliencePipelineBuilder pipeline, AddResiliencePipelineContext<string> context)
     {
         var logger = context.ServiceProvider.GetRequiredService<ILoggerFactory>().CreateLogger("Diabetes.Ingest.StorageRetry");
         pipeline.AddRetry(new RetryStrategyOptions
         {
-            ShouldHandle = new PredicateBuilder()
-                .Handle<NpgsqlException>(e => e.IsTransient)
-                .Handle<ConnectionException>()
-                .Handle<HttpRequestException>(MayPass),
+            ShouldHandle = arguments => ValueTask.FromResult(arguments.Outcome.Exception is { } exception && IsTransient(exception)),
             MaxRetryAttempts = 3,
             Delay = TimeSpan.FromSeconds(1),
             BackoffType = DelayBackoffType.Exponential,

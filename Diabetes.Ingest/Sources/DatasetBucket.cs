@@ -40,15 +40,24 @@ public sealed class DatasetBucket(
         }
     }
 
-    /// <summary>Stores the file unless an object with its hash is there already.</summary>
+    /// <summary>Stores the file unless an object with its hash and these very bytes (its MD5) is there already.</summary>
     public async Task StoreAsync(FetchedSource source, CancellationToken cancellationToken)
     {
         await client.EnsureBucketAsync(Bucket, cancellationToken);
         var key = ObjectKey(source.Sha256, source.FileName);
-        if (await ExistsAsync(key, cancellationToken))
+        await using var file = File.OpenRead(source.LocalPath);
+        var md5 = await MD5.HashDataAsync(file, cancellationToken);
+        file.Position = 0;
+        var storedETag = await ETagOfAsync(key, cancellationToken);
+        if (storedETag == Convert.ToHexStringLower(md5))
         {
             logger.LogInformation("Source {Sha256} is already in s3://{Bucket}/{Key}", source.Sha256, Bucket, key);
             return;
+        }
+
+        if (storedETag is not null)
+        {
+            logger.LogWarning("s3://{Bucket}/{Key} holds other bytes (ETag {ETag}): storing source {Sha256} again", Bucket, key, storedETag, source.Sha256);
         }
 
         // One PUT to a signed address, streamed from the file. The client's own upload reads a file under 5 MiB whole into
@@ -56,9 +65,6 @@ public sealed class DatasetBucket(
         // dataset its peak through the pipeline was 350 MiB, against 274 MiB streamed).
         var url = await client.PresignedPutObjectAsync(new PresignedPutObjectArgs()
             .WithBucket(Bucket).WithObject(key).WithExpiry((int)TransferTimeout.TotalSeconds));
-        await using var file = File.OpenRead(source.LocalPath);
-        var md5 = await MD5.HashDataAsync(file, cancellationToken);
-        file.Position = 0;
         using var content = new StreamContent(file);
         content.Headers.ContentType = new(source.FileName.EndsWith(".zip", StringComparison.OrdinalIgnoreCase) ? "application/zip" : "text/csv");
         content.Headers.ContentMD5 = md5;
@@ -68,8 +74,9 @@ public sealed class DatasetBucket(
     }
 
     /// <summary>
-    /// A server error may pass and is thrown as <see cref="HttpRequestException"/>, which the storage retry retries; a
-    /// refusal (bad credentials, a missing bucket, a digest that does not match) will not, and is answered with S3's code.
+    /// A failure that may pass (a server error, a timeout, throttling) is thrown as <see cref="HttpRequestException"/>,
+    /// which the storage retry retries; a refusal (bad credentials, a missing bucket, a digest that does not match) would
+    /// come again, and is answered with S3's code.
     /// </summary>
     private static async Task EnsureStoredAsync(HttpResponseMessage response, string key, CancellationToken cancellationToken)
     {
@@ -81,7 +88,7 @@ public sealed class DatasetBucket(
         var body = await response.Content.ReadAsStringAsync(cancellationToken);
         var (code, message) = ParseError(body);
         var answer = $"PUT s3://{Bucket}/{key} answered {(int)response.StatusCode} {code}: {message}";
-        if ((int)response.StatusCode >= 500)
+        if (StorageRetry.MayPass(response.StatusCode) || code is "RequestTimeout" or "SlowDown")
         {
             throw new HttpRequestException(answer, null, response.StatusCode);
         }
@@ -112,21 +119,31 @@ public sealed class DatasetBucket(
         var localPath = work.NewTemporaryFile("stored-source");
         try
         {
-            await client.GetObjectAsync(new GetObjectArgs().WithBucket(Bucket).WithObject(objectKey).WithFile(localPath), cancellationToken);
-            await using (var file = File.OpenRead(localPath))
+            // Into a file of the work directory, hashed on the way (the client's own WithFile leaves a part file of
+            // another name behind when a download breaks off).
+            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            await client.GetObjectAsync(new GetObjectArgs().WithBucket(Bucket).WithObject(objectKey).WithCallbackStream(async (body, token) =>
             {
-                var downloaded = Convert.ToHexStringLower(await SHA256.HashDataAsync(file, cancellationToken));
-                if (downloaded != sha256)
+                await using var file = new FileStream(localPath, FileMode.CreateNew, FileAccess.Write);
+                var buffer = new byte[81_920];
+                int read;
+                while ((read = await body.ReadAsync(buffer, token)) > 0)
                 {
-                    throw new IngestProblemException(StatusCodes.Status409Conflict, "The stored source does not match its hash",
-                        $"s3://{Bucket}/{objectKey} has SHA-256 {downloaded}; RAW DATA was prepared from {sha256}, so its batches cannot be cut from it. " +
-                        "Put the original file back under that key.");
+                    hash.AppendData(buffer, 0, read);
+                    await file.WriteAsync(buffer.AsMemory(0, read), token);
                 }
+            }), cancellationToken);
+            var downloaded = Convert.ToHexStringLower(hash.GetHashAndReset());
+            if (downloaded != sha256)
+            {
+                throw new IngestProblemException(StatusCodes.Status409Conflict, "The stored source does not match its hash",
+                    $"s3://{Bucket}/{objectKey} has SHA-256 {downloaded}; RAW DATA was prepared from {sha256}, so its batches cannot be cut from it. " +
+                    "Put the original file back under that key.");
             }
 
             return localPath;
         }
-        catch (ObjectNotFoundException exception)
+        catch (Exception exception) when (exception is ObjectNotFoundException or BucketNotFoundException)
         {
             File.Delete(localPath);
             throw new IngestProblemException(StatusCodes.Status409Conflict, "The prepared source is gone from the bucket",
@@ -139,16 +156,17 @@ public sealed class DatasetBucket(
         }
     }
 
-    private async Task<bool> ExistsAsync(string key, CancellationToken cancellationToken)
+    /// <summary>The stored object's ETag (the MD5 of an object stored by one PUT), or null when there is none.</summary>
+    private async Task<string?> ETagOfAsync(string key, CancellationToken cancellationToken)
     {
         try
         {
-            await client.StatObjectAsync(new StatObjectArgs().WithBucket(Bucket).WithObject(key), cancellationToken);
-            return true;
+            var stat = await client.StatObjectAsync(new StatObjectArgs().WithBucket(Bucket).WithObject(key), cancellationToken);
+            return stat.ETag.Trim('"');
         }
         catch (ObjectNotFoundException)
         {
-            return false;
+            return null;
         }
     }
 }

@@ -36,7 +36,7 @@ public sealed class SourceFetcher(IHttpClientFactory httpClientFactory, WorkDire
     private const int ProgressSteps = 10;
 
     /// <summary>The longest a download may take, body included (the resilience handler only times the answer's headers).</summary>
-    private static readonly TimeSpan DownloadTimeout = TimeSpan.FromMinutes(15);
+    public static readonly TimeSpan DownloadTimeout = TimeSpan.FromMinutes(15);
 
     public static bool IsUrl(string location) =>
         Uri.TryCreate(location, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https";

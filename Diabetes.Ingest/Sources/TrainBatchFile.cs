@@ -8,19 +8,20 @@ namespace Diabetes.Ingest.Sources;
 /// The train rows of one source in encounter_id order, in a local file, with where each batch of the source's batch
 /// size starts: a batch is read back alone, without parsing the source again or holding the train rows in memory.
 /// Written while the source is split; written again from the stored source when missing, damaged or not matching the
-/// ledger (a restarted service, another replica), and the same rows come out, for the stored source is checked
-/// against its hash.
+/// ledger (a restarted service, another replica): the stored source is checked against its hash, so the same code cuts
+/// the same batches from it.
 /// </summary>
 /// <remarks>
 /// A row is an <c>int</c> length of the rest, the encounter id, the patient number and the line number as <c>long</c>s, and
-/// the 50 fields as length-prefixed UTF-8; after the rows come each batch's start and SHA-256, the row count, the batch
-/// size and <see cref="FormatMark"/>. A file is complete once it has its name: it is written under another, flushed to
-/// the disk and renamed.
+/// the 50 fields as length-prefixed UTF-8; after the rows come each batch's start and SHA-256, the source's SHA-256, the
+/// row count, the batch size and <see cref="FormatMark"/> (which changes with the layout). A file is complete once it
+/// has its name: it is written under another, flushed to the disk and renamed.
 /// </remarks>
 public sealed class TrainBatchFile : IDisposable
 {
-    private const int FormatMark = 0x32_42_52_54; // "TRB2"
-    private const int TrailerEnd = 3 * sizeof(int);
+    private const int FormatMark = 0x31_42_52_54; // "TRB1"
+    /// <summary>The trailer after the batch entries: the source's SHA-256, the row count, the batch size, the mark.</summary>
+    private const int TrailerTailLength = SHA256.HashSizeInBytes + 3 * sizeof(int);
     private const int BatchEntry = sizeof(long) + SHA256.HashSizeInBytes;
 
     private readonly FileStream _file;
@@ -28,15 +29,20 @@ public sealed class TrainBatchFile : IDisposable
     private readonly byte[][] _batchDigests;
     private readonly long _rowsEnd;
 
-    private TrainBatchFile(FileStream file, int rows, int batchSize, long[] batchStarts, byte[][] batchDigests, long rowsEnd)
+    private TrainBatchFile(
+        FileStream file, string sourceSha256, int rows, int batchSize, long[] batchStarts, byte[][] batchDigests, long rowsEnd)
     {
         _file = file;
+        SourceSha256 = sourceSha256;
         Rows = rows;
         BatchSize = batchSize;
         _batchStarts = batchStarts;
         _batchDigests = batchDigests;
         _rowsEnd = rowsEnd;
     }
+
+    /// <summary>The SHA-256 of the source the rows were read from, as lower-case hex.</summary>
+    public string SourceSha256 { get; }
 
     public int Rows { get; }
 
@@ -98,6 +104,16 @@ public sealed class TrainBatchFile : IDisposable
         return hash.GetHashAndReset().AsSpan().SequenceEqual(_batchDigests[batchNumber - 1]);
     }
 
+    /// <summary>The encounter id batch <paramref name="batchNumber"/> starts with.</summary>
+    public long FirstEncounterIdOf(int batchNumber)
+    {
+        CheckBatchNumber(batchNumber);
+        _file.Position = _batchStarts[batchNumber - 1] + sizeof(int);
+        Span<byte> id = stackalloc byte[sizeof(long)];
+        _file.ReadExactly(id);
+        return BinaryPrimitives.ReadInt64LittleEndian(id);
+    }
+
     /// <summary>Batch <paramref name="batchNumber"/> (from 1): the rows of that rank in encounter_id order.</summary>
     public IEnumerable<SourceRow> ReadBatch(int batchNumber)
     {
@@ -131,13 +147,14 @@ public sealed class TrainBatchFile : IDisposable
 
     private static TrainBatchFile? Read(FileStream file)
     {
-        if (file.Length < TrailerEnd)
+        if (file.Length < TrailerTailLength)
         {
             return null;
         }
 
         using var reader = new BinaryReader(file, Encoding.UTF8, leaveOpen: true);
-        file.Position = file.Length - TrailerEnd;
+        file.Position = file.Length - TrailerTailLength;
+        var sourceSha256 = Convert.ToHexStringLower(reader.ReadBytes(SHA256.HashSizeInBytes));
         var rows = reader.ReadInt32();
         var batchSize = reader.ReadInt32();
         if (reader.ReadInt32() != FormatMark || rows < 0 || batchSize <= 0)
@@ -145,8 +162,8 @@ public sealed class TrainBatchFile : IDisposable
             return null;
         }
 
-        var batches = (rows + batchSize - 1) / batchSize;
-        var rowsEnd = file.Length - TrailerEnd - batches * (long)BatchEntry;
+        var batches = (int)((rows + (long)batchSize - 1) / batchSize);
+        var rowsEnd = file.Length - TrailerTailLength - batches * (long)BatchEntry;
         if (rowsEnd < 0)
         {
             return null;
@@ -159,25 +176,29 @@ public sealed class TrainBatchFile : IDisposable
         {
             batchStarts[i] = reader.ReadInt64();
             batchDigests[i] = reader.ReadBytes(SHA256.HashSizeInBytes);
-            if (batchStarts[i] < 0 || batchStarts[i] > rowsEnd || i > 0 && batchStarts[i] < batchStarts[i - 1])
+            var previousEnd = i == 0 ? 0 : batchStarts[i - 1] + 1;
+            if (i == 0 && batchStarts[i] != 0 || batchStarts[i] < previousEnd || batchStarts[i] >= rowsEnd)
             {
                 return null;
             }
         }
 
-        return new TrainBatchFile(file, rows, batchSize, batchStarts, batchDigests, rowsEnd);
+        return new TrainBatchFile(file, sourceSha256, rows, batchSize, batchStarts, batchDigests, rowsEnd);
     }
 
     /// <summary>
     /// Writes the train rows of one pass over a source, in the order read, and puts them in encounter_id order at the end.
     /// Rows that come in ascending order go straight to the file; the few that do not (82 of the real dataset's 71,091)
-    /// go to a side file, with their id and place held in memory (16 bytes a row), and are merged in at the end.
+    /// go to a side file, with their id and place held in memory (16 bytes a row, 48 while they are sorted), and are
+    /// merged in at the end. A source far from that order sends most rows to the side file: it still works, reading
+    /// each side row with its own seek, but that memory then grows with the train rows.
     /// </summary>
     public sealed class Writer : IDisposable
     {
         private const int BufferSize = 64 * 1024;
 
         private readonly string _path;
+        private readonly byte[] _sourceSha256;
         private readonly int _batchSize;
         private readonly string _mainPath;
         private readonly string _sidePath;
@@ -195,6 +216,7 @@ public sealed class TrainBatchFile : IDisposable
         public Writer(WorkDirectory work, string sha256, int batchSize)
         {
             _path = work.TrainFile(sha256, batchSize);
+            _sourceSha256 = Convert.FromHexString(sha256);
             _batchSize = batchSize;
             _mainPath = work.NewTemporaryFile("train-rows");
             _sidePath = work.NewTemporaryFile("train-side-rows");
@@ -225,7 +247,8 @@ public sealed class TrainBatchFile : IDisposable
             }
             else
             {
-                _side ??= NewFile(_sidePath);
+                // Unbuffered: the merge seeks to each side row, and a buffer would be refilled for every one of them.
+                _side ??= NewFile(_sidePath, bufferSize: 0);
                 _sideIds.Add(row.EncounterId);
                 _sideStarts.Add(_side.Position);
                 WriteRecord(_side, record);
@@ -245,12 +268,20 @@ public sealed class TrainBatchFile : IDisposable
             {
                 written = _mergedPath;
                 using var merged = NewFile(written);
-                WriteTrailer(merged, Merge(merged));
+                using var mergedBatches = Merge(merged);
+                WriteTrailer(merged, mergedBatches);
                 merged.Flush(flushToDisk: true);
             }
 
             _main.Dispose();
             _side?.Dispose();
+            // The merged file holds every row: the others would only take space while the caller goes on.
+            if (written != _mainPath)
+            {
+                File.Delete(_mainPath);
+            }
+
+            File.Delete(_sidePath);
             // Opened before the rename: a concurrent delete of the name cannot take the file from this caller.
             var opened = TryOpen(written) ?? throw new InvalidDataException($"{written} was written but cannot be read back.");
             try
@@ -268,17 +299,16 @@ public sealed class TrainBatchFile : IDisposable
         /// <summary>Merges the ascending rows of the main file with the side rows, in id order, into <paramref name="merged"/>.</summary>
         private BatchDigests Merge(FileStream merged)
         {
+            var side = _side!;
             var sideIds = _sideIds.ToArray();
             var sideStarts = _sideStarts.ToArray();
             Array.Sort(sideIds, sideStarts);
 
             _main.Position = 0;
-            _side!.Flush();
-            var main = new BufferedStream(_main, BufferSize);
             var mainRecord = new byte[BufferSize];
             var sideRecord = new byte[BufferSize];
             var mainLeft = _mainRows;
-            var mainLength = mainLeft > 0 ? ReadRecord(main, ref mainRecord) : 0;
+            var mainLength = mainLeft > 0 ? ReadRecord(_main, ref mainRecord) : 0;
             var nextSide = 0;
             var batches = new BatchDigests();
             for (var row = 0; row < Rows; row++)
@@ -286,13 +316,13 @@ public sealed class TrainBatchFile : IDisposable
                 var startsBatch = row % _batchSize == 0;
                 if (nextSide < sideIds.Length && (mainLeft == 0 || sideIds[nextSide] < BinaryPrimitives.ReadInt64LittleEndian(mainRecord)))
                 {
-                    _side.Position = sideStarts[nextSide++];
-                    batches.Write(merged, sideRecord.AsSpan(0, ReadRecord(_side, ref sideRecord)), startsBatch);
+                    side.Position = sideStarts[nextSide++];
+                    batches.Write(merged, sideRecord.AsSpan(0, ReadRecord(side, ref sideRecord)), startsBatch);
                 }
                 else
                 {
                     batches.Write(merged, mainRecord.AsSpan(0, mainLength), startsBatch);
-                    mainLength = --mainLeft > 0 ? ReadRecord(main, ref mainRecord) : 0;
+                    mainLength = --mainLeft > 0 ? ReadRecord(_main, ref mainRecord) : 0;
                 }
             }
 
@@ -333,13 +363,14 @@ public sealed class TrainBatchFile : IDisposable
                 writer.Write(digest);
             }
 
+            writer.Write(_sourceSha256);
             writer.Write(Rows);
             writer.Write(_batchSize);
             writer.Write(FormatMark);
         }
 
-        private static FileStream NewFile(string path) =>
-            new(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read | FileShare.Delete, BufferSize);
+        private static FileStream NewFile(string path, int bufferSize = BufferSize) =>
+            new(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read | FileShare.Delete, bufferSize);
 
         /// <summary>Disposes the files and deletes what is left under a temporary name (all of it unless completed).</summary>
         public void Dispose()

@@ -10,7 +10,8 @@ namespace Diabetes.Ingest.Sources;
 /// A process that stops in the middle of a step leaves its temporary files behind, and in Kubernetes the directory
 /// outlives a container's restart: the files of processes that are gone are deleted when the service starts. A
 /// temporary file's name carries its process id; the id of a process that is gone may be taken by the next one (every
-/// container's first process is 1), so a file is also old when written before this process started.
+/// container's first process is 1), so a file is also old when written before this process started. Process ids mean
+/// nothing across containers or machines: the directory is one service instance's own (Kubernetes gives each pod its own).
 /// </remarks>
 public sealed class WorkDirectory : IHostedService
 {
@@ -32,8 +33,12 @@ public sealed class WorkDirectory : IHostedService
     public string Path { get; }
 
     /// <summary>A new file name for <paramref name="purpose"/>, deleted by its user or when a later process starts.</summary>
-    public string NewTemporaryFile(string purpose) =>
-        System.IO.Path.Combine(Path, $"{purpose}.{Environment.ProcessId}.{Guid.NewGuid():N}{TemporaryExtension}");
+    public string NewTemporaryFile(string purpose)
+    {
+        // Made again if something (a cleaner of the temporary directory) took it away while the service ran.
+        Directory.CreateDirectory(Path);
+        return System.IO.Path.Combine(Path, $"{purpose}.{Environment.ProcessId}.{Guid.NewGuid():N}{TemporaryExtension}");
+    }
 
     /// <summary>Where the train rows of a source are kept for a batch size.</summary>
     public string TrainFile(string sha256, int batchSize) =>
@@ -70,8 +75,16 @@ public sealed class WorkDirectory : IHostedService
         var deleted = new List<string>();
         foreach (var path in Directory.EnumerateFiles(Path, pattern).Where(condition))
         {
-            File.Delete(path);
-            deleted.Add(System.IO.Path.GetFileName(path));
+            try
+            {
+                File.Delete(path);
+                deleted.Add(System.IO.Path.GetFileName(path));
+            }
+            catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+            {
+                // A file that cannot go only takes space; the service works without deleting it.
+                _logger.LogWarning(exception, "Could not delete {File} from the work directory", path);
+            }
         }
 
         return deleted;

@@ -26,6 +26,17 @@ public class TrainBatchTests
         return prepared;
     }
 
+    /// <summary>Where batch <paramref name="batchNumber"/> starts in a train file, read from its trailer.</summary>
+    private static int BatchStart(byte[] trainFile, int batchNumber)
+    {
+        const int batchEntry = sizeof(long) + 32;
+        const int trailerTail = 32 + 3 * sizeof(int);
+        var rows = BitConverter.ToInt32(trainFile, trainFile.Length - trailerTail + 32);
+        var batches = (rows + BatchSize - 1) / BatchSize;
+        var entries = trainFile.Length - trailerTail - batches * batchEntry;
+        return (int)BitConverter.ToInt64(trainFile, entries + (batchNumber - 1) * batchEntry);
+    }
+
     private static string TrainFileOf(IngestApp app, PrepareResponse prepared) =>
         Path.Combine(app.WorkDirectory, $"train-{prepared.SourceSha256}-{BatchSize}.rows");
 
@@ -36,12 +47,13 @@ public class TrainBatchTests
         app.RawColumnAsync<string>("SELECT concat_ws(' ', split, batch_number, rows, first_encounter_id, last_encounter_id) FROM ingest_batches ORDER BY id");
 
     /// <summary>What happens to the local train file while the service is down.</summary>
-    public enum FileLoss { Deleted, Truncated, Damaged }
+    public enum FileLoss { Deleted, Truncated, Damaged, OtherSource }
 
     [Theory]
     [InlineData(FileLoss.Deleted)]
     [InlineData(FileLoss.Truncated)]
     [InlineData(FileLoss.Damaged)]
+    [InlineData(FileLoss.OtherSource)]
     public async Task BatchesCutAfterARestartWithoutAnIntactLocalFileAreTheSameAsWithoutRestart(FileLoss loss)
     {
         // Arrange: one instance loads every batch; another loads batch 1, then stops, and its local train file is lost
@@ -63,10 +75,19 @@ public class TrainBatchTests
                 await File.WriteAllBytesAsync(trainFile, intact[..(intact.Length / 2)]);
                 break;
             case FileLoss.Damaged:
-                // One byte of batch 2, the next to load (a quarter into the file): the trailer still reads
+                // One byte in batch 2, the next to load: the trailer still reads
                 var damaged = intact.ToArray();
-                damaged[damaged.Length / 4] ^= 0x01;
+                damaged[BatchStart(intact, 2) + 100] ^= 0x01;
                 await File.WriteAllBytesAsync(trainFile, damaged);
+                break;
+            case FileLoss.OtherSource:
+                // The train file of another source, under this one's name
+                await using (var other = await IngestApp.StartAsync(TestData.WriteTempFile(Slice(2_400, 400)), BatchSize))
+                {
+                    var otherPrepared = await other.PostAsync<PrepareResponse>("/api/dataset/prepare");
+                    File.Copy(TrainFileOf(other, otherPrepared), trainFile, overwrite: true);
+                }
+
                 break;
         }
 
@@ -122,17 +143,45 @@ public class TrainBatchTests
     }
 
     [Fact]
+    public async Task ASourceThatNoLongerGivesTheRecordedBatchesIsRefusedAndNothingIsLoaded()
+    {
+        // Arrange: batch 1 loaded; then the ledger records one train row more than the source gives (as when another
+        // version of the service split it)
+        var path = TestData.WriteTempFile(Slice(2_600, 300));
+        await using var app = await IngestApp.StartAsync(path, BatchSize);
+        await app.PostAsync<PrepareResponse>("/api/dataset/prepare");
+        await app.PostAsync<NextBatchResponse>("/api/batches/next");
+        await app.RawExecuteAsync("UPDATE dataset_sources SET train_rows = train_rows + 1");
+        var before = await app.SnapshotAsync();
+
+        // Act
+        var problem = await app.PostExpectingProblemAsync("/api/batches/next", StatusCodes.Status409Conflict);
+
+        // Assert: the file was written again from the stored source, still disagreed, and nothing was loaded
+        Assert.Equal("The stored source no longer gives the recorded batches", problem.Title);
+        Assert.Contains("where the ledger recorded", problem.Detail);
+        Assert.Equal(before, await app.SnapshotAsync());
+    }
+
+    [Fact]
     public async Task AStartSweepsTheTemporaryFilesOfEndedProcessesAndASplitTheTrainFilesOfOtherSources()
     {
         // Arrange: a work directory holding what ended processes and an earlier source left
         var work = Directory.CreateTempSubdirectory("diabetes-ingest-").FullName;
         var ended = Path.Combine(work, $"downloaded-source.{int.MaxValue - 1}.{Guid.NewGuid():N}.tmp");
+        // A file of an earlier process with this process's id, as every container's first process has id 1
+        var samePidEarlier = Path.Combine(work, $"stored-source.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
         var earlierSource = Path.Combine(work, $"train-{new string('a', 64)}-{BatchSize}.rows");
         var unrelated = Path.Combine(work, "notes.txt");
-        foreach (var file in new[] { ended, earlierSource, unrelated })
+        foreach (var file in new[] { ended, samePidEarlier, earlierSource, unrelated })
         {
             await File.WriteAllTextAsync(file, "left behind");
         }
+
+        File.SetLastWriteTimeUtc(samePidEarlier, System.Diagnostics.Process.GetCurrentProcess().StartTime.ToUniversalTime().AddMinutes(-1));
+        // And one of a live step of this process, written after it started
+        var live = Path.Combine(work, $"train-rows.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
+        await File.WriteAllTextAsync(live, "in use");
 
         // Act
         await using var app = await IngestApp.StartAsync(TestData.WriteTempFile(Slice(3_500, 200)), BatchSize, workDirectory: work);
@@ -141,9 +190,9 @@ public class TrainBatchTests
         var prepared = await app.PostAsync<PrepareResponse>("/api/dataset/prepare");
         var afterSplit = Directory.GetFiles(work).Select(Path.GetFileName).Order().ToList();
 
-        // Assert: the start took the ended process's file, the split the earlier source's train file; others stay
-        Assert.Equal([Path.GetFileName(unrelated), Path.GetFileName(earlierSource)], afterStart);
-        Assert.Equal([Path.GetFileName(unrelated), Path.GetFileName(TrainFileOf(app, prepared))], afterSplit);
+        // Assert: the start took the ended processes' files, the split the earlier source's train file; others stay
+        Assert.Equal(new[] { unrelated, earlierSource, live }.Select(Path.GetFileName).Order(), afterStart);
+        Assert.Equal(new[] { unrelated, TrainFileOf(app, prepared), live }.Select(Path.GetFileName).Order(), afterSplit);
     }
 
     [Fact]
