@@ -8,7 +8,7 @@ public sealed class IngestOptions
 
     /// <summary>
     /// Where the service keeps its local files: a downloaded source while it is split or read again, and the train rows
-    /// the batches are cut from (about 1.3 times the source's CSV). Empty: <c>diabetes-ingest</c> in the temporary directory.
+    /// the batches are cut from (about 0.8 times the source's CSV). Empty: <c>diabetes-ingest</c> in the temporary directory.
     /// </summary>
     public string? WorkDirectory { get; set; }
 }

@@ -117,6 +117,8 @@ public sealed class DatasetIngestion(
         }
 
         logger.LogInformation("The train file {Path} is {Problem}: writing it again from the stored source", path, problem);
+        // Gone before the new one is written: both would take the disk's space meanwhile.
+        File.Delete(path);
         var written = await WriteTrainFileAgainAsync(source, cancellationToken);
         if (DisagreementOrDispose(written, next) is { } stillWrong)
         {

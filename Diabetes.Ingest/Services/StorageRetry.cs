@@ -15,15 +15,20 @@ public static class StorageRetry
 {
     public const string Name = "storage";
 
+    /// <summary>S3's error codes of a failure that may pass.</summary>
+    private static readonly HashSet<string> TransientS3Codes =
+        ["InternalError", "ServiceUnavailable", "SlowDown", "RequestTimeout", "XMinioServerNotInitialized"];
+
     /// <summary>
     /// A failure that may pass: PostgreSQL or the object store unreachable, restarting, busy or cut off mid-answer. An
     /// answer of the object store counts only as a server error, a timeout or throttling: a refusal (403, 404, 400)
-    /// comes again however often it is asked.
+    /// comes again however often it is asked. A refusal the service has decided (<see cref="IngestProblemException"/>)
+    /// is final, whatever caused it.
     /// </summary>
     public static bool IsTransient(Exception exception)
     {
         // EF Core's retrying strategy (schema migrations) wraps the last failure: look through it.
-        for (var cause = exception; cause is not null; cause = cause.InnerException)
+        for (var cause = exception; cause is not null and not IngestProblemException; cause = cause.InnerException)
         {
             var transient = cause switch
             {
@@ -31,6 +36,10 @@ public static class StorageRetry
                 ConnectionException or HttpIOException => true,
                 HttpRequestException http => http.StatusCode is not { } status || MayPass(status),
                 MinioException { ServerResponse: { } response } => MayPass(response.StatusCode),
+                // MinIO's client (7.0) gives a server error with a body as UnexpectedMinioException with S3's code and
+                // no status, and one without a body (the answer to a HEAD) as a NullReferenceException of its own.
+                MinioException { Response.Code: { } code } => TransientS3Codes.Contains(code),
+                NullReferenceException { Source: "Minio" } => true,
                 _ => false,
             };
             if (transient)

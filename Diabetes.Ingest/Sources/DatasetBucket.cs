@@ -49,7 +49,7 @@ public sealed class DatasetBucket(
         var md5 = await MD5.HashDataAsync(file, cancellationToken);
         file.Position = 0;
         var storedETag = await ETagOfAsync(key, cancellationToken);
-        if (storedETag == Convert.ToHexStringLower(md5))
+        if (string.Equals(storedETag, Convert.ToHexString(md5), StringComparison.OrdinalIgnoreCase))
         {
             logger.LogInformation("Source {Sha256} is already in s3://{Bucket}/{Key}", source.Sha256, Bucket, key);
             return;
@@ -57,7 +57,8 @@ public sealed class DatasetBucket(
 
         if (storedETag is not null)
         {
-            logger.LogWarning("s3://{Bucket}/{Key} holds other bytes (ETag {ETag}): storing source {Sha256} again", Bucket, key, storedETag, source.Sha256);
+            logger.LogWarning("The ETag of s3://{Bucket}/{Key} ({ETag}) is not the file's MD5: storing source {Sha256} again",
+                Bucket, key, storedETag, source.Sha256);
         }
 
         // One PUT to a signed address, streamed from the file. The client's own upload reads a file under 5 MiB whole into
@@ -162,7 +163,7 @@ public sealed class DatasetBucket(
         try
         {
             var stat = await client.StatObjectAsync(new StatObjectArgs().WithBucket(Bucket).WithObject(key), cancellationToken);
-            return stat.ETag.Trim('"');
+            return stat.ETag?.Trim('"') ?? "";
         }
         catch (ObjectNotFoundException)
         {

@@ -111,7 +111,7 @@ public sealed class SourceFetcher(IHttpClientFactory httpClientFactory, WorkDire
             throw new IngestProblemException(StatusCodes.Status502BadGateway, "The dataset source could not be fetched",
                 $"GET {uri} took longer than {DownloadTimeout.TotalMinutes:N0} minutes.", exception);
         }
-        catch (HttpRequestException exception)
+        catch (Exception exception) when (exception is HttpRequestException or HttpIOException)
         {
             File.Delete(localPath);
             throw new IngestProblemException(StatusCodes.Status502BadGateway, "The dataset source could not be fetched",

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 using Diabetes.Core.Storage;
@@ -120,7 +119,7 @@ public sealed class MlflowEntrypointTests
         public static async Task<EntrypointRun> StartAsync()
         {
             var state = Directory.CreateTempSubdirectory("diabetes-mlflow-entrypoint-");
-            var port = FreePort();
+            var port = LoopbackHttpServer.FreePort();
             var s3 = MinioConnection.Parse(TestServers.S3ConnectionString);
             var standIn = Path.Combine(TestData.RepositoryRoot, "tests", "Diabetes.Deployment.Tests", "MlflowStandIn");
             await LinkPythonWithBoto3Async(state.FullName);
@@ -231,13 +230,6 @@ public sealed class MlflowEntrypointTests
             var found = await TestProcess.RunAsync("python3", ["-c", "import sys, boto3; print(sys.executable)"]);
             Assert.True(found.ExitCode == 0, $"python3 on the PATH has no boto3 (it comes with moto): {found.Errors}");
             File.CreateSymbolicLink(Path.Combine(folder, "python"), found.Output.Trim());
-        }
-
-        private static int FreePort()
-        {
-            using var listener = new TcpListener(System.Net.IPAddress.Loopback, 0);
-            listener.Start();
-            return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
         }
     }
 }

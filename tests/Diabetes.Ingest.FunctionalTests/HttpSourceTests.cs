@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Sockets;
 using Diabetes.Ingest.Apis;
 using Diabetes.Testing;
 using Microsoft.AspNetCore.Http;
@@ -9,19 +8,12 @@ namespace Diabetes.Ingest.FunctionalTests;
 /// <summary>A source given as a URL, served from the loopback as UCI would serve it.</summary>
 public sealed class HttpSourceTests : IAsyncDisposable
 {
-    private readonly HttpListener _listener = new();
-    private readonly Task _serving;
+    private readonly LoopbackHttpServer _server;
     private int _downloads;
 
-    public HttpSourceTests()
-    {
-        BaseUrl = $"http://127.0.0.1:{FreePort()}/";
-        _listener.Prefixes.Add(BaseUrl);
-        _listener.Start();
-        _serving = ServeAsync();
-    }
+    public HttpSourceTests() => _server = new LoopbackHttpServer(ServeAsync);
 
-    private string BaseUrl { get; }
+    private string BaseUrl => _server.BaseUrl;
 
     [Fact]
     public async Task DownloadsTheSourceOnceAndPreparesFromIt()
@@ -52,47 +44,22 @@ public sealed class HttpSourceTests : IAsyncDisposable
         Assert.Equal(0, await app.RawScalarAsync<long>("SELECT count(*) FROM raw_encounters"));
     }
 
-    private async Task ServeAsync()
+    private async Task ServeAsync(HttpListenerContext context)
     {
-        while (_listener.IsListening)
+        var response = context.Response;
+        if (context.Request.Url!.AbsolutePath.EndsWith("diabetes.zip", StringComparison.Ordinal))
         {
-            HttpListenerContext context;
-            try
-            {
-                context = await _listener.GetContextAsync();
-            }
-            catch (Exception) when (!_listener.IsListening)
-            {
-                return;
-            }
-
-            using var response = context.Response;
-            if (context.Request.Url!.AbsolutePath.EndsWith("diabetes.zip", StringComparison.Ordinal))
-            {
-                Interlocked.Increment(ref _downloads);
-                var content = await File.ReadAllBytesAsync(TestData.DatasetZip);
-                response.ContentType = "application/zip";
-                response.ContentLength64 = content.Length;
-                await response.OutputStream.WriteAsync(content);
-            }
-            else
-            {
-                response.StatusCode = 404;
-            }
+            Interlocked.Increment(ref _downloads);
+            var content = await File.ReadAllBytesAsync(TestData.DatasetZip);
+            response.ContentType = "application/zip";
+            response.ContentLength64 = content.Length;
+            await response.OutputStream.WriteAsync(content);
+        }
+        else
+        {
+            response.StatusCode = 404;
         }
     }
 
-    private static int FreePort()
-    {
-        using var socket = new TcpListener(IPAddress.Loopback, 0);
-        socket.Start();
-        return ((IPEndPoint)socket.LocalEndpoint).Port;
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        _listener.Stop();
-        await _serving;
-        _listener.Close();
-    }
+    public ValueTask DisposeAsync() => _server.DisposeAsync();
 }
