@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Diabetes.Core.Mlflow;
 using Diabetes.Core.Modeling;
+using Diabetes.Core.Monitoring;
 using Diabetes.InferenceApi.Apis;
 
 namespace Diabetes.InferenceApi.Serving;
@@ -37,6 +38,7 @@ public sealed class ModelLoader(MlflowClient mlflow, EncounterReader reader, Tim
         var metadataJson = await DownloadAsync(root, ModelArtifacts.MetadataFile, cancellationToken);
         var exampleJson = await DownloadAsync(root, ModelArtifacts.InputExampleFile, cancellationToken);
         var zip = await DownloadAsync(root, ModelArtifacts.ModelFile, cancellationToken);
+        var (reference, referenceProblem) = await LoadReferenceAsync(root, cancellationToken);
         var metrics = await mlflow.GetRunMetricsAsync(version, cancellationToken);
 
         ReadmissionModel model;
@@ -56,16 +58,48 @@ public sealed class ModelLoader(MlflowClient mlflow, EncounterReader reader, Tim
             throw new ModelRejectedException($"The threshold {metadata.Threshold} of {ModelArtifacts.MetadataFile} is not a probability strictly between 0 and 1.");
         }
 
-        var served = CreateServed(version, model, metadata, metrics);
+        var served = CreateServed(version, model, metadata, metrics, reference, referenceProblem);
         VerifyOnExample(served, exampleJson);
         return served;
     }
 
-    private ServedModel CreateServed(ModelVersion version, ReadmissionModel model, ModelMetadata metadata, IReadOnlyDictionary<string, double> metrics)
+    /// <summary>
+    /// The version's reference profile for drift, or why there is none: the model serves without it (versions trained
+    /// before profiles have none), and drift answers "no reference".
+    /// </summary>
+    private async Task<(ReferenceProfile? Profile, string? Problem)> LoadReferenceAsync(string root, CancellationToken cancellationToken)
+    {
+        byte[] json;
+        try
+        {
+            json = await DownloadAsync(root, ReferenceProfile.FileName, cancellationToken);
+        }
+        catch (ModelRejectedException)
+        {
+            return (null, $"{ReferenceProfile.FileName} is not in the model folder (a version trained before reference profiles)");
+        }
+
+        try
+        {
+            return (ReferenceProfile.Parse(json), null);
+        }
+        catch (JsonException exception)
+        {
+            return (null, $"{ReferenceProfile.FileName} cannot be read: {exception.Message}");
+        }
+    }
+
+    private ServedModel CreateServed(
+        ModelVersion version, ReadmissionModel model, ModelMetadata metadata, IReadOnlyDictionary<string, double> metrics,
+        ReferenceProfile? reference, string? referenceProblem)
     {
         try
         {
-            return new ServedModel(version, model, metadata, metrics, timeProvider.GetUtcNow());
+            return new ServedModel(version, model, metadata, metrics, timeProvider.GetUtcNow())
+            {
+                Reference = reference,
+                ReferenceProblem = referenceProblem,
+            };
         }
         catch (Exception exception) when (exception is not OperationCanceledException)
         {

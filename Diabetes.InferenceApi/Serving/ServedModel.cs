@@ -1,5 +1,6 @@
 using Diabetes.Core.Mlflow;
 using Diabetes.Core.Modeling;
+using Diabetes.Core.Monitoring;
 using Microsoft.Extensions.ObjectPool;
 
 namespace Diabetes.InferenceApi.Serving;
@@ -42,6 +43,12 @@ public sealed class ServedModel
     public IReadOnlyDictionary<string, double> Metrics { get; }
 
     public DateTimeOffset LoadedAt { get; }
+
+    /// <summary>What drift compares this version's requests with: its <c>reference_profile.json</c>.</summary>
+    public ReferenceProfile? Reference { get; init; }
+
+    /// <summary>Why there is no <see cref="Reference"/>: no profile in the model folder, or one that cannot be read.</summary>
+    public string? ReferenceProblem { get; init; }
 
     /// <summary>The probability of readmission within 30 days. Safe to call from any number of threads.</summary>
     public double Predict(ModelInput input)

@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Diabetes.Core.Encounters;
 using Diabetes.Core.Modeling;
+using Diabetes.Core.Monitoring;
 
 namespace Diabetes.Trainer.Training;
 
@@ -13,7 +14,8 @@ public sealed record ArtifactFile(string Path, byte[] Content, string ContentTyp
 /// <summary>
 /// The model folder MLflow keeps for every candidate (<c>model/</c> in the run): <c>MLmodel</c> (flavor <c>mlnet</c>,
 /// signature of the request it serves), <c>model.zip</c> (featurization and learner), <c>input_example.json</c>
-/// and <c>metadata.json</c> (decision threshold, features, lineage).
+/// <c>metadata.json</c> (decision threshold, features, lineage) and <c>reference_profile.json</c> (what drift compares
+/// requests with).
 /// </summary>
 public static class ModelFolder
 {
@@ -28,6 +30,7 @@ public static class ModelFolder
         new($"{Path}/MLmodel", Encoding.UTF8.GetBytes(MlModel(runId, created)), "text/plain"),
         new($"{Path}/{ModelArtifacts.InputExampleFile}", Encoding.UTF8.GetBytes(InputExample()), "application/json"),
         new($"{Path}/{ModelArtifacts.MetadataFile}", Metadata(trained, features, lineage, created).ToJson(), "application/json"),
+        new($"{Path}/{ReferenceProfile.FileName}", trained.Reference.ToJson(), "application/json"),
     ];
 
     /// <summary>The request a served model answers, in MLflow's column-spec form: the dataset's fields without ids and label.</summary>

@@ -1,12 +1,17 @@
 using System.Diagnostics;
 using Diabetes.Core.Modeling;
+using Diabetes.Core.Monitoring;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
 namespace Diabetes.Trainer.Training;
 
-/// <summary>A candidate fitted on the training rows and judged on validation.</summary>
-public sealed record TrainedCandidate(Candidate Candidate, ReadmissionModel Model, BinaryMetrics Validation, TimeSpan TrainTime);
+/// <summary>
+/// A candidate fitted on the training rows and judged on validation, with the reference its requests will be compared
+/// with (the training split's inputs, its probabilities on validation).
+/// </summary>
+public sealed record TrainedCandidate(
+    Candidate Candidate, ReadmissionModel Model, BinaryMetrics Validation, TimeSpan TrainTime, ReferenceProfile Reference);
 
 /// <summary>
 /// Fits candidates. The featurization is fitted once and its output kept in memory for every candidate, which fits
@@ -21,6 +26,7 @@ public sealed class ModelTrainer
     private readonly IDataView _featurizedTraining;
     private readonly IReadOnlyList<ModelInput> _validation;
     private readonly bool[] _validationLabels;
+    private readonly IReadOnlyList<InputProfile> _trainingProfile;
 
     /// <param name="training">Training rows; their featurized copies are weighed by class (see <see cref="PositiveWeight"/>).</param>
     public ModelTrainer(IReadOnlyList<ModelInput> training, IReadOnlyList<ModelInput> validation)
@@ -33,6 +39,7 @@ public sealed class ModelTrainer
         _featurizedTraining = InMemory(_featurizer.Transform(trainingView));
         _validation = validation;
         _validationLabels = validation.Select(r => r.Label).ToArray();
+        _trainingProfile = ReferenceProfile.ProfileInputs(training);
     }
 
     /// <summary>
@@ -61,7 +68,8 @@ public sealed class ModelTrainer
         var trainTime = stopwatch.Elapsed;
         var probabilities = model.Predict(_validation);
         var threshold = BinaryMetrics.BestF1Threshold(probabilities, _validationLabels);
-        return new TrainedCandidate(candidate, model, BinaryMetrics.Compute(probabilities, _validationLabels, threshold), trainTime);
+        return new TrainedCandidate(candidate, model, BinaryMetrics.Compute(probabilities, _validationLabels, threshold), trainTime,
+            ReferenceProfile.Create(_trainingProfile, probabilities, threshold));
     }
 
     /// <summary>

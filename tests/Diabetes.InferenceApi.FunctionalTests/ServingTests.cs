@@ -7,6 +7,9 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Diabetes.Core.Modeling;
+using Diabetes.Core.Monitoring;
+using inference::Diabetes.InferenceApi.Serving;
+using Microsoft.Extensions.DependencyInjection;
 using inference::Diabetes.InferenceApi.Apis;
 using Diabetes.Testing;
 using Minio.DataModel.Args;
@@ -131,6 +134,27 @@ public class ServingTests
         var model = await app.CreateClient().GetFromJsonAsync<JsonElement>("/api/model");
         Assert.Equal("1", model.GetProperty("version").GetString());
         Assert.Single(app.Mlflow.Requests($"{broken.RunId}/artifacts/model/model.zip"), r => r.Method == "GET");
+    }
+
+    [Fact]
+    public async Task AVersionServesWithItsReferenceProfileOrWithoutOneWhenItHasNone()
+    {
+        // Arrange
+        await using var app = await InferenceApp.StartAsync();
+        var state = app.Services.GetRequiredService<ServingState>();
+
+        // Act: a version trained before reference profiles, then one with its profile
+        await app.WaitForVersionAsync((await TestModels.PublishAsync(app.MlflowClient, TestModels.Logistic, tamper: TestModels.WithoutReferenceProfile)).Version);
+        var without = state.Model!;
+        await app.WaitForVersionAsync((await TestModels.PublishAsync(app.MlflowClient, TestModels.FastTree)).Version);
+        var with = state.Model!;
+
+        // Assert: the first serves and says why drift has no reference; the second carries the training split's inputs
+        Assert.Null(without.Reference);
+        Assert.Contains("reference_profile.json is not in the model folder", without.ReferenceProblem);
+        Assert.Null(with.ReferenceProblem);
+        Assert.Equal(MonitoredInput.All.Select(i => i.Input), with.Reference!.Inputs.Select(i => i.Input));
+        Assert.Equal(TestModels.FastTree.Validation.Count, with.Reference.Score.Rows);
     }
 
     [Fact]

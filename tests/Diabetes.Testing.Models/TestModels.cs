@@ -1,6 +1,7 @@
 using System.Text;
 using Diabetes.Core.Mlflow;
 using Diabetes.Core.Modeling;
+using Diabetes.Core.Monitoring;
 using Diabetes.Trainer.Training;
 
 namespace Diabetes.Testing.Models;
@@ -50,6 +51,10 @@ public static class TestModels
 
     /// <summary>A model folder without its model: what an upload cut short before its last file leaves.</summary>
     public static byte[]? WithoutModel(string path, byte[] content) => path.EndsWith(ModelArtifacts.ModelFile, StringComparison.Ordinal) ? null : content;
+
+    /// <summary>The folder of a version trained before reference profiles: no <c>reference_profile.json</c>.</summary>
+    public static byte[]? WithoutReferenceProfile(string path, byte[] content) =>
+        path.EndsWith(ReferenceProfile.FileName, StringComparison.Ordinal) ? null : content;
 
     /// <summary>Bytes that are not a model: what a truncated upload leaves.</summary>
     public static byte[] Corrupt(string path, byte[] content) =>

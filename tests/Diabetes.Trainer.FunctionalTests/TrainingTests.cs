@@ -6,6 +6,7 @@ using Diabetes.Core.Data;
 using Diabetes.Core.Encounters;
 using Diabetes.Core.Mlflow;
 using Diabetes.Core.Modeling;
+using Diabetes.Core.Monitoring;
 using Diabetes.Testing;
 using Diabetes.Trainer.Promotion;
 using Diabetes.Trainer.Training;
@@ -68,7 +69,8 @@ public class TrainingTests
 
             Assert.Equal("training", Assert.Single(child.Inputs!.DatasetInputs!).Tags!.Single().Value);
             var folder = await mlflow.Api.ListArtifactsAsync(child.Info.RunId, "model", CancellationToken.None);
-            Assert.Equal(["model/MLmodel", "model/input_example.json", "model/metadata.json", "model/model.zip"], folder.Files!.Select(f => f.Path));
+            Assert.Equal(["model/MLmodel", "model/input_example.json", "model/metadata.json", "model/model.zip", "model/reference_profile.json"],
+                folder.Files!.Select(f => f.Path));
             var reloaded = ReadmissionModel.Load(await mlflow.DownloadArtifactAsync(child.Info.ArtifactUri, "model/model.zip", CancellationToken.None));
             var metrics = BinaryMetrics.Compute(reloaded.Predict(validation), validationLabels, child.Data!.MetricValue("val_threshold")!.Value);
             Assert.Equal(child.Data.MetricValue("val_roc_auc")!.Value, metrics.RocAuc, 9);
@@ -92,6 +94,15 @@ public class TrainingTests
         using var metadata = JsonDocument.Parse(await mlflow.DownloadArtifactAsync(best.Info.ArtifactUri, "model/metadata.json", CancellationToken.None));
         Assert.Equal(best.Data.MetricValue("val_threshold")!.Value, metadata.RootElement.GetProperty("threshold").GetDouble(), 6);
         var auc = best.Data.MetricValue("val_roc_auc")!.Value;
+
+        // Its reference profile: every model input over the training rows, its probabilities over validation
+        var profile = ReferenceProfile.Parse(await mlflow.DownloadArtifactAsync(best.Info.ArtifactUri, "model/reference_profile.json", CancellationToken.None));
+        Assert.Equal(MonitoredInput.All.Select(i => i.Input), profile.Inputs.Select(i => i.Input));
+        Assert.All(profile.Inputs, input => Assert.Equal(job.TrainRows, input.Bins.Sum(b => b.Count)));
+        Assert.Equal(validation.Count, profile.Score.Bins.Sum(b => b.Count));
+        var threshold = best.Data.MetricValue("val_threshold")!.Value;
+        var bestProbabilities = ReadmissionModel.Load(await mlflow.DownloadArtifactAsync(best.Info.ArtifactUri, "model/model.zip", CancellationToken.None)).Predict(validation);
+        Assert.Equal(bestProbabilities.Count(p => p >= threshold) / (double)validation.Count, profile.PositiveRate, 6);
 
         // The registered version names its run, metrics and batches
         var version = (await mlflow.Api.GetModelVersionAsync(Model, "1", CancellationToken.None)).ModelVersion;
