@@ -1,6 +1,8 @@
 using Diabetes.Trainer.Promotion;
 using Diabetes.Trainer.Training;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Mvc.ModelBinding;
 
 namespace Diabetes.Trainer.Apis;
 
@@ -12,7 +14,8 @@ public static class TrainingsApi
 
         api.MapPost("/", Start)
             .WithName("StartTraining")
-            .WithSummary("Start a training job on all CLEAN train rows present; a job already running is answered instead");
+            .WithSummary("Start a training job on all CLEAN train rows present (skipped when they are what the newest version " +
+                "was trained on, unless {\"force\": true}); a job already running is answered instead");
         api.MapGet("/{id}", GetAsync)
             .WithName("GetTraining")
             .WithSummary("The state of a training job: candidates, best run, registered version, error");
@@ -20,9 +23,10 @@ public static class TrainingsApi
         return api;
     }
 
-    public static AcceptedAtRoute<TrainingJobResponse> Start(TrainingJobs jobs)
+    public static AcceptedAtRoute<TrainingJobResponse> Start(
+        TrainingJobs jobs, [FromBody(EmptyBodyBehavior = EmptyBodyBehavior.Allow)] TrainingRequest? request)
     {
-        var (job, _) = jobs.StartOrGetRunning();
+        var (job, _) = jobs.StartOrGetRunning(request?.Force ?? false);
         return TypedResults.AcceptedAtRoute(job.Snapshot(), "GetTraining", new { id = job.Id });
     }
 

@@ -19,7 +19,7 @@ public sealed record TrainingProgress(int CompletedCandidates, int TotalCandidat
 /// One training job. Its state changes only through its methods, under a lock, so a reader always sees a
 /// consistent picture (<see cref="Snapshot"/>).
 /// </summary>
-public sealed class TrainingJob(string id, TimeProvider timeProvider)
+public sealed class TrainingJob(string id, bool force, TimeProvider timeProvider)
 {
     private readonly object _gate = new();
     private readonly List<CandidateResult> _candidates = [];
@@ -29,6 +29,7 @@ public sealed class TrainingJob(string id, TimeProvider timeProvider)
     private string? _bestRunId;
     private string? _registeredVersion;
     private string? _error;
+    private string? _skipReason;
     private string _stage = "queued";
     private int _totalCandidates;
     private int _trainRows;
@@ -36,6 +37,9 @@ public sealed class TrainingJob(string id, TimeProvider timeProvider)
     private DateTimeOffset? _finishedAt;
 
     public string Id { get; } = id;
+
+    /// <summary>Train even when CLEAN DATA is what the newest registered version was trained on.</summary>
+    public bool Force { get; } = force;
 
     public DateTimeOffset StartedAt { get; } = timeProvider.GetUtcNow();
 
@@ -73,6 +77,15 @@ public sealed class TrainingJob(string id, TimeProvider timeProvider)
         _finishedAt = timeProvider.GetUtcNow();
     });
 
+    /// <summary>Ends the job without training: nothing registered, for <paramref name="reason"/>.</summary>
+    public void Skipped(string reason) => Update(() =>
+    {
+        _skipReason = reason;
+        _status = TrainingStatus.Succeeded;
+        _stage = "skipped";
+        _finishedAt = timeProvider.GetUtcNow();
+    });
+
     public void Failed(string error) => Update(() =>
     {
         _error = error;
@@ -86,7 +99,7 @@ public sealed class TrainingJob(string id, TimeProvider timeProvider)
         {
             return new TrainingJobResponse(Id, _status.ToString(), _parentRunId, [.. _candidates], _bestRunId, _registeredVersion, _error,
                 new TrainingProgress(_candidates.Count, _totalCandidates, _stage, Math.Round(_elapsed.Elapsed.TotalSeconds, 1)),
-                _trainRows, _batches, StartedAt, _finishedAt);
+                _trainRows, _batches, StartedAt, _finishedAt, _skipReason is not null, _skipReason);
         }
     }
 
@@ -99,7 +112,10 @@ public sealed class TrainingJob(string id, TimeProvider timeProvider)
     }
 }
 
-/// <summary>Answer of <c>GET /api/trainings/{id}</c> (and of <c>POST /api/trainings</c>).</summary>
+/// <summary>
+/// Answer of <c>GET /api/trainings/{id}</c> (and of <c>POST /api/trainings</c>). A job that found nothing new to train on
+/// succeeds with <c>skipped</c> and says why in <c>skipReason</c>, and registers nothing.
+/// </summary>
 public sealed record TrainingJobResponse(
     string Id,
     string Status,
@@ -112,4 +128,9 @@ public sealed record TrainingJobResponse(
     int TrainRows,
     IReadOnlyList<int> Batches,
     DateTimeOffset StartedAt,
-    DateTimeOffset? FinishedAt);
+    DateTimeOffset? FinishedAt,
+    bool Skipped,
+    string? SkipReason);
+
+/// <summary>Body of <c>POST /api/trainings</c>, which may be left out: <c>force</c> trains even over unchanged CLEAN DATA.</summary>
+public sealed record TrainingRequest(bool Force = false);

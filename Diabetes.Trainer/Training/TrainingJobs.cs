@@ -14,7 +14,7 @@ public sealed class TrainingJobs(TimeProvider timeProvider)
     public ChannelReader<TrainingJob> Queue => _queue.Reader;
 
     /// <summary>Starts a job, or answers the one running (<c>Created</c> is then false).</summary>
-    public (TrainingJob Job, bool Created) StartOrGetRunning()
+    public (TrainingJob Job, bool Created) StartOrGetRunning(bool force = false)
     {
         lock (_gate)
         {
@@ -23,7 +23,7 @@ public sealed class TrainingJobs(TimeProvider timeProvider)
                 return (running, false);
             }
 
-            var job = new TrainingJob(Guid.NewGuid().ToString("N")[..IdLength], timeProvider);
+            var job = new TrainingJob(Guid.NewGuid().ToString("N")[..IdLength], force, timeProvider);
             _jobs[job.Id] = job;
             _current = job;
             _queue.Writer.TryWrite(job);

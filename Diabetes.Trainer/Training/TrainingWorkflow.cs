@@ -28,6 +28,12 @@ public sealed class TrainingWorkflow(CleanDataReader data, MlflowClient mlflow, 
     public const string BestRunTag = "best_run_id";
     public const string RegisteredVersionTag = "registered_version";
 
+    /// <summary>On a job's run and a registered version: the digest of the CLEAN DATA trained on (<see cref="CleanDataDigest"/>).</summary>
+    public const string CleanDataDigestTag = "clean_data_digest";
+
+    /// <summary>On the run of a job that trained nothing: why.</summary>
+    public const string SkippedTag = "diabetes.skipped";
+
     // MLflow cuts tag values over 8,000 characters; a reason is cut well below that, where it can say so.
     private const int MaxErrorTagLength = 4_000;
 
@@ -71,10 +77,17 @@ public sealed class TrainingWorkflow(CleanDataReader data, MlflowClient mlflow, 
             EnsureTrainable(train, validation);
             var lineage = new ModelLineage([.. train.SourceSha256.Union(validation.SourceSha256)], train.Batches, train.Count, validation.Count, train.Digest);
             var candidates = options.Value.SelectedCandidates();
+            var dataDigest = CleanDataDigest(train, validation, test);
+            if (!job.Force && await TrainedOnAlreadyAsync(dataDigest, cancellationToken) is { } trainedOn)
+            {
+                await SkipAsync(job, parent, lease, train, validation, test, lineage, dataDigest, trainedOn, cancellationToken);
+                return;
+            }
+
             job.Started(parent.RunId, train.Count, train.Batches, candidates.Count);
             logger.LogInformation("Training job {JobId}: {TrainRows:N0} train rows from batches {Batches}, {ValidationRows:N0} validation rows, {Candidates} candidates, read in {Elapsed:N1} s",
                 job.Id, train.Count, string.Join(",", train.Batches), validation.Count, candidates.Count, stopwatch.Elapsed.TotalSeconds);
-            await LogParentAsync(parent, train, validation, test, lineage, candidates.Count, cancellationToken);
+            await LogParentAsync(parent, train, validation, test, lineage, dataDigest, candidates.Count, cancellationToken);
 
             job.Stage("featurizing");
             var trainer = new ModelTrainer(train.Inputs, validation.Inputs);
@@ -112,7 +125,7 @@ public sealed class TrainingWorkflow(CleanDataReader data, MlflowClient mlflow, 
             job.Stage("registering");
             // The version only under a lease just renewed: a trainer that lost the job never registers one.
             await lease.ConfirmAsync();
-            var version = await RegisterAsync(bestRun, chosen, testMetrics, lineage, cancellationToken);
+            var version = await RegisterAsync(bestRun, chosen, testMetrics, lineage, dataDigest, cancellationToken);
             await mlflow.LogAsync(parent.RunId, tags: new Dictionary<string, string> { [RegisteredVersionTag] = version.Version }, cancellationToken: cancellationToken);
             await mlflow.EndRunAsync(parent.RunId, MlflowNames.Finished, cancellationToken);
             await lease.EndAsync();
@@ -150,7 +163,39 @@ public sealed class TrainingWorkflow(CleanDataReader data, MlflowClient mlflow, 
         }
     }
 
-    private async Task LogParentAsync(RunInfo parent, SplitData train, SplitData validation, SplitData test, ModelLineage lineage, int candidates, CancellationToken cancellationToken)
+    /// <summary>
+    /// What identifies the CLEAN DATA a job reads: the SHA-256 of its three splits' digests (each of its sorted encounter
+    /// ids). Equal digests mean the very same rows in the very same splits.
+    /// </summary>
+    public static string CleanDataDigest(SplitData train, SplitData validation, SplitData test) =>
+        Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(
+            System.Text.Encoding.ASCII.GetBytes($"{train.Digest},{validation.Digest},{test.Digest}")));
+
+    /// <summary>The newest registered version when it was trained on exactly this CLEAN DATA, else null.</summary>
+    private async Task<ModelVersion?> TrainedOnAlreadyAsync(string dataDigest, CancellationToken cancellationToken) =>
+        await mlflow.GetNewestVersionAsync(ModelName, cancellationToken) is { } newest && newest.Tag(CleanDataDigestTag) == dataDigest
+            ? newest
+            : null;
+
+    /// <summary>Ends a job that has nothing new to train on: its run records the data it read and why it stopped.</summary>
+    private async Task SkipAsync(
+        TrainingJob job, RunInfo parent, JobLease lease, SplitData train, SplitData validation, SplitData test, ModelLineage lineage,
+        string dataDigest, ModelVersion trainedOn, CancellationToken cancellationToken)
+    {
+        var reason = $"CLEAN DATA is what version {trainedOn.Version} was trained on (digest {dataDigest}): nothing new to train on, " +
+            "nothing registered. Start the job with {\"force\": true} to train anyway.";
+        job.Started(parent.RunId, train.Count, train.Batches, 0);
+        await LogParentAsync(parent, train, validation, test, lineage, dataDigest, 0, cancellationToken);
+        await mlflow.LogAsync(parent.RunId, tags: new Dictionary<string, string> { [SkippedTag] = reason }, cancellationToken: cancellationToken);
+        await mlflow.EndRunAsync(parent.RunId, MlflowNames.Finished, cancellationToken);
+        await lease.EndAsync();
+        job.Skipped(reason);
+        logger.LogInformation("Training job {JobId} skipped: {Reason}", job.Id, reason);
+    }
+
+    private async Task LogParentAsync(
+        RunInfo parent, SplitData train, SplitData validation, SplitData test, ModelLineage lineage, string dataDigest, int candidates,
+        CancellationToken cancellationToken)
     {
         await mlflow.LogAsync(parent.RunId,
             parameters: new Dictionary<string, string>
@@ -162,6 +207,7 @@ public sealed class TrainingWorkflow(CleanDataReader data, MlflowClient mlflow, 
                 ["source_sha256"] = string.Join(",", lineage.SourceSha256),
                 ["candidates"] = Text(candidates),
                 ["selection_metric"] = "val_roc_auc",
+                [CleanDataDigestTag] = dataDigest,
             },
             tags: new Dictionary<string, string>
             {
@@ -221,7 +267,8 @@ public sealed class TrainingWorkflow(CleanDataReader data, MlflowClient mlflow, 
         return testMetrics;
     }
 
-    private async Task<ModelVersion> RegisterAsync(RunInfo bestRun, TrainedCandidate best, BinaryMetrics? test, ModelLineage lineage, CancellationToken cancellationToken)
+    private async Task<ModelVersion> RegisterAsync(
+        RunInfo bestRun, TrainedCandidate best, BinaryMetrics? test, ModelLineage lineage, string dataDigest, CancellationToken cancellationToken)
     {
         await mlflow.EnsureRegisteredModelAsync(ModelName,
             "Readmission within 30 days of a diabetic inpatient encounter (Diabetes 130-US hospitals 1999-2008).", cancellationToken);
@@ -234,6 +281,7 @@ public sealed class TrainingWorkflow(CleanDataReader data, MlflowClient mlflow, 
             ["batches"] = string.Join(",", lineage.Batches),
             ["train_rows"] = Text(lineage.TrainRows),
             ["source_sha256"] = string.Join(",", lineage.SourceSha256),
+            [CleanDataDigestTag] = dataDigest,
         };
         if (test is not null)
         {

@@ -113,6 +113,14 @@ public sealed class TrainerApp : ServiceFactory<Program>
 
     public Task<(TrainingJobResponse Job, Uri Location)> StartTrainingAsync() => StartTrainingAsync(CreateClient());
 
+    /// <summary>Starts a job with <c>{"force": true}</c>: trained even over the CLEAN DATA of the newest version.</summary>
+    public async Task<TrainingJobResponse> StartForcedTrainingAsync()
+    {
+        using var response = await CreateClient().PostAsJsonAsync("/api/trainings", new { force = true });
+        Assert.Equal(System.Net.HttpStatusCode.Accepted, response.StatusCode);
+        return (await response.Content.ReadFromJsonAsync<TrainingJobResponse>())!;
+    }
+
     /// <summary>Polls the job until it ends.</summary>
     public Task<TrainingJobResponse> WaitForJobAsync(string id) => WaitForJobAsync(CreateClient(), id, job => job.Status != nameof(TrainingStatus.Running));
 

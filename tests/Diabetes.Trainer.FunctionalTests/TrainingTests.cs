@@ -273,6 +273,40 @@ public class TrainingTests
     }
 
     [Fact]
+    public async Task AJobOverTheCleanDataOfTheNewestVersionIsSkippedUnlessForcedOrTheDataChanged()
+    {
+        // Arrange: version 1 trained on the CLEAN DATA as it is
+        await using var app = await TrainerApp.StartAsync(encounters: 3_000, algorithms: "LbfgsLogisticRegression");
+        var first = await app.WaitForJobAsync((await app.StartTrainingAsync()).Job.Id);
+
+        // Act: the same data again; forced; then with a batch fewer
+        var again = await app.WaitForJobAsync((await app.StartTrainingAsync()).Job.Id);
+        var forced = await app.WaitForJobAsync((await app.StartForcedTrainingAsync()).Id);
+        await using (var connection = new NpgsqlConnection(app.CleanConnectionString))
+        {
+            await connection.OpenAsync();
+            await new NpgsqlCommand("DELETE FROM clean_encounters WHERE batch_number = 2", connection).ExecuteNonQueryAsync();
+        }
+
+        var changed = await app.WaitForJobAsync((await app.StartTrainingAsync()).Job.Id);
+        await using var restarted = app.Another();
+        var againAfterRestart = (await restarted.CreateClient().GetFromJsonAsync<TrainingJobResponse>($"/api/trainings/{again.Id}"))!;
+
+        // Assert: the repeat succeeded without training or registering, and says why; force and new data register
+        Assert.Equal(("1", false), (first.RegisteredVersion, first.Skipped));
+        Assert.Equal((nameof(TrainingStatus.Succeeded), true, null, null), (again.Status, again.Skipped, again.RegisteredVersion, again.BestRunId));
+        Assert.Empty(again.Candidates);
+        Assert.Contains("what version 1 was trained on", again.SkipReason);
+        Assert.Contains("force", again.SkipReason);
+        Assert.Equal(("2", false), (forced.RegisteredVersion, forced.Skipped));
+        Assert.Equal(("3", false), (changed.RegisteredVersion, changed.Skipped));
+        Assert.Equal((again.Status, again.Skipped, again.SkipReason, again.RegisteredVersion),
+            (againAfterRestart.Status, againAfterRestart.Skipped, againAfterRestart.SkipReason, againAfterRestart.RegisteredVersion));
+        var versions = await app.MlflowClient.Api.SearchModelVersionsAsync($"name='{Model}'", null, CancellationToken.None);
+        Assert.Equal(3, versions.ModelVersions!.Count);
+    }
+
+    [Fact]
     public async Task AFinishedJobAnswersTheSameAfterARestart()
     {
         // Arrange
