@@ -48,6 +48,7 @@ public sealed class PredictionLog
     /// <summary>The log's database: <c>ConnectionStrings:monitoring</c>.</summary>
     public const string ConnectionName = "monitoring";
 
+    /// <summary>Why a prediction was dropped (the counter's <c>reason</c>): the queue was full, or the service stopped first.</summary>
     public const string QueueFull = "queue_full";
     public const string Stopped = "stopped";
 
@@ -75,8 +76,6 @@ public sealed class PredictionLog
             });
         }
     }
-
-    public bool Enabled => _queue is not null;
 
     public int Capacity { get; }
 
