@@ -34,9 +34,10 @@ var trainer = infrastructure.UseMlflow(builder.AddProject<Projects.Diabetes_Trai
     .WithHttpCommand("/api/promotions", "Promote",
         commandOptions: new() { Method = HttpMethod.Post, Description = "Give Production to the better of the newest version and the current one", IconName = "Trophy" });
 
-// Serving: whatever MLflow marks as Production, swapped in without a restart.
+// Serving: whatever MLflow marks as Production, swapped in without a restart; every answer logged to monitoring.
 var inference = infrastructure.UseMlflow(builder.AddProject<Projects.Diabetes_InferenceApi>("inference")
-        .WithConnectionStringsOnly())
+        .WithConnectionStringsOnly()
+        .WithReference(infrastructure.Monitoring).WaitFor(infrastructure.Monitoring))
     .WithHttpHealthCheck("/health");
 
 // Front end: the only resource reachable from outside.

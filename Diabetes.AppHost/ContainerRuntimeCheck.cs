@@ -46,6 +46,7 @@ internal static class ContainerRuntimeCheck
               dotnet run --project Diabetes.AppHost -- {Infrastructure.ModeKey}={Infrastructure.ExternalMode} \
                 "ConnectionStrings:rawdata=Host=…;Database=rawdata;Username=…;Password=…" \
                 "ConnectionStrings:cleandata=Host=…;Database=cleandata;Username=…;Password=…" \
+                "ConnectionStrings:monitoring=Host=…;Database=monitoring;Username=…;Password=…" \
                 "ConnectionStrings:minio=Endpoint=http://…:9000;AccessKey=…;SecretKey=…" \
                 Parameters:mlflow-url=http://…:5000/
 

@@ -3,7 +3,7 @@ using Microsoft.Extensions.Configuration;
 namespace Diabetes.AppHost;
 
 /// <summary>
-/// The servers the services use: the two PostgreSQL databases, the S3 store and MLflow. Either started as containers
+/// The servers the services use: the three PostgreSQL databases, the S3 store and MLflow. Either started as containers
 /// by the AppHost (the default), or servers that already exist, given by connection strings and a URL
 /// (<c>Infrastructure:Mode=External</c>), which needs no container runtime.
 /// </summary>
@@ -16,11 +16,12 @@ internal sealed class Infrastructure
     private readonly Func<IResourceBuilder<ProjectResource>, IResourceBuilder<ProjectResource>> _useMlflow;
 
     private Infrastructure(IResourceBuilder<IResourceWithConnectionString> rawData, IResourceBuilder<IResourceWithConnectionString> cleanData,
-        IResourceBuilder<IResourceWithConnectionString> objectStore, Func<IResourceBuilder<ProjectResource>, IResourceBuilder<ProjectResource>> useMlflow,
-        IResourceBuilder<PostgresServerResource>? postgres)
+        IResourceBuilder<IResourceWithConnectionString> monitoring, IResourceBuilder<IResourceWithConnectionString> objectStore,
+        Func<IResourceBuilder<ProjectResource>, IResourceBuilder<ProjectResource>> useMlflow, IResourceBuilder<PostgresServerResource>? postgres)
     {
         RawData = rawData;
         CleanData = cleanData;
+        Monitoring = monitoring;
         ObjectStore = objectStore;
         _useMlflow = useMlflow;
         Postgres = postgres;
@@ -29,6 +30,9 @@ internal sealed class Infrastructure
     public IResourceBuilder<IResourceWithConnectionString> RawData { get; }
 
     public IResourceBuilder<IResourceWithConnectionString> CleanData { get; }
+
+    /// <summary>The prediction log, which the inference API writes and owns.</summary>
+    public IResourceBuilder<IResourceWithConnectionString> Monitoring { get; }
 
     public IResourceBuilder<IResourceWithConnectionString> ObjectStore { get; }
 
@@ -56,6 +60,7 @@ internal sealed class Infrastructure
             .WithDataVolume("postgres-data");
         var rawdata = postgres.AddDatabase("rawdata");
         var cleandata = postgres.AddDatabase("cleandata");
+        var monitoring = postgres.AddDatabase("monitoring");
         var mlflowdb = postgres.AddDatabase("mlflowdb");
 
         var minioUser = builder.AddParameter("minio-user", new ValueParameterDefault("diabetes"))
@@ -79,19 +84,21 @@ internal sealed class Infrastructure
             .WaitFor(minio)
             .WithHttpHealthCheck("/health");
 
-        return new Infrastructure(rawdata, cleandata, minio,
+        return new Infrastructure(rawdata, cleandata, monitoring, minio,
             service => service.WithReference(mlflow.GetEndpoint("http")).WaitFor(mlflow),
             postgres);
     }
 
     /// <summary>
     /// Servers that exist already: <c>ConnectionStrings:rawdata</c>, <c>ConnectionStrings:cleandata</c>,
-    /// <c>ConnectionStrings:minio</c> and the parameter <c>mlflow-url</c>. No container is started.
+    /// <c>ConnectionStrings:monitoring</c>, <c>ConnectionStrings:minio</c> and the parameter <c>mlflow-url</c>. No
+    /// container is started.
     /// </summary>
     public static Infrastructure AddExternal(IDistributedApplicationBuilder builder)
     {
         var rawdata = builder.AddConnectionString("rawdata");
         var cleandata = builder.AddConnectionString("cleandata");
+        var monitoring = builder.AddConnectionString("monitoring");
         var minio = builder.AddConnectionString("minio");
         var mlflowUrl = builder.AddParameter("mlflow-url")
             .WithDescription("Base URL of the MLflow tracking server, e.g. http://mlflow.internal:5000.");
@@ -99,7 +106,7 @@ internal sealed class Infrastructure
             .WithHttpHealthCheck("/health");
 
         // The documented key, services__mlflow__http__0 (an external service's reference would write "default").
-        return new Infrastructure(rawdata, cleandata, minio,
+        return new Infrastructure(rawdata, cleandata, monitoring, minio,
             service => service.WithEnvironment("services__mlflow__http__0", mlflow).WithRelationship(mlflow.Resource, "Reference").WaitFor(mlflow),
             postgres: null);
     }

@@ -7,8 +7,11 @@ namespace Diabetes.InferenceApi.Apis;
 /// <summary>The version that made a prediction.</summary>
 public sealed record ModelReference(string Name, string Version, string? RunId, string Algorithm);
 
-/// <summary>One prediction: the probability, the decision at the model's threshold, and the model that made it.</summary>
-public sealed record PredictionResponse(bool ReadmittedWithin30Days, double Probability, double Threshold, ModelReference Model);
+/// <summary>
+/// One prediction: its id (the key of its row in the prediction log, under which its outcome is reported), the
+/// probability, the decision at the model's threshold, and the model that made it.
+/// </summary>
+public sealed record PredictionResponse(Guid PredictionId, bool ReadmittedWithin30Days, double Probability, double Threshold, ModelReference Model);
 
 /// <summary>Whether MLflow answered the last look at the registry, and since when it has not.</summary>
 public sealed record MlflowStatus(bool Reachable, DateTimeOffset? LastAnsweredAt, DateTimeOffset? UnreachableSince, string? LastError);

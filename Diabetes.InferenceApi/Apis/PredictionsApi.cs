@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using Diabetes.Core.Mlflow;
 using Diabetes.Core.Modeling;
+using Diabetes.InferenceApi.Monitoring;
 using Diabetes.InferenceApi.Serving;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
@@ -44,7 +45,7 @@ public static class PredictionsApi
     }
 
     public static Task<Results<Ok<PredictionResponse>, ValidationProblem, ProblemHttpResult>> PredictAsync(
-        HttpRequest request, EncounterReader reader, ServingState state, ServingTelemetry telemetry, CancellationToken cancellationToken) =>
+        HttpRequest request, EncounterReader reader, ServingState state, ServingTelemetry telemetry, PredictionLog log, CancellationToken cancellationToken) =>
         AnswerJsonAsync<PredictionResponse>(request, MaxSingleBodyBytes, "predict", telemetry, cancellationToken, (root, activity) =>
         {
             var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
@@ -60,11 +61,11 @@ public static class PredictionsApi
             }
 
             activity?.SetTag("model.version", model.Version.Version);
-            return TypedResults.Ok(Predict(model, input, telemetry));
+            return TypedResults.Ok(Predict(model, input, telemetry, log));
         });
 
     public static Task<Results<Ok<PredictionResponse[]>, ValidationProblem, ProblemHttpResult>> PredictBatchAsync(
-        HttpRequest request, EncounterReader reader, ServingState state, ServingTelemetry telemetry, CancellationToken cancellationToken) =>
+        HttpRequest request, EncounterReader reader, ServingState state, ServingTelemetry telemetry, PredictionLog log, CancellationToken cancellationToken) =>
         AnswerJsonAsync<PredictionResponse[]>(request, MaxBatchBodyBytes, "predict batch", telemetry, cancellationToken, (root, activity) =>
         {
             var count = root.ValueKind == JsonValueKind.Array ? root.GetArrayLength() : -1;
@@ -107,7 +108,7 @@ public static class PredictionsApi
 
             activity?.SetTag("model.version", model.Version.Version);
             activity?.SetTag("batch.size", count);
-            return TypedResults.Ok(inputs.Select(input => Predict(model, input!, telemetry)).ToArray());
+            return TypedResults.Ok(inputs.Select(input => Predict(model, input!, telemetry, log)).ToArray());
         });
 
     /// <summary>
@@ -151,12 +152,14 @@ public static class PredictionsApi
             state.Registry?.ProductionVersion, ProblemOf(state)));
     }
 
-    private static PredictionResponse Predict(ServedModel model, ModelInput input, ServingTelemetry telemetry)
+    /// <summary>Scores the input and logs the answer (queued, never waited for) under the id the answer carries.</summary>
+    private static PredictionResponse Predict(ServedModel model, ModelInput input, ServingTelemetry telemetry, PredictionLog log)
     {
         var probability = model.Predict(input);
         var readmitted = model.Decide(probability);
         telemetry.RecordPrediction(model, readmitted);
-        return new PredictionResponse(readmitted, probability, model.Metadata.Threshold,
+        var id = log.Add(model, input, probability, readmitted);
+        return new PredictionResponse(id, readmitted, probability, model.Metadata.Threshold,
             new ModelReference(model.Version.Name, model.Version.Version, model.Version.RunId, model.Metadata.Algorithm));
     }
 

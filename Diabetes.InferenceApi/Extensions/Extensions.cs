@@ -1,8 +1,13 @@
 using System.Text.Json;
+using Diabetes.Core.Data;
 using Diabetes.Core.Mlflow;
 using Diabetes.Core.Storage;
+using Diabetes.InferenceApi.Data;
+using Diabetes.InferenceApi.Monitoring;
 using Diabetes.InferenceApi.Serving;
 using FluentValidation;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
 
 namespace Diabetes.InferenceApi;
 
@@ -35,6 +40,47 @@ public static class Extensions
         builder.Services.AddSingleton<ModelLoader>();
         builder.Services.AddSingleton<ProductionModelWatcher>();
         builder.Services.AddHostedService(services => services.GetRequiredService<ProductionModelWatcher>());
+        builder.AddPredictionLog();
         return builder;
+    }
+
+    /// <summary>
+    /// The prediction log in the database <c>monitoring</c>, when its connection string is set; without it the log is
+    /// off and predictions are answered all the same.
+    /// </summary>
+    private static void AddPredictionLog(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<MonitoringOptions>()
+            .BindConfiguration("Monitoring")
+            .Validate(options => options.RetentionDays >= 1, "Monitoring:RetentionDays must be at least 1.")
+            .Validate(options => options.QueueCapacity >= 1, "Monitoring:QueueCapacity must be at least 1.")
+            .Validate(options => options.BatchSize is >= 1 && options.BatchSize <= options.QueueCapacity,
+                "Monitoring:BatchSize must be at least 1 and at most Monitoring:QueueCapacity.")
+            .ValidateOnStart();
+
+        var enabled = !string.IsNullOrEmpty(builder.Configuration.GetConnectionString(PredictionLog.ConnectionName));
+        builder.Services.AddSingleton(services => new PredictionLog(
+            enabled ? services.GetRequiredService<IOptions<MonitoringOptions>>().Value.QueueCapacity : null,
+            services.GetRequiredService<ServingTelemetry>(), services.GetRequiredService<TimeProvider>()));
+        if (!enabled)
+        {
+            return;
+        }
+
+        // The log's own readiness check says Degraded while PostgreSQL cannot take it; the data source's would say
+        // Unhealthy and take an instance that answers predictions out of rotation.
+        builder.AddNpgsqlDataSource(PredictionLog.ConnectionName, settings => settings.DisableHealthChecks = true);
+        builder.AddNpgsqlDbContext<MonitoringDataContext>(PredictionLog.ConnectionName,
+            settings =>
+            {
+                settings.DisableHealthChecks = true;
+                settings.DisableRetry = true;
+            },
+            options => options.UseNpgsql(npgsql => npgsql.MigrationsHistoryTable(MonitoringDataContext.HistoryTable)));
+        builder.Services.AddSingleton<DatabaseSchema<MonitoringDataContext>>();
+        builder.Services.AddSingleton<PredictionPartitions>();
+        builder.Services.AddHostedService<PredictionLogMaintenance>();
+        builder.Services.AddHostedService<PredictionLogWriter>();
+        builder.Services.AddHealthChecks().AddCheck<PredictionLogHealthCheck>("prediction-log", tags: ["ready"]);
     }
 }

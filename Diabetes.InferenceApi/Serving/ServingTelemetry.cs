@@ -7,7 +7,7 @@ namespace Diabetes.InferenceApi.Serving;
 /// <summary>
 /// The inference API's traces and metrics (exported by the service defaults, which take every <c>Diabetes.*</c>
 /// source): a span per prediction request and per model swap, predictions counted by model version and outcome, their
-/// latency, and the version being served.
+/// latency, the version being served, and the predictions the log wrote and dropped.
 /// </summary>
 public sealed class ServingTelemetry
 {
@@ -19,6 +19,8 @@ public sealed class ServingTelemetry
     private readonly Counter<long> _swaps;
     private readonly Counter<long> _rejections;
     private readonly Histogram<double> _duration;
+    private readonly Counter<long> _logWritten;
+    private readonly Counter<long> _logDropped;
 
     public ServingTelemetry(IMeterFactory meterFactory, ServingState state)
     {
@@ -30,6 +32,9 @@ public sealed class ServingTelemetry
         meter.CreateObservableGauge("diabetes.model.served_version", () => state.Model is { } model
             ? [new Measurement<long>(long.Parse(model.Version.Version, CultureInfo.InvariantCulture))]
             : Array.Empty<Measurement<long>>(), description: "The version of the model being served");
+        _logWritten = meter.CreateCounter<long>("diabetes.prediction_log.written", "{prediction}", "Predictions written to the prediction log");
+        _logDropped = meter.CreateCounter<long>("diabetes.prediction_log.dropped", "{prediction}",
+            "Predictions answered but not logged, by reason (queue_full: the queue was full; stopped: the service stopped first)");
     }
 
     public void RecordPrediction(ServedModel model, bool readmitted) =>
@@ -39,6 +44,10 @@ public sealed class ServingTelemetry
     public void RecordSwap(ServedModel model) => _swaps.Add(1, new KeyValuePair<string, object?>("model.version", model.Version.Version));
 
     public void RecordRejection(string version) => _rejections.Add(1, new KeyValuePair<string, object?>("model.version", version));
+
+    public void RecordLogWritten(int count) => _logWritten.Add(count);
+
+    public void RecordLogDropped(int count, string reason) => _logDropped.Add(count, new KeyValuePair<string, object?>("reason", reason));
 
     public void RecordDuration(TimeSpan elapsed, string endpoint) =>
         _duration.Record(elapsed.TotalMilliseconds, new KeyValuePair<string, object?>("endpoint", endpoint));

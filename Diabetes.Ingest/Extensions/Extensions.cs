@@ -1,3 +1,4 @@
+using Diabetes.Core.Data;
 using Diabetes.Ingest.Data.Migrations;
 using Diabetes.Core.Http;
 using Diabetes.Core.Storage;

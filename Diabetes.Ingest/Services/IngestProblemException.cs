@@ -1,3 +1,4 @@
+using Diabetes.Core.Data;
 using Npgsql;
 
 namespace Diabetes.Ingest.Services;
@@ -15,8 +16,8 @@ public sealed class IngestProblemException(int statusCode, string title, string 
 }
 
 /// <summary>
-/// Writes an <see cref="IngestProblemException"/> as ProblemDetails with its status; storage still down after the
-/// retries as 503 with <c>Retry-After</c>; rows that clash with rows already loaded as 409; the object store's refusal
+/// Writes an <see cref="IngestProblemException"/> as ProblemDetails with its status; a database missing, or storage
+/// still down after the retries, as 503 with <c>Retry-After</c>; rows that clash with rows already loaded as 409; the object store's refusal
 /// as 502 with its reason.
 /// </summary>
 public sealed class IngestProblemHandler(IProblemDetailsService problemDetails, ILogger<IngestProblemHandler> logger)
@@ -30,6 +31,8 @@ public sealed class IngestProblemHandler(IProblemDetailsService problemDetails, 
     {
         IngestProblemException refused => new ProblemAnswer(refused.StatusCode, refused.Title, refused.Message,
             refused.StatusCode == StatusCodes.Status503ServiceUnavailable ? ProblemAnswer.DefaultRetryAfter : null),
+        MissingDatabaseException missing => new ProblemAnswer(StatusCodes.Status503ServiceUnavailable, "A database is missing", missing.Message,
+            ProblemAnswer.DefaultRetryAfter),
         PostgresException { SqlState: PostgresErrorCodes.UniqueViolation } duplicate when LoadedRowKeys.Contains(duplicate.ConstraintName) => new ProblemAnswer(StatusCodes.Status409Conflict,
             "Rows already loaded", $"The rows clash with rows RAW or CLEAN DATA holds already ({duplicate.ConstraintName}: {duplicate.Detail ?? duplicate.MessageText}); nothing was changed."),
         _ when StorageRetry.IsTransient(exception) => ProblemAnswer.Unavailable("Storage",

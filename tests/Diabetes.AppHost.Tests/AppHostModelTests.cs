@@ -31,6 +31,7 @@ public class AppHostModelTests
         "Infrastructure:Mode=External",
         "ConnectionStrings:rawdata=Host=db.internal;Database=rawdata;Username=diabetes;Password=x",
         "ConnectionStrings:cleandata=Host=db.internal;Database=cleandata;Username=diabetes;Password=x",
+        "ConnectionStrings:monitoring=Host=db.internal;Database=monitoring;Username=diabetes;Password=x",
         "ConnectionStrings:minio=Endpoint=http://s3.internal:9000;AccessKey=a;SecretKey=b",
         "Parameters:mlflow-url=http://mlflow.internal:5000/",
     ];
@@ -41,7 +42,7 @@ public class AppHostModelTests
         var model = await BuildModelAsync();
 
         var names = model.Resources.Select(r => r.Name).ToHashSet();
-        Assert.Superset(new HashSet<string> { "postgres", "rawdata", "cleandata", "mlflowdb", "airflowdb", "minio", "mlflow", "airflow", "ingest", "trainer", "inference", "web" }, names);
+        Assert.Superset(new HashSet<string> { "postgres", "rawdata", "cleandata", "monitoring", "mlflowdb", "airflowdb", "minio", "mlflow", "airflow", "ingest", "trainer", "inference", "web" }, names);
         Assert.IsType<PostgresServerResource>(model.Resources.Single(r => r.Name == "postgres"));
         Assert.IsType<PostgresDatabaseResource>(model.Resources.Single(r => r.Name == "rawdata"));
         Assert.IsType<MinioResource>(model.Resources.Single(r => r.Name == "minio"));
@@ -60,7 +61,7 @@ public class AppHostModelTests
 
         Assert.Empty(model.Resources.OfType<ContainerResource>());
         Assert.IsType<ExternalServiceResource>(model.Resources.Single(r => r.Name == "mlflow"));
-        foreach (var name in new[] { "rawdata", "cleandata", "minio" })
+        foreach (var name in new[] { "rawdata", "cleandata", "monitoring", "minio" })
         {
             Assert.IsAssignableFrom<IResourceWithConnectionString>(Assert.IsAssignableFrom<ParameterResource>(model.Resources.Single(r => r.Name == name)));
         }
@@ -77,6 +78,8 @@ public class AppHostModelTests
         var ingest = await EnvironmentOfAsync(model.Resources.Single(r => r.Name == "ingest"));
         Assert.Equal("Host=db.internal;Database=rawdata;Username=diabetes;Password=x", ingest["ConnectionStrings__rawdata"]);
         Assert.Equal("Endpoint=http://s3.internal:9000;AccessKey=a;SecretKey=b", ingest["ConnectionStrings__minio"]);
+        var inference = await EnvironmentOfAsync(model.Resources.Single(r => r.Name == "inference"));
+        Assert.Equal("Host=db.internal;Database=monitoring;Username=diabetes;Password=x", inference["ConnectionStrings__monitoring"]);
     }
 
     [Fact]
@@ -99,7 +102,7 @@ public class AppHostModelTests
     [InlineData("ingest", new[] { "rawdata", "cleandata", "minio" })]
     [InlineData("trainer", new[] { "cleandata", "mlflow" })]
     [InlineData("mlflow", new[] { "mlflowdb", "minio" })]
-    [InlineData("inference", new[] { "mlflow" })]
+    [InlineData("inference", new[] { "mlflow", "monitoring" })]
     [InlineData("web", new[] { "inference", "mlflow" })]
     [InlineData("airflow", new[] { "airflowdb", "ingest", "trainer" })]
     public async Task EachResourceWaitsForWhatItUsesAndHasAHealthCheck(string resource, string[] dependencies)

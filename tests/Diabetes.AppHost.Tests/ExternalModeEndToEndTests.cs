@@ -34,6 +34,7 @@ public sealed class ExternalModeEndToEndTests(ITestOutputHelper output) : IAsync
             "Infrastructure:Mode=External",
             $"ConnectionStrings:rawdata={await TestServers.CreateDatabaseAsync("rawdata")}",
             $"ConnectionStrings:cleandata={await TestServers.CreateDatabaseAsync("cleandata")}",
+            $"ConnectionStrings:monitoring={await TestServers.CreateDatabaseAsync("monitoring")}",
             $"ConnectionStrings:minio={TestServers.S3ConnectionString}",
             $"Parameters:mlflow-url={_mlflow.BaseAddress}",
             $"Parameters:dataset-source={TestData.DatasetZip}",

@@ -34,7 +34,7 @@ public class ManifestTests
     [Theory]
     [InlineData("ingest", new[] { "ConnectionStrings__rawdata", "ConnectionStrings__cleandata", "ConnectionStrings__minio", "Dataset__Source" })]
     [InlineData("trainer", new[] { "ConnectionStrings__cleandata", "services__mlflow__http__0" })]
-    [InlineData("inference", new[] { "services__mlflow__http__0" })]
+    [InlineData("inference", new[] { "ConnectionStrings__monitoring", "services__mlflow__http__0" })]
     // A project reference also brings the https address Aspire publishes for every project.
     [InlineData("web", new[] { "services__inference__http__0", "services__inference__https__0", "services__mlflow__http__0", "services__ingest__http__0", "services__ingest__https__0" })]
     public void ServicesGetExactlyTheDocumentedConfigurationKeys(string service, string[] documented)

@@ -94,7 +94,7 @@ public partial class KubernetesDeploymentTests(KubernetesDeploymentTests.Renderi
             .Select(r => Regex.Match((string)r.Value!["connectionString"]!, @"Database=(\w+)").Groups[1].Value).ToArray();
         var script = Assert.Single(Deployment.OfKind<V1ConfigMap>(), c => c.Metadata.Name.StartsWith("postgres-init", StringComparison.Ordinal)).Data.Values.Single();
 
-        Assert.Equal(["airflowdb", "cleandata", "mlflowdb", "rawdata"], databases.Order());
+        Assert.Equal(["airflowdb", "cleandata", "mlflowdb", "monitoring", "rawdata"], databases.Order());
         Assert.All(databases, database => Assert.Contains($"CREATE DATABASE {database};", script));
         var postgres = Deployment.Named<V1StatefulSet>("postgres").Spec.Template.Spec;
         Assert.Contains(postgres.Containers[0].VolumeMounts, m => m.MountPath == "/docker-entrypoint-initdb.d");

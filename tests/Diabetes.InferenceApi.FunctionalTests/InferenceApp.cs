@@ -9,33 +9,54 @@ using Diabetes.MlflowDouble;
 using Diabetes.Testing;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
 
 namespace Diabetes.InferenceApi.FunctionalTests;
 
 /// <summary>
 /// The inference API in memory, configured only through its documented keys: the MLflow double on a loopback port as
-/// <c>services__mlflow__http__0</c>, the S3 server as <c>ConnectionStrings__minio</c>, and a short refresh interval.
+/// <c>services__mlflow__http__0</c>, the S3 server as <c>ConnectionStrings__minio</c>, a short refresh interval, and
+/// any other keys a test gives (the prediction log's). Its logs are kept (<see cref="Logs"/>).
 /// </summary>
 public sealed class InferenceApp : ServiceFactory<inference::Program>
 {
     public static readonly TimeSpan RefreshInterval = TimeSpan.FromMilliseconds(200);
 
-    private InferenceApp(MlflowServerDouble mlflow) => Mlflow = mlflow;
+    private readonly IReadOnlyDictionary<string, string?> _settings;
+    private int _disposed;
+
+    private InferenceApp(MlflowServerDouble mlflow, IReadOnlyDictionary<string, string?>? settings)
+    {
+        Mlflow = mlflow;
+        _settings = settings ?? new Dictionary<string, string?>();
+    }
 
     public MlflowServerDouble Mlflow { get; }
+
+    public FakeLogCollector Logs => Services.GetRequiredService<FakeLogCollector>();
 
     /// <summary>A client of the double, for publishing and promoting versions.</summary>
     public MlflowClient MlflowClient => Services.GetRequiredService<MlflowClient>();
 
-    /// <summary>Starts with the double as MLflow 3, accepting the Host headers <paramref name="mlflowAllowedHosts"/> (default: the server's).</summary>
-    public static async Task<InferenceApp> StartAsync(IReadOnlyList<string>? mlflowAllowedHosts = null) =>
-        new(await MlflowServerDouble.StartAsync(MlflowServerDouble.Mlflow3, mlflowAllowedHosts));
+    /// <summary>
+    /// Starts with the double as MLflow 3, accepting the Host headers <paramref name="mlflowAllowedHosts"/> (default:
+    /// the server's), and the configuration keys <paramref name="settings"/> besides.
+    /// </summary>
+    public static async Task<InferenceApp> StartAsync(IReadOnlyList<string>? mlflowAllowedHosts = null, IReadOnlyDictionary<string, string?>? settings = null) =>
+        new(await MlflowServerDouble.StartAsync(MlflowServerDouble.Mlflow3, mlflowAllowedHosts), settings);
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseSetting("services:mlflow:http:0", Mlflow.BaseAddress.ToString());
         builder.UseSetting("ConnectionStrings:minio", TestServers.S3ConnectionString);
         builder.UseSetting("Serving:RefreshInterval", RefreshInterval.ToString());
+        foreach (var (key, value) in _settings)
+        {
+            builder.UseSetting(key, value);
+        }
+
+        builder.ConfigureLogging(logging => logging.AddFakeLogging(options => options.CollectRecordsForDisabledLogLevels = false));
     }
 
     public async Task<HttpResponseMessage> PredictAsync(JsonNode? body, string path = "/api/predictions") =>
@@ -83,8 +104,14 @@ public sealed class InferenceApp : ServiceFactory<inference::Program>
     /// <summary>How many times the watcher has asked MLflow which version holds Production.</summary>
     public int RegistryLooks => Mlflow.Requests(RegistryLookPath).Length;
 
+    /// <summary>Stops the service, then the double; a second call does nothing (a test may stop the service itself).</summary>
     public override async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         await base.DisposeAsync();
         await Mlflow.DisposeAsync();
     }

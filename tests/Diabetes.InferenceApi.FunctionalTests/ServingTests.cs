@@ -59,7 +59,8 @@ public class ServingTests
 
         // Assert
         Assert.Equal(HttpStatusCode.OK, batchResponse.StatusCode);
-        Assert.Equal(singles, batch);
+        Assert.Equal(singles.Select(WithoutId), batch.Select(WithoutId));
+        Assert.Equal(2 * requests.Length, batch.Concat(singles).Select(p => p.PredictionId).Distinct().Count());
         Assert.Contains(batch, p => p.ReadmittedWithin30Days);
         Assert.Contains(batch, p => !p.ReadmittedWithin30Days);
     }
@@ -311,4 +312,7 @@ public class ServingTests
         element.TryGetProperty(property, out var value) && value.ValueKind != JsonValueKind.Null;
 
     private static StringContent JsonContent(JsonNode body) => new(body.ToJsonString(), System.Text.Encoding.UTF8, "application/json");
+
+    /// <summary>The answer but its id, which every prediction has of its own.</summary>
+    private static PredictionResponse WithoutId(PredictionResponse prediction) => prediction with { PredictionId = Guid.Empty };
 }

@@ -1,12 +1,12 @@
-using Diabetes.Core.Data;
-using Diabetes.Core.Hosting;
-using Diabetes.Ingest.Services;
+using System.Runtime.ExceptionServices;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Storage;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Npgsql;
 
-namespace Diabetes.Ingest.Data.Migrations;
+namespace Diabetes.Core.Data;
 
 /// <summary>
 /// Brings a database up to the newest migration of its context, once per process: at start-up (retried while
@@ -21,6 +21,7 @@ public sealed class DatabaseSchema<TContext>(IServiceScopeFactory scopes, ILogge
     private readonly SemaphoreSlim _gate = new(1, 1);
     private volatile bool _migrated;
 
+    /// <exception cref="MissingDatabaseException">The database does not exist and the connection's user may not create it.</exception>
     public async Task EnsureCreatedAsync(CancellationToken cancellationToken)
     {
         if (_migrated)
@@ -33,17 +34,15 @@ public sealed class DatabaseSchema<TContext>(IServiceScopeFactory scopes, ILogge
         {
             if (!_migrated)
             {
-                await using var scope = scopes.CreateAsyncScope();
-                var database = scope.ServiceProvider.GetRequiredService<TContext>().Database;
-                await CreateIfMissingAsync(database, cancellationToken);
-                var applied = await LockedMigration.ApplyAsync(database, MigrationLock, cancellationToken);
-                if (applied.Count > 0)
-                {
-                    logger.LogInformation("Applied the migrations {Migrations} of {Context}", string.Join(", ", applied), typeof(TContext).Name);
-                }
-
+                await MigrateAsync(cancellationToken);
                 _migrated = true;
             }
+        }
+        catch (InvalidOperationException exception) when (exception.InnerException is NpgsqlException && !cancellationToken.IsCancellationRequested)
+        {
+            // EF Core wraps PostgreSQL's faults in one of its own ("likely due to a transient failure"): callers meet
+            // PostgreSQL's, as from any other query.
+            ExceptionDispatchInfo.Throw(exception.InnerException);
         }
         finally
         {
@@ -51,9 +50,21 @@ public sealed class DatabaseSchema<TContext>(IServiceScopeFactory scopes, ILogge
         }
     }
 
+    private async Task MigrateAsync(CancellationToken cancellationToken)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var database = scope.ServiceProvider.GetRequiredService<TContext>().Database;
+        await CreateIfMissingAsync(database, cancellationToken);
+        var applied = await LockedMigration.ApplyAsync(database, MigrationLock, cancellationToken);
+        if (applied.Count > 0)
+        {
+            logger.LogInformation("Applied the migrations {Migrations} of {Context}", string.Join(", ", applied), typeof(TContext).Name);
+        }
+    }
+
     /// <summary>
     /// The database itself, when the connection's user may create it; two instances may race to it. A user who cannot
-    /// is answered 503 naming the database: creating it mends the service without a restart.
+    /// gets a <see cref="MissingDatabaseException"/> naming the database: creating it mends the service without a restart.
     /// </summary>
     private async Task CreateIfMissingAsync(DatabaseFacade database, CancellationToken cancellationToken)
     {
@@ -78,22 +89,12 @@ public sealed class DatabaseSchema<TContext>(IServiceScopeFactory scopes, ILogge
         {
             // Refused the right, the maintenance database, or a connection to it: PostgreSQL's words say which.
             var user = string.IsNullOrEmpty(connection.Username) ? "the connection's user" : $"the user '{connection.Username}'";
-            throw new IngestProblemException(StatusCodes.Status503ServiceUnavailable, "A database is missing",
+            throw new MissingDatabaseException(
                 $"The database '{connection.Database}' does not exist and {user} could not create it ({exception.MessageText}): " +
                 "create it, or let that user create databases.", exception);
         }
     }
 }
 
-/// <summary>Migrates both databases at start-up.</summary>
-public sealed class SchemaMigrationStartUp(DatabaseSchema<RawDataContext> raw, DatabaseSchema<CleanDataContext> clean, ILogger<SchemaMigrationStartUp> logger)
-    : StartUpTask(logger)
-{
-    protected override string Description => "migrate the RAW and CLEAN DATA databases";
-
-    protected override async Task RunOnceAsync(CancellationToken cancellationToken)
-    {
-        await raw.EnsureCreatedAsync(cancellationToken);
-        await clean.EnsureCreatedAsync(cancellationToken);
-    }
-}
+/// <summary>A database a service needs does not exist, and the service may not create it.</summary>
+public sealed class MissingDatabaseException(string message, Exception inner) : Exception(message, inner);
