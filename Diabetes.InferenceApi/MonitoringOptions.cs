@@ -14,4 +14,13 @@ public sealed class MonitoringOptions
 
     /// <summary>The most predictions one binary COPY writes (<c>Monitoring__BatchSize</c>).</summary>
     public int BatchSize { get; set; } = 5_000;
+
+    /// <summary>A population stability index from which an input's drift is <c>warn</c> (<c>Monitoring__PsiWarn</c>).</summary>
+    public double PsiWarn { get; set; } = 0.1;
+
+    /// <summary>A population stability index over which an input's drift is <c>alert</c> (<c>Monitoring__PsiAlert</c>).</summary>
+    public double PsiAlert { get; set; } = 0.25;
+
+    /// <summary>Fewer predictions in a drift window give <c>insufficient data</c>, never an alarm (<c>Monitoring__MinimumRows</c>).</summary>
+    public int MinimumRows { get; set; } = 500;
 }

@@ -14,5 +14,6 @@ app.MapDefaultEndpoints();
 app.MapOpenApi();
 app.MapScalarApiReference();
 app.MapPredictionsApi();
+app.MapDriftApi();
 
 app.Run();

@@ -48,6 +48,9 @@ public sealed record MonitoredInput(string Input, string Field, Func<ModelInput,
         Numeric(nameof(ModelInput.ChangedMedications), "medications (how many are Up or Down)", i => i.ChangedMedications),
     ];
 
+    /// <summary>The inputs by their <see cref="Input"/> name.</summary>
+    public static readonly IReadOnlyDictionary<string, MonitoredInput> ByInput = All.ToDictionary(input => input.Input, StringComparer.Ordinal);
+
     private static MonitoredInput Categorical(string input, string field, Func<ModelInput, string> value) => new(input, field, null, value);
 
     private static MonitoredInput Numeric(string input, string field, Func<ModelInput, float> value) => new(input, field, value, null);

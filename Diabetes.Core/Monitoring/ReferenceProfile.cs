@@ -118,6 +118,24 @@ public sealed record ReferenceProfile(IReadOnlyList<InputProfile> Inputs, InputP
         return new InputProfile(input, field, InputProfile.Categorical, bins, rows);
     }
 
+    /// <summary>
+    /// The bin of each of <see cref="Inputs"/> a prediction's input falls in, in their order; -1 for an input this code
+    /// no longer has (a profile written by another version of it).
+    /// </summary>
+    public int[] BinsOf(ModelInput input)
+    {
+        var bins = new int[Inputs.Count];
+        for (var i = 0; i < bins.Length; i++)
+        {
+            var profile = Inputs[i];
+            bins[i] = MonitoredInput.ByInput.TryGetValue(profile.Input, out var monitored)
+                ? monitored.Number is { } number ? profile.BinOf(number(input)) : profile.BinOf(monitored.Category!(input))
+                : -1;
+        }
+
+        return bins;
+    }
+
     public byte[] ToJson() => JsonSerializer.SerializeToUtf8Bytes(this, JsonOptions);
 
     public static ReferenceProfile Parse(byte[] json) =>

@@ -48,6 +48,7 @@ public sealed record LoadProblemResponse(string Version, string Reason, bool Rej
 [JsonSerializable(typeof(ServedModelResponse))]
 [JsonSerializable(typeof(MlflowStatus))]
 [JsonSerializable(typeof(LoadProblemResponse))]
+[JsonSerializable(typeof(Monitoring.DriftResponse))]
 [JsonSerializable(typeof(ProblemDetails))]
 [JsonSerializable(typeof(HttpValidationProblemDetails))]
 public sealed partial class InferenceJsonContext : JsonSerializerContext;

@@ -56,9 +56,13 @@ public static class Extensions
             .Validate(options => options.QueueCapacity >= 1, "Monitoring:QueueCapacity must be at least 1.")
             .Validate(options => options.BatchSize is >= 1 && options.BatchSize <= options.QueueCapacity,
                 "Monitoring:BatchSize must be at least 1 and at most Monitoring:QueueCapacity.")
+            .Validate(options => options.PsiWarn > 0 && options.PsiAlert > options.PsiWarn,
+                "Monitoring:PsiWarn must be above 0 and Monitoring:PsiAlert above Monitoring:PsiWarn.")
+            .Validate(options => options.MinimumRows >= 1, "Monitoring:MinimumRows must be at least 1.")
             .ValidateOnStart();
 
         var enabled = !string.IsNullOrEmpty(builder.Configuration.GetConnectionString(PredictionLog.ConnectionName));
+        builder.Services.AddSingleton<DriftReport>();
         builder.Services.AddSingleton(services => new PredictionLog(
             enabled ? services.GetRequiredService<IOptions<MonitoringOptions>>().Value.QueueCapacity : null,
             services.GetRequiredService<ServingTelemetry>(), services.GetRequiredService<TimeProvider>()));

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Threading.Channels;
 using Diabetes.Core.Modeling;
+using Diabetes.Core.Monitoring;
 using Diabetes.InferenceApi.Serving;
 
 namespace Diabetes.InferenceApi.Monitoring;
@@ -10,7 +11,8 @@ namespace Diabetes.InferenceApi.Monitoring;
 /// <see cref="PredictionIds"/>). A struct, so that the queue holds it inline.
 /// </summary>
 public readonly record struct LoggedPrediction(
-    Guid Id, DateTimeOffset At, string ModelName, string ModelVersion, double Probability, double Threshold, bool PredictedReadmitted, ModelInput Input);
+    Guid Id, DateTimeOffset At, string ModelName, string ModelVersion, double Probability, double Threshold, bool PredictedReadmitted, ModelInput Input,
+    ReferenceProfile? Reference);
 
 /// <summary>Why the writer cannot write, since when.</summary>
 public sealed record WriterFailure(DateTimeOffset Since, string Error);
@@ -96,7 +98,7 @@ public sealed class PredictionLog
     {
         var (id, at) = PredictionIds.New(_timeProvider.GetUtcNow());
         if (_queue is not null && !_queue.Writer.TryWrite(new LoggedPrediction(
-                id, at, model.Version.Name, model.Version.Version, probability, model.Metadata.Threshold, predictedReadmitted, input)))
+                id, at, model.Version.Name, model.Version.Version, probability, model.Metadata.Threshold, predictedReadmitted, input, model.Reference)))
         {
             Drop(1, _closed ? Stopped : QueueFull);
         }

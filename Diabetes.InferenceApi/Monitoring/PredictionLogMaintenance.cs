@@ -7,12 +7,13 @@ namespace Diabetes.InferenceApi.Monitoring;
 /// <summary>
 /// Keeps the prediction log's schema and partitions: migrates the database (creating it when the user may), adds the
 /// partitions of today and the next <see cref="DaysAhead"/> days, and drops the days older than
-/// <see cref="MonitoringOptions.RetentionDays"/>; at start-up and then every hour, and again soon after a failure
+/// <see cref="MonitoringOptions.RetentionDays"/> with their drift counts; at start-up and then every hour, and again soon after a failure
 /// (logged once per distinct error).
 /// </summary>
 public sealed partial class PredictionLogMaintenance(
     DatabaseSchema<MonitoringDataContext> schema,
     PredictionPartitions partitions,
+    Npgsql.NpgsqlDataSource dataSource,
     IOptions<MonitoringOptions> options,
     TimeProvider timeProvider,
     ILogger<PredictionLogMaintenance> logger) : BackgroundService
@@ -55,9 +56,11 @@ public sealed partial class PredictionLogMaintenance(
         var today = PredictionPartitions.DayOf(now);
         await partitions.EnsureAsync(Enumerable.Range(0, DaysAhead + 1).Select(today.AddDays), cancellationToken);
 
-        // A day goes once all of it is older than the retention: its last instant is before the cut.
+        // A day goes once all of it is older than the retention: its last instant is before the cut. Its drift counts go with it.
         var retention = options.Value.RetentionDays;
-        var dropped = await partitions.DropBeforeAsync(PredictionPartitions.DayOf(now.AddDays(-retention)), cancellationToken);
+        var oldestKept = PredictionPartitions.DayOf(now.AddDays(-retention));
+        var dropped = await partitions.DropBeforeAsync(oldestKept, cancellationToken);
+        await DriftCounts.DeleteBeforeAsync(dataSource, new DateTimeOffset(oldestKept.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero), cancellationToken);
         if (dropped.Count > 0)
         {
             LogDropped(string.Join(", ", dropped.Select(d => d.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture))), retention);

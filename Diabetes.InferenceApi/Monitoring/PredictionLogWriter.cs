@@ -7,7 +7,7 @@ namespace Diabetes.InferenceApi.Monitoring;
 
 /// <summary>
 /// Empties the prediction log's queue into PostgreSQL: up to <see cref="MonitoringOptions.BatchSize"/> predictions a
-/// binary COPY, as many as are waiting. A batch that cannot be written is kept and tried again with a growing pause
+/// binary COPY, as many as are waiting, with their drift counts (<see cref="DriftCounts"/>) in the same transaction. A batch that cannot be written is kept and tried again with a growing pause
 /// (one line in the log when writing stops, one when it resumes); meanwhile the queue fills and what does not fit is
 /// dropped. At a graceful stop the queue is closed and emptied, within the host's shutdown timeout.
 /// </summary>
@@ -120,10 +120,15 @@ public sealed partial class PredictionLogWriter(
     {
         await schema.EnsureCreatedAsync(cancellationToken);
         await partitions.EnsureAsync(batch.Select(p => PredictionPartitions.DayOf(p.At)), cancellationToken);
+        var counts = DriftCounts.Tally(batch);
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        // The rows and their drift counts together: a retry after a lost answer adds neither twice.
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         try
         {
             await PredictionTable.CopyAsync(connection, batch, cancellationToken);
+            await DriftCounts.AddAsync(connection, counts, cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
         }
         catch (PostgresException exception) when (exception.SqlState == PostgresErrorCodes.UniqueViolation)
         {

@@ -63,6 +63,22 @@ public sealed class ModelLoader(MlflowClient mlflow, EncounterReader reader, Tim
         return served;
     }
 
+    /// <summary>A registered version's reference profile, read from its model folder: drift of a version not served now.</summary>
+    public async Task<(ReferenceProfile? Profile, string? Problem)> LoadVersionReferenceAsync(string versionNumber, CancellationToken cancellationToken)
+    {
+        ModelVersion version;
+        try
+        {
+            version = (await mlflow.Api.GetModelVersionAsync(ModelArtifacts.RegisteredModelName, versionNumber, cancellationToken)).ModelVersion;
+        }
+        catch (MlflowResourceNotFoundException)
+        {
+            return (null, $"version {versionNumber} of {ModelArtifacts.RegisteredModelName} is not registered");
+        }
+
+        return await LoadReferenceAsync(await mlflow.ResolveModelRootAsync(version, cancellationToken), cancellationToken);
+    }
+
     /// <summary>
     /// The version's reference profile for drift, or why there is none: the model serves without it (versions trained
     /// before profiles have none), and drift answers "no reference".

@@ -260,6 +260,6 @@ public class PredictionLogTests
     private static LoggedPrediction Logged(DateOnly day)
     {
         var (id, at) = PredictionIds.New(new DateTimeOffset(day.ToDateTime(new TimeOnly(12, 0)), TimeSpan.Zero));
-        return new LoggedPrediction(id, at, ModelArtifacts.RegisteredModelName, "1", 0.25, 0.5, false, TestEncounters.All[0].Input);
+        return new LoggedPrediction(id, at, ModelArtifacts.RegisteredModelName, "1", 0.25, 0.5, false, TestEncounters.All[0].Input, Reference: null);
     }
 }

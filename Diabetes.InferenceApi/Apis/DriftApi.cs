@@ -1,0 +1,79 @@
+using System.Globalization;
+using Diabetes.Core.Modeling;
+using Diabetes.InferenceApi.Monitoring;
+using Diabetes.InferenceApi.Serving;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace Diabetes.InferenceApi.Apis;
+
+public static class DriftApi
+{
+    /// <summary>The window when none is given: the last day.</summary>
+    public static readonly TimeSpan DefaultWindow = TimeSpan.FromHours(24);
+
+    public static RouteGroupBuilder MapDriftApi(this IEndpointRouteBuilder app)
+    {
+        var api = app.MapGroup("/api/monitoring").WithTags("Monitoring");
+        api.MapGet("/drift", GetDriftAsync)
+            .WithName("GetDrift")
+            .WithSummary("Drift of a version's predictions against its training data: PSI per input and of the score, the share predicted positive");
+        return api;
+    }
+
+    /// <param name="from">Start of the window (ISO 8601); default: 24 h before <paramref name="to"/>.</param>
+    /// <param name="to">End of the window (ISO 8601); default: now.</param>
+    /// <param name="version">The model version; default: the one served.</param>
+    public static async Task<Results<Ok<DriftResponse>, ValidationProblem, ProblemHttpResult>> GetDriftAsync(
+        string? from, string? to, string? version, DriftReport drift, ServingState state, TimeProvider timeProvider,
+        CancellationToken cancellationToken)
+    {
+        var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
+        var end = ParseTime(to, "to", errors) ?? timeProvider.GetUtcNow();
+        var start = ParseTime(from, "from", errors) ?? end - DefaultWindow;
+        if (errors.Count == 0 && start >= end)
+        {
+            errors["from"] = [$"must be before to ({end:O})"];
+        }
+
+        if (version is not null && !(int.TryParse(version, NumberStyles.None, CultureInfo.InvariantCulture, out var number) && number > 0))
+        {
+            errors["version"] = ["must be a version number (a whole number from 1)"];
+        }
+
+        if (errors.Count > 0)
+        {
+            return TypedResults.ValidationProblem(errors, title: "The drift query has invalid parameters");
+        }
+
+        if (drift.DataSource is null)
+        {
+            return TypedResults.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "The prediction log is off",
+                detail: "No ConnectionStrings:monitoring is set, so no prediction is logged and drift cannot be measured.");
+        }
+
+        var chosen = version ?? state.Model?.Version.Version;
+        if (chosen is null)
+        {
+            return TypedResults.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "No model is served",
+                detail: "Name a version (?version=) or wait until a Production version is served.");
+        }
+
+        return TypedResults.Ok(await drift.ComputeAsync(ModelArtifacts.RegisteredModelName, chosen, start, end, cancellationToken));
+    }
+
+    private static DateTimeOffset? ParseTime(string? value, string name, Dictionary<string, string[]> errors)
+    {
+        if (value is null)
+        {
+            return null;
+        }
+
+        if (DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var time))
+        {
+            return time;
+        }
+
+        errors[name] = [$"'{value}' is not a time (ISO 8601, for example 2026-12-07T10:00:00Z)"];
+        return null;
+    }
+}
