@@ -14,5 +14,7 @@ app.MapDefaultEndpoints();
 app.MapOpenApi();
 app.MapScalarApiReference();
 app.MapPredictionsApi();
+app.MapOutcomesApi();
+app.MapPerformanceApi();
 
 app.Run();
