@@ -1,6 +1,6 @@
 namespace Diabetes.InferenceApi;
 
-/// <summary>Configuration section <c>Monitoring</c>: the prediction log.</summary>
+/// <summary>Configuration section <c>Monitoring</c>: the prediction log and what is measured from it.</summary>
 public sealed class MonitoringOptions
 {
     /// <summary>Days a logged prediction is kept (<c>Monitoring__RetentionDays</c>); older days are dropped whole.</summary>
@@ -23,4 +23,10 @@ public sealed class MonitoringOptions
 
     /// <summary>Fewer predictions in a drift window give <c>insufficient data</c>, never an alarm (<c>Monitoring__MinimumRows</c>).</summary>
     public int MinimumRows { get; set; } = 500;
+
+    /// <summary>
+    /// Outcomes a version needs before its live quality is given (<c>Monitoring__MinimumOutcomes</c>): with fewer, the
+    /// figures would swing with every outcome, and <c>GET /api/monitoring/performance</c> says "insufficient data".
+    /// </summary>
+    public int MinimumOutcomes { get; set; } = 300;
 }

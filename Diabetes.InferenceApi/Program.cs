@@ -15,5 +15,7 @@ app.MapOpenApi();
 app.MapScalarApiReference();
 app.MapPredictionsApi();
 app.MapDriftApi();
+app.MapOutcomesApi();
+app.MapPerformanceApi();
 
 app.Run();

@@ -1,7 +1,31 @@
 namespace Diabetes.Core.Modeling;
 
 /// <summary>Counts of one decision threshold.</summary>
-public readonly record struct ConfusionMatrix(long TruePositives, long FalsePositives, long TrueNegatives, long FalseNegatives);
+public readonly record struct ConfusionMatrix(long TruePositives, long FalsePositives, long TrueNegatives, long FalseNegatives)
+{
+    /// <summary>The counts of <paramref name="decisions"/> (predicted readmitted or not) against <paramref name="labels"/>.</summary>
+    public static ConfusionMatrix Of(IReadOnlyList<bool> decisions, IReadOnlyList<bool> labels)
+    {
+        long tp = 0, fp = 0, tn = 0, fn = 0;
+        for (var i = 0; i < decisions.Count; i++)
+        {
+            (tp, fp, tn, fn) = (decisions[i], labels[i]) switch
+            {
+                (true, true) => (tp + 1, fp, tn, fn),
+                (true, false) => (tp, fp + 1, tn, fn),
+                (false, false) => (tp, fp, tn + 1, fn),
+                (false, true) => (tp, fp, tn, fn + 1),
+            };
+        }
+
+        return new ConfusionMatrix(tp, fp, tn, fn);
+    }
+}
+
+/// <summary>
+/// ROC-AUC and its 95 % confidence interval; <see cref="double.NaN"/> where undefined (see <see cref="BinaryMetrics.RocAucWithInterval"/>).
+/// </summary>
+public readonly record struct RocAucInterval(double Value, double Low, double High);
 
 /// <summary>One point of a curve (ROC: false positive rate, true positive rate; PR: recall, precision).</summary>
 public readonly record struct CurvePoint(double X, double Y, double Threshold);
@@ -25,6 +49,9 @@ public sealed record BinaryMetrics(
 {
     private const double Epsilon = 1e-15;
 
+    /// <summary>The standard normal distribution's 97.5th percentile: a two-sided 95 % interval spans ± this many standard errors.</summary>
+    private const double NormalQuantile975 = 1.959963984540054;
+
     /// <summary>The metrics at <paramref name="threshold"/> (a probability at or above it predicts readmission).</summary>
     public static BinaryMetrics Compute(IReadOnlyList<float> probabilities, IReadOnlyList<bool> labels, double threshold)
     {
@@ -33,36 +60,28 @@ public sealed record BinaryMetrics(
             throw new ArgumentException("Metrics need as many labels as probabilities, and at least one.");
         }
 
-        long tp = 0, fp = 0, tn = 0, fn = 0;
-        double logLoss = 0, brier = 0;
+        double logLoss = 0;
         for (var i = 0; i < probabilities.Count; i++)
         {
             var p = Math.Clamp(probabilities[i], Epsilon, 1 - Epsilon);
             var y = labels[i] ? 1.0 : 0.0;
             logLoss -= y * Math.Log(p) + (1 - y) * Math.Log(1 - p);
-            brier += (probabilities[i] - y) * (probabilities[i] - y);
-            var predicted = probabilities[i] >= threshold;
-            (tp, fp, tn, fn) = (predicted, labels[i]) switch
-            {
-                (true, true) => (tp + 1, fp, tn, fn),
-                (true, false) => (tp, fp + 1, tn, fn),
-                (false, false) => (tp, fp, tn + 1, fn),
-                (false, true) => (tp, fp, tn, fn + 1),
-            };
         }
 
+        var confusion = ConfusionMatrix.Of(probabilities.Select(p => p >= threshold).ToArray(), labels);
+        var (tp, fp, fn) = (confusion.TruePositives, confusion.FalsePositives, confusion.FalseNegatives);
         var precision = tp + fp == 0 ? 0 : (double)tp / (tp + fp);
         var recall = tp + fn == 0 ? 0 : (double)tp / (tp + fn);
         return new BinaryMetrics(
             AreaUnderRoc(probabilities, labels),
             AveragePrecision(probabilities, labels),
             logLoss / probabilities.Count,
-            brier / probabilities.Count,
+            BrierScore(probabilities, labels),
             threshold,
             precision + recall == 0 ? 0 : 2 * precision * recall / (precision + recall),
             precision,
             recall,
-            new ConfusionMatrix(tp, fp, tn, fn),
+            confusion,
             probabilities.Count,
             labels.Count(l => l));
     }
@@ -107,6 +126,55 @@ public sealed record BinaryMetrics(
         }
 
         return 1 - area / (positives * (double)negatives);
+    }
+
+    /// <summary>The mean squared difference between the probability and the outcome (1 readmitted, 0 not).</summary>
+    public static double BrierScore(IReadOnlyList<float> probabilities, IReadOnlyList<bool> labels)
+    {
+        double sum = 0;
+        for (var i = 0; i < probabilities.Count; i++)
+        {
+            var y = labels[i] ? 1.0 : 0.0;
+            sum += (probabilities[i] - y) * (probabilities[i] - y);
+        }
+
+        return sum / probabilities.Count;
+    }
+
+    /// <summary>
+    /// ROC-AUC with its 95 % confidence interval by DeLong's method (DeLong, DeLong and Clarke-Pearson, Biometrics 1988):
+    /// each positive's placement is the share of negatives it outranks, each negative's the share of positives that
+    /// outrank it (ties counting half); the area is the positives' mean placement, and its variance the two placements'
+    /// sample variances over their class sizes, s²₁₀/m + s²₀₁/n. The interval is the area ± 1.96 standard errors, cut
+    /// to [0, 1]. Unlike Hanley and McNeil's formula it assumes no distribution of the scores. The value is
+    /// <see cref="double.NaN"/> when a class is missing, the bounds also when a class has a single member (no variance).
+    /// </summary>
+    public static RocAucInterval RocAucWithInterval(IReadOnlyList<float> probabilities, IReadOnlyList<bool> labels)
+    {
+        long positives = labels.Count(l => l), negatives = labels.Count - positives;
+        var value = AreaUnderRoc(probabilities, labels);
+        if (positives < 2 || negatives < 2)
+        {
+            return new RocAucInterval(value, double.NaN, double.NaN);
+        }
+
+        // Tied probabilities share one placement per class, so a pass over the ranked groups gives both sums of squares.
+        double positiveSquares = 0, negativeSquares = 0;
+        long positivesAbove = 0, negativesAbove = 0;
+        foreach (var group in Ranked(probabilities, labels))
+        {
+            var negativesBelow = negatives - negativesAbove - group.Negatives;
+            var positivePlacement = (negativesBelow + group.Negatives / 2.0) / negatives;
+            var negativePlacement = (positivesAbove + group.Positives / 2.0) / positives;
+            positiveSquares += group.Positives * (positivePlacement - value) * (positivePlacement - value);
+            negativeSquares += group.Negatives * (negativePlacement - value) * (negativePlacement - value);
+            positivesAbove += group.Positives;
+            negativesAbove += group.Negatives;
+        }
+
+        var variance = positiveSquares / (positives - 1) / positives + negativeSquares / (negatives - 1) / negatives;
+        var margin = NormalQuantile975 * Math.Sqrt(variance);
+        return new RocAucInterval(value, Math.Max(0, value - margin), Math.Min(1, value + margin));
     }
 
     /// <summary>Area under the precision-recall curve as average precision (the step-wise sum scikit-learn uses).</summary>

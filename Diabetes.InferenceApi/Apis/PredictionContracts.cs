@@ -49,6 +49,10 @@ public sealed record LoadProblemResponse(string Version, string Reason, bool Rej
 [JsonSerializable(typeof(MlflowStatus))]
 [JsonSerializable(typeof(LoadProblemResponse))]
 [JsonSerializable(typeof(Monitoring.DriftResponse))]
+[JsonSerializable(typeof(OutcomeRequest))]
+[JsonSerializable(typeof(OutcomeItemRequest[]))]
+[JsonSerializable(typeof(OutcomesResponse))]
+[JsonSerializable(typeof(PerformanceResponse))]
 [JsonSerializable(typeof(ProblemDetails))]
 [JsonSerializable(typeof(HttpValidationProblemDetails))]
 public sealed partial class InferenceJsonContext : JsonSerializerContext;

@@ -164,7 +164,7 @@ public static class PredictionsApi
     }
 
     /// <summary>Reads the body as JSON, or the refusal that says why it cannot be read (a 400, 413 or 415).</summary>
-    private static async Task<(JsonDocument? Document, IResult? Refusal)> ReadJsonAsync(HttpRequest request, long limit, CancellationToken cancellationToken)
+    internal static async Task<(JsonDocument? Document, IResult? Refusal)> ReadJsonAsync(HttpRequest request, long limit, CancellationToken cancellationToken)
     {
         if (!request.HasJsonContentType())
         {
@@ -202,7 +202,7 @@ public static class PredictionsApi
         TypedResults.ValidationProblem(errors, title: "The request has invalid fields",
             detail: "Each field named below breaks the dataset's rules; nothing was scored.");
 
-    private static ProblemHttpResult NoModel(ServingState state) => TypedResults.Problem(
+    internal static ProblemHttpResult NoModel(ServingState state) => TypedResults.Problem(
         statusCode: StatusCodes.Status503ServiceUnavailable,
         title: state.Registry is { ProductionVersion: null } ? "No model in Production yet" : "The Production model is not loaded",
         detail: (state.Mlflow.UnreachableSince, state.Registry, state.Problem) switch

@@ -50,3 +50,43 @@ public sealed class PredictionsTable : Migration
         ) PARTITION BY RANGE (predicted_at);
         """);
 }
+
+/// <summary>
+/// Outcomes reported against logged predictions: at most one per prediction, keyed and partitioned like
+/// <c>predictions</c> (the same days, <c>outcomes_yyyyMMdd</c>), so that retention drops a day's outcomes with its
+/// predictions, whole. Each row copies what live quality reads of its prediction (version, probability, decision): the
+/// log never changes, and the performance query then reads outcomes alone.
+/// </summary>
+[DbContext(typeof(MonitoringDataContext))]
+[Migration("20261214000001_OutcomesTable")]
+public sealed class OutcomesTable : Migration
+{
+    protected override void Up(MigrationBuilder migrationBuilder) => migrationBuilder.Sql("""
+        CREATE TABLE outcomes (
+            prediction_id uuid NOT NULL,
+            predicted_at timestamptz NOT NULL,
+            model_name text NOT NULL,
+            model_version integer NOT NULL,
+            probability double precision NOT NULL,
+            predicted_readmitted boolean NOT NULL,
+            readmitted_within_30_days boolean NOT NULL,
+            recorded_at timestamptz NOT NULL,
+            PRIMARY KEY (prediction_id, predicted_at)
+        ) PARTITION BY RANGE (predicted_at);
+        CREATE INDEX outcomes_model_version ON outcomes (model_name, model_version);
+
+        -- The days logged already get their day of outcomes, with the same bounds.
+        DO $$
+        DECLARE
+            day record;
+        BEGIN
+            FOR day IN
+                SELECT c.relname, pg_get_expr(c.relpartbound, c.oid) AS bounds
+                FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+                WHERE i.inhparent = 'predictions'::regclass AND NOT i.inhdetachpending
+            LOOP
+                EXECUTE format('CREATE TABLE %I PARTITION OF outcomes %s', 'outcomes' || substr(day.relname, length('predictions') + 1), day.bounds);
+            END LOOP;
+        END $$;
+        """);
+}

@@ -29,6 +29,7 @@ public static class Extensions
 
         builder.Services.AddHealthChecks().AddCheck<ServingHealthCheck>("serving", tags: ["ready"]);
         builder.Services.AddProblemDetails();
+        builder.Services.AddExceptionHandler<PredictionLogProblemHandler>();
         builder.Services.ConfigureHttpJsonOptions(options => options.SerializerOptions.TypeInfoResolverChain.Insert(0, InferenceJsonContext.Default));
         builder.Services.AddOpenApi();
 
@@ -59,6 +60,7 @@ public static class Extensions
             .Validate(options => options.PsiWarn > 0 && options.PsiAlert > options.PsiWarn,
                 "Monitoring:PsiWarn must be above 0 and Monitoring:PsiAlert above Monitoring:PsiWarn.")
             .Validate(options => options.MinimumRows >= 1, "Monitoring:MinimumRows must be at least 1.")
+            .Validate(options => options.MinimumOutcomes >= 1, "Monitoring:MinimumOutcomes must be at least 1.")
             .ValidateOnStart();
 
         var enabled = !string.IsNullOrEmpty(builder.Configuration.GetConnectionString(PredictionLog.ConnectionName));
@@ -83,6 +85,7 @@ public static class Extensions
             options => options.UseNpgsql(npgsql => npgsql.MigrationsHistoryTable(MonitoringDataContext.HistoryTable)));
         builder.Services.AddSingleton<DatabaseSchema<MonitoringDataContext>>();
         builder.Services.AddSingleton<PredictionPartitions>();
+        builder.Services.AddSingleton<OutcomeStore>();
         builder.Services.AddHostedService<PredictionLogMaintenance>();
         builder.Services.AddHostedService<PredictionLogWriter>();
         builder.Services.AddHealthChecks().AddCheck<PredictionLogHealthCheck>("prediction-log", tags: ["ready"]);

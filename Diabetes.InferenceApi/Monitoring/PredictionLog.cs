@@ -31,11 +31,25 @@ public static class PredictionIds
     }
 
     /// <summary>The time a prediction id carries (meaningful only for the ids <see cref="New"/> makes).</summary>
-    public static DateTimeOffset TimeOf(Guid id)
+    public static DateTimeOffset TimeOf(Guid id) => DateTimeOffset.FromUnixTimeMilliseconds(MillisecondsOf(id));
+
+    /// <summary>
+    /// The time <paramref name="id"/> carries, if it can be an id of <see cref="New"/>: a UUID version 7 whose time is
+    /// one <see cref="DateTimeOffset"/> can hold (its 48 bits reach past the year 9999).
+    /// </summary>
+    public static bool TryTimeOf(Guid id, out DateTimeOffset at)
+    {
+        var milliseconds = MillisecondsOf(id);
+        var valid = id.Version == 7 && milliseconds <= DateTimeOffset.MaxValue.ToUnixTimeMilliseconds();
+        at = valid ? DateTimeOffset.FromUnixTimeMilliseconds(milliseconds) : default;
+        return valid;
+    }
+
+    private static long MillisecondsOf(Guid id)
     {
         Span<byte> bytes = stackalloc byte[16];
         id.TryWriteBytes(bytes, bigEndian: true, out _);
-        return DateTimeOffset.FromUnixTimeMilliseconds((long)(BinaryPrimitives.ReadUInt64BigEndian(bytes) >> 16));
+        return (long)(BinaryPrimitives.ReadUInt64BigEndian(bytes) >> 16);
     }
 }
 

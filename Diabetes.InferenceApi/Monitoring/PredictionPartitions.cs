@@ -6,13 +6,15 @@ using Npgsql;
 namespace Diabetes.InferenceApi.Monitoring;
 
 /// <summary>
-/// The day partitions of <c>predictions</c> (UTC days, named <c>predictions_yyyyMMdd</c>). Neither step takes a lock
-/// that stops the writers or the readers of the log:
+/// The day partitions of the prediction log (UTC days): <c>predictions</c> and <c>outcomes</c> have a partition each
+/// for every day (<c>predictions_yyyyMMdd</c>, <c>outcomes_yyyyMMdd</c>), added together and dropped together, so that
+/// a day's outcomes go with its predictions. Neither step takes a lock that stops the writers or the readers of the log:
 /// <list type="bullet">
 /// <item>a day is added as a table of its own, then attached (<c>ATTACH PARTITION</c> takes only a SHARE UPDATE
 /// EXCLUSIVE lock of the parent, where <c>CREATE TABLE … PARTITION OF</c> would take an exclusive one);</item>
 /// <item>an expired day is detached <c>CONCURRENTLY</c> (PostgreSQL 14 and later), then dropped as a table of its
-/// own; a detach that was cut short is finished, and a day left detached is dropped.</item>
+/// own; a detach that was cut short is finished, and a day left detached is dropped. Predictions go first: an outcome
+/// is recorded only against a prediction it finds, so none is added to a day whose outcomes are going.</item>
 /// </list>
 /// Service instances add days one at a time (a transaction lock) and only one of them drops (a session lock it tries
 /// for: the others leave it).
@@ -21,16 +23,19 @@ public sealed class PredictionPartitions(NpgsqlDataSource dataSource)
 {
     private const long AddLock = 0x5052_4544_4144_44; // "PREDADD"
     private const long DropLock = 0x5052_4544_4452_4F; // "PREDDRO"
-    private const string NamePrefix = PredictionTable.Name + "_";
 
-    /// <summary>The days this process knows a partition exists for; the writer asks only about others.</summary>
+    /// <summary>The tables partitioned by day, in the order their days are dropped.</summary>
+    private static readonly string[] Tables = [PredictionTable.Name, OutcomeStore.TableName];
+
+    /// <summary>The days this process knows partitions exist for; the writer asks only about others.</summary>
     private readonly ConcurrentDictionary<DateOnly, bool> _known = new();
 
     public static DateOnly DayOf(DateTimeOffset time) => DateOnly.FromDateTime(time.UtcDateTime);
 
-    public static string NameOf(DateOnly day) => NamePrefix + day.ToString("yyyyMMdd", CultureInfo.InvariantCulture);
+    /// <summary>The partition of <paramref name="table"/> (by default <c>predictions</c>) that holds <paramref name="day"/>.</summary>
+    public static string NameOf(DateOnly day, string table = PredictionTable.Name) => $"{table}_{day.ToString("yyyyMMdd", CultureInfo.InvariantCulture)}";
 
-    /// <summary>Adds the partitions of <paramref name="days"/> that do not exist.</summary>
+    /// <summary>Adds the partitions of <paramref name="days"/> that do not exist, of both tables.</summary>
     public async Task EnsureAsync(IEnumerable<DateOnly> days, CancellationToken cancellationToken)
     {
         var unknown = days.Where(day => !_known.ContainsKey(day)).Distinct().ToArray();
@@ -41,13 +46,16 @@ public sealed class PredictionPartitions(NpgsqlDataSource dataSource)
 
         await dataSource.InLockedTransactionAsync(AddLock, async connection =>
         {
-            var attached = (await DayTablesAsync(connection, cancellationToken)).Where(t => t.State != "detached").Select(t => t.Name).ToHashSet();
-            foreach (var day in unknown.Where(day => !attached.Contains(NameOf(day))))
+            foreach (var table in Tables)
             {
-                await connection.ExecuteAsync($"""
-                    CREATE TABLE IF NOT EXISTS {NameOf(day)} (LIKE {PredictionTable.Name});
-                    ALTER TABLE {PredictionTable.Name} ATTACH PARTITION {NameOf(day)} FOR VALUES FROM ('{Bound(day)}') TO ('{Bound(day.AddDays(1))}');
-                    """, cancellationToken);
+                var attached = (await DayTablesAsync(connection, table, cancellationToken)).Where(t => t.State != "detached").Select(t => t.Name).ToHashSet();
+                foreach (var day in unknown.Where(day => !attached.Contains(NameOf(day, table))))
+                {
+                    await connection.ExecuteAsync($"""
+                        CREATE TABLE IF NOT EXISTS {NameOf(day, table)} (LIKE {table});
+                        ALTER TABLE {table} ATTACH PARTITION {NameOf(day, table)} FOR VALUES FROM ('{Bound(day)}') TO ('{Bound(day.AddDays(1))}');
+                        """, cancellationToken);
+                }
             }
 
             return true;
@@ -63,8 +71,8 @@ public sealed class PredictionPartitions(NpgsqlDataSource dataSource)
     public void Forget() => _known.Clear();
 
     /// <summary>
-    /// Drops the partitions of the days before <paramref name="oldestKept"/> and answers their days; none when another
-    /// instance is dropping.
+    /// Drops the partitions of the days before <paramref name="oldestKept"/>, of both tables, and answers their days;
+    /// none when another instance is dropping.
     /// </summary>
     public async Task<IReadOnlyList<DateOnly>> DropBeforeAsync(DateOnly oldestKept, CancellationToken cancellationToken)
     {
@@ -76,28 +84,31 @@ public sealed class PredictionPartitions(NpgsqlDataSource dataSource)
 
         try
         {
-            var dropped = new List<DateOnly>();
-            foreach (var (name, state) in await DayTablesAsync(connection, cancellationToken))
+            var dropped = new SortedSet<DateOnly>();
+            foreach (var table in Tables)
             {
-                var day = DateOnly.ParseExact(name[NamePrefix.Length..], "yyyyMMdd", CultureInfo.InvariantCulture);
-                if (day >= oldestKept)
+                foreach (var (name, state) in await DayTablesAsync(connection, table, cancellationToken))
                 {
-                    continue;
-                }
+                    var day = DateOnly.ParseExact(name[(table.Length + 1)..], "yyyyMMdd", CultureInfo.InvariantCulture);
+                    if (day >= oldestKept)
+                    {
+                        continue;
+                    }
 
-                // One statement a command: DETACH … CONCURRENTLY cannot run inside a transaction block.
-                if (state != "detached")
-                {
-                    await connection.ExecuteAsync(
-                        $"ALTER TABLE {PredictionTable.Name} DETACH PARTITION {name} {(state == "pending" ? "FINALIZE" : "CONCURRENTLY")}", cancellationToken);
-                }
+                    // One statement a command: DETACH … CONCURRENTLY cannot run inside a transaction block.
+                    if (state != "detached")
+                    {
+                        await connection.ExecuteAsync(
+                            $"ALTER TABLE {table} DETACH PARTITION {name} {(state == "pending" ? "FINALIZE" : "CONCURRENTLY")}", cancellationToken);
+                    }
 
-                await connection.ExecuteAsync($"DROP TABLE {name}", cancellationToken);
-                _known.TryRemove(day, out _);
-                dropped.Add(day);
+                    await connection.ExecuteAsync($"DROP TABLE {name}", cancellationToken);
+                    _known.TryRemove(day, out _);
+                    dropped.Add(day);
+                }
             }
 
-            return dropped;
+            return [.. dropped];
         }
         finally
         {
@@ -109,14 +120,17 @@ public sealed class PredictionPartitions(NpgsqlDataSource dataSource)
         }
     }
 
-    /// <summary>Every day table, and its state: attached, pending (a detach cut short) or detached (a drop that did not follow).</summary>
-    private static async Task<IReadOnlyList<(string Name, string State)>> DayTablesAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    /// <summary>
+    /// Every day table of <paramref name="table"/>, and its state: attached, pending (a detach cut short) or detached (a
+    /// drop that did not follow).
+    /// </summary>
+    private static async Task<IReadOnlyList<(string Name, string State)>> DayTablesAsync(NpgsqlConnection connection, string table, CancellationToken cancellationToken)
     {
         await using var command = connection.CreateCommand($$"""
             SELECT c.relname, CASE WHEN i.inhrelid IS NULL THEN 'detached' WHEN i.inhdetachpending THEN 'pending' ELSE 'attached' END
             FROM pg_class c LEFT JOIN pg_inherits i ON i.inhrelid = c.oid
             WHERE c.relkind = 'r' AND c.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema())
-              AND c.relname ~ '^{{NamePrefix}}[0-9]{8}$'
+              AND c.relname ~ '^{{table}}_[0-9]{8}$'
             ORDER BY c.relname
             """);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);

@@ -69,6 +69,18 @@ public sealed class InferenceApp : ServiceFactory<inference::Program>
         return (await response.Content.ReadFromJsonAsync<PredictionResponse>())!;
     }
 
+    /// <summary>Predictions for <paramref name="requests"/>, in one batch.</summary>
+    public async Task<PredictionResponse[]> PredictBatchOkAsync(IEnumerable<JsonNode> requests)
+    {
+        using var response = await PredictAsync(new JsonArray([.. requests]), "/api/predictions/batch");
+        Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
+        return (await response.Content.ReadFromJsonAsync<PredictionResponse[]>())!;
+    }
+
+    /// <summary>Posts <paramref name="json"/> as it is written, as <c>application/json</c>.</summary>
+    public async Task<HttpResponseMessage> PostJsonAsync(string path, string json) =>
+        await CreateClient().PostAsync(path, new StringContent(json, System.Text.Encoding.UTF8, "application/json"));
+
     /// <summary>Waits until the API serves <paramref name="version"/>.</summary>
     public Task WaitForVersionAsync(string version) =>
         WaitForModelAsync(model => model.TryGetProperty("version", out var served) && served.GetString() == version, $"version {version} to be served");

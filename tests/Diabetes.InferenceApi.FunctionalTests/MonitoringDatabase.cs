@@ -33,18 +33,33 @@ public sealed class MonitoringDatabase
         return connection;
     }
 
-    public async Task<long> CountAsync()
+    public async Task<long> CountAsync(string table = "predictions")
     {
         await using var connection = await OpenAsync();
-        return await connection.ScalarAsync<long>("SELECT count(*) FROM predictions", CancellationToken.None);
+        return await connection.ScalarAsync<long>($"SELECT count(*) FROM {table}", CancellationToken.None);
     }
 
-    /// <summary>The partitions of <c>predictions</c>, by name.</summary>
-    public async Task<IReadOnlyList<string>> PartitionsAsync()
+    /// <summary>The outcomes on record, by prediction id.</summary>
+    public async Task<IReadOnlyDictionary<Guid, bool>> OutcomesAsync()
+    {
+        await using var connection = await OpenAsync();
+        await using var command = connection.CreateCommand("SELECT prediction_id, readmitted_within_30_days FROM outcomes");
+        await using var reader = await command.ExecuteReaderAsync();
+        var outcomes = new Dictionary<Guid, bool>();
+        while (await reader.ReadAsync())
+        {
+            outcomes[reader.GetGuid(0)] = reader.GetBoolean(1);
+        }
+
+        return outcomes;
+    }
+
+    /// <summary>The partitions of <paramref name="table"/> (<c>predictions</c> or <c>outcomes</c>), by name.</summary>
+    public async Task<IReadOnlyList<string>> PartitionsAsync(string table = "predictions")
     {
         await using var connection = await OpenAsync();
         await using var command = connection.CreateCommand(
-            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = to_regclass('predictions') ORDER BY 1");
+            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = to_regclass(@table) ORDER BY 1", ("table", table));
         await using var reader = await command.ExecuteReaderAsync();
         var names = new List<string>();
         while (await reader.ReadAsync())

@@ -160,8 +160,8 @@ public class PredictionLogTests
     [Fact]
     public async Task RetentionDropsTheDaysOlderThanRetentionDaysAndKeepsTheOthers()
     {
-        // Arrange: a log with today's and the next days' partitions, then a day 100 days old, one 10 days old (a row in
-        // each), and a table of an old day left detached
+        // Arrange: a log with today's and the next days' partitions, then a day 100 days old, one 10 days old (a
+        // prediction and its outcome in each), and a table of an old day left detached
         var database = await MonitoringDatabase.CreateAsync();
         var today = PredictionPartitions.DayOf(DateTimeOffset.UtcNow);
         await using (var first = await InferenceApp.StartAsync(settings: database.Settings()))
@@ -178,6 +178,10 @@ public class PredictionLogTests
             await new PredictionPartitions(dataSource).EnsureAsync([old, recent], CancellationToken.None);
             await using var connection = await dataSource.OpenConnectionAsync();
             await PredictionTable.CopyAsync(connection, [Logged(old), Logged(recent)], CancellationToken.None);
+            await connection.ExecuteAsync("""
+                INSERT INTO outcomes (prediction_id, predicted_at, model_name, model_version, probability, predicted_readmitted, readmitted_within_30_days, recorded_at)
+                SELECT prediction_id, predicted_at, model_name, model_version, probability, predicted_readmitted, true, now() FROM predictions
+                """, CancellationToken.None);
             await connection.ExecuteAsync($"CREATE TABLE {PredictionPartitions.NameOf(today.AddDays(-95))} (LIKE predictions)", CancellationToken.None);
         }
 
@@ -185,13 +189,17 @@ public class PredictionLogTests
         await using var second = await InferenceApp.StartAsync(settings: database.Settings());
         _ = second.Server;
 
-        // Assert
-        await Poll.UntilAsync(async () => !(await database.PartitionsAsync()).Contains(PredictionPartitions.NameOf(old)), "the old day to be dropped");
+        // Assert: the old day's predictions and outcomes gone, the recent day's kept
+        await Poll.UntilAsync(async () => !(await database.PartitionsAsync("outcomes")).Contains(PredictionPartitions.NameOf(old, "outcomes")),
+            "the old day to be dropped");
+        Assert.DoesNotContain(PredictionPartitions.NameOf(old), await database.PartitionsAsync());
         Assert.Contains(PredictionPartitions.NameOf(recent), await database.PartitionsAsync());
-        Assert.Equal(1, await database.CountAsync());
+        Assert.Contains(PredictionPartitions.NameOf(recent, "outcomes"), await database.PartitionsAsync("outcomes"));
+        Assert.Equal((1, 1), (await database.CountAsync(), await database.CountAsync("outcomes")));
         await using var check = await database.OpenAsync();
-        Assert.Equal(0, await check.ScalarAsync<long>("SELECT count(*) FROM pg_class WHERE relname IN (@old, @detached)", CancellationToken.None,
-            ("old", PredictionPartitions.NameOf(old)), ("detached", PredictionPartitions.NameOf(today.AddDays(-95)))));
+        Assert.Equal(0, await check.ScalarAsync<long>("SELECT count(*) FROM pg_class WHERE relname IN (@old, @oldOutcomes, @detached)", CancellationToken.None,
+            ("old", PredictionPartitions.NameOf(old)), ("oldOutcomes", PredictionPartitions.NameOf(old, "outcomes")),
+            ("detached", PredictionPartitions.NameOf(today.AddDays(-95)))));
     }
 
     [Fact]
@@ -237,6 +245,7 @@ public class PredictionLogTests
     [InlineData("Monitoring:RetentionDays", "0", "Monitoring:RetentionDays must be at least 1.")]
     [InlineData("Monitoring:QueueCapacity", "0", "Monitoring:QueueCapacity must be at least 1.")]
     [InlineData("Monitoring:BatchSize", "50001", "Monitoring:BatchSize must be at least 1 and at most Monitoring:QueueCapacity.")]
+    [InlineData("Monitoring:MinimumOutcomes", "0", "Monitoring:MinimumOutcomes must be at least 1.")]
     public async Task ASettingOutOfRangeStopsTheStartNamingTheKey(string key, string value, string message)
     {
         // Arrange
