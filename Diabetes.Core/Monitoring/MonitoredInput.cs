@@ -10,8 +10,6 @@ namespace Diabetes.Core.Monitoring;
 /// </summary>
 public sealed record MonitoredInput(string Input, string Field, Func<ModelInput, float>? Number, Func<ModelInput, string>? Category)
 {
-    public bool IsNumeric => Number is not null;
-
     /// <summary>Every input of the model, in <see cref="ModelInput"/>'s order.</summary>
     public static readonly IReadOnlyList<MonitoredInput> All =
     [

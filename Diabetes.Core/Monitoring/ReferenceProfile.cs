@@ -16,7 +16,7 @@ public sealed record InputProfile(string Input, string Field, string Kind, IRead
     public const string Numeric = "numeric";
     public const string Categorical = "categorical";
 
-    /// <summary>The bin a value falls in: a number by its bounds, a category by name, else "other".</summary>
+    /// <summary>The bin a value falls in: a number by its bounds, a category by name, else the last bin (rare or unseen).</summary>
     public int BinOf(float number)
     {
         for (var i = 0; i < Bins.Count - 1; i++)
@@ -47,13 +47,14 @@ public sealed record InputProfile(string Input, string Field, string Kind, IRead
 /// <summary>
 /// <c>reference_profile.json</c> of a model folder: what the model was trained on, to compare the requests it gets with.
 /// For each model input the training split's distribution (numbers in quantile bins, categories by frequency with an
-/// "other" bin for the rare and the unseen), and the distribution of the model's own probabilities on validation with
+/// <see cref="OtherCategory"/> bin for the rare and the unseen), and the distribution of the model's own probabilities on validation with
 /// the share it predicted positive there.
 /// </summary>
 public sealed record ReferenceProfile(IReadOnlyList<InputProfile> Inputs, InputProfile Score, double PositiveRate)
 {
     public const string FileName = "reference_profile.json";
-    public const string OtherCategory = "other";
+    /// <summary>The label of the bin of rare and unseen categories (not "other", which is an ICD-9 group of its own).</summary>
+    public const string OtherCategory = "(rare or unseen)";
 
     /// <summary>Quantile bins of a number: ten, fewer when values repeat (most inputs are small counts).</summary>
     public const int NumericBins = 10;
@@ -87,6 +88,12 @@ public sealed record ReferenceProfile(IReadOnlyList<InputProfile> Inputs, InputP
             {
                 bounds.Add(bound);
             }
+        }
+
+        // Ninety per cent or more at the smallest value (most visits counts are zero): the bin of that value alone.
+        if (bounds.Count == 0 && values.Length > 0 && values[^1] > values[0])
+        {
+            bounds.Add(values.First(v => v > values[0]));
         }
 
         var below = bounds.ToArray();
@@ -138,8 +145,31 @@ public sealed record ReferenceProfile(IReadOnlyList<InputProfile> Inputs, InputP
 
     public byte[] ToJson() => JsonSerializer.SerializeToUtf8Bytes(this, JsonOptions);
 
-    public static ReferenceProfile Parse(byte[] json) =>
-        JsonSerializer.Deserialize<ReferenceProfile>(json, JsonOptions) ?? throw new JsonException($"{FileName} is empty.");
+    /// <summary>Reads a profile, and refuses one that drift could not use (no inputs, an input without bins, bounds out of order).</summary>
+    public static ReferenceProfile Parse(byte[] json)
+    {
+        var profile = JsonSerializer.Deserialize<ReferenceProfile>(json, JsonOptions) ?? throw new JsonException($"{FileName} is empty.");
+        if (profile.Inputs is not { Count: > 0 } inputs || profile.Score is null)
+        {
+            throw new JsonException($"{FileName} has no inputs or no score.");
+        }
+
+        foreach (var input in inputs.Append(profile.Score))
+        {
+            if (input?.Input is null || input.Bins is not { Count: > 0 } bins || bins.Any(b => b is null || b.Count < 0))
+            {
+                throw new JsonException($"{FileName}: input {input?.Input ?? "(unnamed)"} has no bins, or a bin without a count.");
+            }
+
+            var bounds = bins.Take(bins.Count - 1).Select(b => b.Below).ToArray();
+            if (input.Kind == InputProfile.Numeric && (bounds.Any(b => b is null) || bounds.Zip(bounds.Skip(1)).Any(p => p.First >= p.Second)))
+            {
+                throw new JsonException($"{FileName}: the bounds of {input.Input} are not in ascending order.");
+            }
+        }
+
+        return profile;
+    }
 
     private static string NumericLabel(double? from, double? below) => (from, below) switch
     {

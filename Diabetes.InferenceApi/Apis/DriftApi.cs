@@ -35,9 +35,17 @@ public static class DriftApi
             errors["from"] = [$"must be before to ({end:O})"];
         }
 
-        if (version is not null && !(int.TryParse(version, NumberStyles.None, CultureInfo.InvariantCulture, out var number) && number > 0))
+        int? number = null;
+        if (version is not null)
         {
-            errors["version"] = ["must be a version number (a whole number from 1)"];
+            if (int.TryParse(version, NumberStyles.None, CultureInfo.InvariantCulture, out var parsed) && parsed > 0)
+            {
+                number = parsed;
+            }
+            else
+            {
+                errors["version"] = ["must be a version number (a whole number from 1)"];
+            }
         }
 
         if (errors.Count > 0)
@@ -51,14 +59,17 @@ public static class DriftApi
                 detail: "No ConnectionStrings:monitoring is set, so no prediction is logged and drift cannot be measured.");
         }
 
-        var chosen = version ?? state.Model?.Version.Version;
+        var chosen = number?.ToString(CultureInfo.InvariantCulture) ?? state.Model?.Version.Version;
         if (chosen is null)
         {
             return TypedResults.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "No model is served",
                 detail: "Name a version (?version=) or wait until a Production version is served.");
         }
 
-        return TypedResults.Ok(await drift.ComputeAsync(ModelArtifacts.RegisteredModelName, chosen, start, end, cancellationToken));
+        return await drift.ComputeAsync(ModelArtifacts.RegisteredModelName, chosen, start, end, cancellationToken) is { } answer
+            ? TypedResults.Ok(answer)
+            : TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "No such version",
+                detail: $"Version {chosen} of {ModelArtifacts.RegisteredModelName} is not registered in MLflow.");
     }
 
     private static DateTimeOffset? ParseTime(string? value, string name, Dictionary<string, string[]> errors)
@@ -70,7 +81,14 @@ public static class DriftApi
 
         if (DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var time))
         {
-            return time;
+            // Inside the years the log can hold, with room for the default window and whole buckets on either side.
+            if (time.Year is >= 2000 and < 9000)
+            {
+                return time;
+            }
+
+            errors[name] = [$"'{value}' is outside the years 2000 to 8999"];
+            return null;
         }
 
         errors[name] = [$"'{value}' is not a time (ISO 8601, for example 2026-12-07T10:00:00Z)"];

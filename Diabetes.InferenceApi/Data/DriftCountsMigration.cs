@@ -8,7 +8,7 @@ namespace Diabetes.InferenceApi.Data;
 /// input and bin, how many predictions fell there. Keyed for the drift query, which reads one version's buckets of a window.
 /// </summary>
 [DbContext(typeof(MonitoringDataContext))]
-[Migration("20261207000010_DriftCounts")]
+[Migration("20261214000002_DriftCounts")]
 public sealed class DriftCountsTable : Migration
 {
     protected override void Up(MigrationBuilder migrationBuilder) => migrationBuilder.Sql("""
@@ -21,5 +21,7 @@ public sealed class DriftCountsTable : Migration
             predictions bigint NOT NULL,
             PRIMARY KEY (model_name, model_version, bucket_start, input, bin)
         );
+        -- For retention, which deletes by time across versions.
+        CREATE INDEX drift_counts_bucket_start ON drift_counts (bucket_start);
         """);
 }

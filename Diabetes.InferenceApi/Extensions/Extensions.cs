@@ -75,7 +75,12 @@ public static class Extensions
 
         // The log's own readiness check says Degraded while PostgreSQL cannot take it; the data source's would say
         // Unhealthy and take an instance that answers predictions out of rotation.
-        builder.AddNpgsqlDataSource(PredictionLog.ConnectionName, settings => settings.DisableHealthChecks = true);
+        // No span per COPY either: the writer's transactions are not requests anyone traces.
+        builder.AddNpgsqlDataSource(PredictionLog.ConnectionName, settings =>
+        {
+            settings.DisableHealthChecks = true;
+            settings.DisableTracing = true;
+        });
         builder.AddNpgsqlDbContext<MonitoringDataContext>(PredictionLog.ConnectionName,
             settings =>
             {

@@ -64,7 +64,9 @@ public static class DriftCounts
     public static Task AddAsync(NpgsqlConnection connection, IReadOnlyList<Count> counts, CancellationToken cancellationToken) =>
         connection.ExecuteAsync($"""
             INSERT INTO {Table} (bucket_start, model_name, model_version, input, bin, predictions)
-            SELECT * FROM unnest(@buckets, @names, @versions, @inputs, @bins, @predictions)
+            SELECT * FROM unnest(@buckets, @names, @versions, @inputs, @bins, @predictions) AS c(b, n, v, i, bin, p)
+            -- In key order: writers of other instances then lock shared rows in the same order, and never deadlock.
+            ORDER BY n, v, b, i, bin
             ON CONFLICT (model_name, model_version, bucket_start, input, bin)
             DO UPDATE SET predictions = {Table}.predictions + excluded.predictions
             """, cancellationToken,

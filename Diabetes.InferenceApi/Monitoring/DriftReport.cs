@@ -1,5 +1,7 @@
 using System.Collections.Concurrent;
+using Diabetes.Core.Data;
 using Diabetes.Core.Monitoring;
+using Diabetes.InferenceApi.Data;
 using Diabetes.InferenceApi.Serving;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -35,19 +37,28 @@ public sealed class DriftReport(ServingState state, ModelLoader loader, IService
 {
     public const string NoReference = "no reference";
 
+    /// <summary>The profiles of versions not served, read once: a version's model folder never changes.</summary>
     private readonly ConcurrentDictionary<string, (ReferenceProfile? Profile, string? Problem)> _references = new(StringComparer.Ordinal);
 
     /// <summary>The log's database, or null when the log is off.</summary>
     public NpgsqlDataSource? DataSource { get; } = services.GetService<NpgsqlDataSource>();
 
-    public async Task<DriftResponse> ComputeAsync(string modelName, string version, DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken)
+    private readonly DatabaseSchema<MonitoringDataContext>? _schema = services.GetService<DatabaseSchema<MonitoringDataContext>>();
+
+    /// <summary>The drift of a version over a window; null when the version is not registered.</summary>
+    public async Task<DriftResponse?> ComputeAsync(string modelName, string version, DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken)
     {
+        if (await ReferenceOfAsync(version, cancellationToken) is not var (reference, problem))
+        {
+            return null;
+        }
+
+        await _schema!.EnsureCreatedAsync(cancellationToken);
         var (from10, to10) = (DriftCounts.BucketOf(from), DriftCounts.BucketAtOrAfter(to));
         var counts = await DriftCounts.ReadAsync(DataSource!, modelName, int.Parse(version, System.Globalization.CultureInfo.InvariantCulture),
             from10, to10, cancellationToken);
         var decisions = counts.GetValueOrDefault(DriftCounts.DecisionInput) ?? [];
         var rows = decisions.Values.Sum();
-        var (reference, problem) = await ReferenceOfAsync(version, cancellationToken);
         if (reference is null)
         {
             return new DriftResponse(from10, to10, version, rows, NoReference, problem, [], null, null);
@@ -66,7 +77,8 @@ public sealed class DriftReport(ServingState state, ModelLoader loader, IService
             return (PopulationStability.Index(profile.Bins.Select(b => b.Count).ToArray(), observed), bins);
         }
 
-        var inputs = reference.Inputs.Select(profile =>
+        // An input of a profile written by another version of this code, which no longer counts it, is left out.
+        var inputs = reference.Inputs.Where(profile => MonitoredInput.ByInput.ContainsKey(profile.Input)).Select(profile =>
         {
             var (psi, bins) = Compare(profile);
             return new InputDrift(profile.Field, profile.Input, rows == 0 ? null : psi, StatusOf(psi), bins);
@@ -79,8 +91,11 @@ public sealed class DriftReport(ServingState state, ModelLoader loader, IService
         return new DriftResponse(from10, to10, version, rows, status, null, inputs, score, positiveRate);
     }
 
-    /// <summary>The served version's profile as it was loaded; another version's read once from MLflow and kept.</summary>
-    private async Task<(ReferenceProfile? Profile, string? Problem)> ReferenceOfAsync(string version, CancellationToken cancellationToken)
+    /// <summary>
+    /// The served version's profile as it was loaded; another version's read from MLflow and kept (its profile, or that
+    /// it has none); null when the version is not registered, which is asked again next time.
+    /// </summary>
+    private async Task<(ReferenceProfile? Profile, string? Problem)?> ReferenceOfAsync(string version, CancellationToken cancellationToken)
     {
         if (state.Model is { } served && served.Version.Version == version)
         {
@@ -92,8 +107,7 @@ public sealed class DriftReport(ServingState state, ModelLoader loader, IService
             return known;
         }
 
-        var loaded = await loader.LoadVersionReferenceAsync(version, cancellationToken);
-        return _references.GetOrAdd(version, loaded);
+        return await loader.LoadVersionReferenceAsync(version, cancellationToken) is { } loaded ? _references.GetOrAdd(version, loaded) : null;
     }
 
     private static int Severity(string status) => status switch

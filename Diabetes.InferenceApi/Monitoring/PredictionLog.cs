@@ -68,6 +68,9 @@ public sealed class PredictionLog
     public const string QueueFull = "queue_full";
     public const string Stopped = "stopped";
 
+    /// <summary>Why a prediction was dropped: PostgreSQL refused its batch for its data, which would be refused again.</summary>
+    public const string Rejected = "rejected";
+
     private readonly Channel<LoggedPrediction>? _queue;
     private readonly ServingTelemetry _telemetry;
     private readonly TimeProvider _timeProvider;
@@ -98,6 +101,9 @@ public sealed class PredictionLog
     public ChannelReader<LoggedPrediction> Reader => _queue?.Reader ?? throw new InvalidOperationException("The prediction log is off.");
 
     public int Queued => _queue?.Reader.Count ?? 0;
+
+    /// <summary>Whether the queue takes no more (the service is stopping).</summary>
+    public bool IsClosed => _closed;
 
     /// <summary>Predictions not logged since the start.</summary>
     public long Dropped => Interlocked.Read(ref _dropped);

@@ -20,6 +20,12 @@ public sealed partial class PredictionLogWriter(
     TimeProvider timeProvider,
     ILogger<PredictionLogWriter> logger) : BackgroundService
 {
+    /// <summary>
+    /// How long the writer lets predictions gather before it writes fewer than a batch: one transaction a second at a
+    /// moderate rate instead of one per prediction, which would take PostgreSQL's time from the requests.
+    /// </summary>
+    public static readonly TimeSpan GatherTime = TimeSpan.FromSeconds(1);
+
     private static readonly TimeSpan FirstRetryDelay = TimeSpan.FromMilliseconds(250);
     private static readonly TimeSpan MaxRetryDelay = TimeSpan.FromSeconds(5);
 
@@ -31,6 +37,11 @@ public sealed partial class PredictionLogWriter(
         {
             while (await log.Reader.WaitToReadAsync(stoppingToken))
             {
+                if (log.Queued < batchSize && !log.IsClosed)
+                {
+                    await Task.Delay(GatherTime, timeProvider, stoppingToken);
+                }
+
                 while (batch.Count < batchSize && log.Reader.TryRead(out var prediction))
                 {
                     batch.Add(prediction);
@@ -83,16 +94,26 @@ public sealed partial class PredictionLogWriter(
         await base.StopAsync(CancellationToken.None);
     }
 
-    /// <summary>Writes the batch, trying again until it is written or the service stops.</summary>
+    /// <summary>
+    /// Writes the batch, trying again until it is written or the service stops; a batch PostgreSQL refuses for its data
+    /// (which would be refused again) is dropped, counted and logged, so that it cannot stop the log.
+    /// </summary>
     private async Task WriteAsync(List<LoggedPrediction> batch, CancellationToken cancellationToken)
     {
+        var counts = TallySafely(batch);
         var delay = FirstRetryDelay;
         while (true)
         {
             try
             {
-                await CopyAsync(batch, cancellationToken);
+                await CopyAsync(batch, counts, cancellationToken);
                 break;
+            }
+            catch (Exception exception) when (PostgresErrors.IsDataError(exception))
+            {
+                log.Drop(batch.Count, PredictionLog.Rejected);
+                LogRejected(exception, exception.Message, batch.Count);
+                return;
             }
             catch (Exception exception) when (!cancellationToken.IsCancellationRequested)
             {
@@ -116,11 +137,24 @@ public sealed partial class PredictionLogWriter(
         log.Written(batch.Count);
     }
 
-    private async Task CopyAsync(List<LoggedPrediction> batch, CancellationToken cancellationToken)
+    /// <summary>The batch's drift counts; none when they cannot be made (the rows are logged all the same).</summary>
+    private IReadOnlyList<DriftCounts.Count> TallySafely(List<LoggedPrediction> batch)
+    {
+        try
+        {
+            return DriftCounts.Tally(batch);
+        }
+        catch (Exception exception)
+        {
+            LogNotCounted(exception, exception.Message, batch.Count);
+            return [];
+        }
+    }
+
+    private async Task CopyAsync(List<LoggedPrediction> batch, IReadOnlyList<DriftCounts.Count> counts, CancellationToken cancellationToken)
     {
         await schema.EnsureCreatedAsync(cancellationToken);
         await partitions.EnsureAsync(batch.Select(p => PredictionPartitions.DayOf(p.At)), cancellationToken);
-        var counts = DriftCounts.Tally(batch);
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         // The rows and their drift counts together: a retry after a lost answer adds neither twice.
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
@@ -142,6 +176,12 @@ public sealed partial class PredictionLogWriter(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "The prediction log is written again (it could not be since {Since:O}); {Dropped} predictions dropped since the start")]
     private partial void LogWritingAgain(DateTimeOffset since, long dropped);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "PostgreSQL refused {Count} predictions for their data ({Error}): they are dropped, not tried again")]
+    private partial void LogRejected(Exception exception, string error, int count);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "{Count} predictions are logged without drift counts, which could not be made ({Error})")]
+    private partial void LogNotCounted(Exception exception, string error, int count);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Stopping: writing the {Count} predictions still queued")]
     private partial void LogStopping(int count);

@@ -63,8 +63,11 @@ public sealed class ModelLoader(MlflowClient mlflow, EncounterReader reader, Tim
         return served;
     }
 
-    /// <summary>A registered version's reference profile, read from its model folder: drift of a version not served now.</summary>
-    public async Task<(ReferenceProfile? Profile, string? Problem)> LoadVersionReferenceAsync(string versionNumber, CancellationToken cancellationToken)
+    /// <summary>
+    /// A registered version's reference profile, read from its model folder (drift of a version not served now), or
+    /// why it has none; null when no such version is registered.
+    /// </summary>
+    public async Task<(ReferenceProfile? Profile, string? Problem)?> LoadVersionReferenceAsync(string versionNumber, CancellationToken cancellationToken)
     {
         ModelVersion version;
         try
@@ -73,7 +76,7 @@ public sealed class ModelLoader(MlflowClient mlflow, EncounterReader reader, Tim
         }
         catch (MlflowResourceNotFoundException)
         {
-            return (null, $"version {versionNumber} of {ModelArtifacts.RegisteredModelName} is not registered");
+            return null;
         }
 
         return await LoadReferenceAsync(await mlflow.ResolveModelRootAsync(version, cancellationToken), cancellationToken);

@@ -56,13 +56,32 @@ public class ReferenceProfileTests
     }
 
     [Fact]
+    public void ANumberAlmostAlwaysAtItsSmallestValueKeepsThatValueInABinOfItsOwn()
+    {
+        // 95 % zeros: every decile is 0, yet a visit more must still show
+        float[] values = [.. Enumerable.Repeat(0f, 95), 1, 1, 2, 3, 5];
+
+        var profile = ReferenceProfile.NumericProfile("NumberEmergency", "number_emergency", values);
+
+        Assert.Equal([("< 1", 95L), (">= 1", 5L)], profile.Bins.Select(b => (b.Label, b.Count)));
+    }
+
+    [Theory]
+    [InlineData("{}")]
+    [InlineData("{\"inputs\": null, \"score\": null}")]
+    [InlineData("{\"inputs\": [{\"input\": \"AgeYears\", \"field\": \"age\", \"kind\": \"numeric\", \"bins\": [], \"rows\": 0}], \"score\": {\"input\": \"Score\", \"field\": \"probability\", \"kind\": \"numeric\", \"bins\": [{\"label\": \"all\", \"count\": 1}], \"rows\": 1}}")]
+    [InlineData("{\"inputs\": [{\"input\": \"AgeYears\", \"field\": \"age\", \"kind\": \"numeric\", \"bins\": [{\"label\": \"a\", \"below\": 50, \"count\": 1}, {\"label\": \"b\", \"below\": 40, \"count\": 1}, {\"label\": \"c\", \"count\": 1}], \"rows\": 3}], \"score\": {\"input\": \"Score\", \"field\": \"probability\", \"kind\": \"numeric\", \"bins\": [{\"label\": \"all\", \"count\": 1}], \"rows\": 1}}")]
+    public void AProfileDriftCouldNotUseIsRefusedWhenRead(string json) =>
+        Assert.Throws<System.Text.Json.JsonException>(() => ReferenceProfile.Parse(System.Text.Encoding.UTF8.GetBytes(json)));
+
+    [Fact]
     public void RareAndUnseenCategoriesShareTheOtherBin()
     {
         string[] values = [.. Enumerable.Repeat("A", 700), .. Enumerable.Repeat("B", 296), .. Enumerable.Repeat("C", 3), "D"];
 
         var profile = ReferenceProfile.CategoricalProfile("Race", "race", values);
 
-        Assert.Equal([("A", 700L), ("B", 296L), ("other", 4L)], profile.Bins.Select(b => (b.Label, b.Count)));
+        Assert.Equal([("A", 700L), ("B", 296L), ("(rare or unseen)", 4L)], profile.Bins.Select(b => (b.Label, b.Count)));
         Assert.Equal((0, 1, 2, 2), (profile.BinOf("A"), profile.BinOf("B"), profile.BinOf("C"), profile.BinOf("never seen")));
     }
 

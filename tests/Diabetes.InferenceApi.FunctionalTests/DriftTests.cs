@@ -18,7 +18,7 @@ namespace Diabetes.InferenceApi.FunctionalTests;
 
 /// <summary>
 /// Drift of the logged predictions against the served version's reference profile, on the real PostgreSQL: encounters
-/// the model never saw stay <c>ok</c>, an input moved reaches <c>alert</c> alone, with the index the profile gives.
+/// of the training population stay <c>ok</c>, an input moved reaches <c>alert</c> alone, with the index the profile gives.
 /// </summary>
 public class DriftTests
 {
@@ -103,6 +103,7 @@ public class DriftTests
     [InlineData("?to=2026-13-01", "to")]
     [InlineData("?from=2026-12-07T10:00:00Z&to=2026-12-07T09:00:00Z", "from")]
     [InlineData("?version=latest", "version")]
+    [InlineData("?to=9999-12-31T23:59:59Z", "to")]
     public async Task BadParametersAreA400NamingTheField(string query, string field)
     {
         var database = await MonitoringDatabase.CreateAsync();
@@ -112,6 +113,17 @@ public class DriftTests
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Contains(field, (await response.Content.ReadFromJsonAsync<ValidationProblemDetails>())!.Errors.Keys);
+    }
+
+    [Fact]
+    public async Task AVersionThatIsNotRegisteredIsA404()
+    {
+        await using var serving = await ServingAsync();
+
+        using var response = await serving.App.CreateClient().GetAsync("/api/monitoring/drift?version=99");
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Contains("Version 99", (await response.Content.ReadFromJsonAsync<ProblemDetails>())!.Detail);
     }
 
     private sealed record Serving(InferenceApp App, MonitoringDatabase Database) : IAsyncDisposable
