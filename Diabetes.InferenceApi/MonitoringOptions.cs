@@ -29,4 +29,10 @@ public sealed class MonitoringOptions
     /// figures would swing with every outcome, and <c>GET /api/monitoring/performance</c> says "insufficient data".
     /// </summary>
     public int MinimumOutcomes { get; set; } = 300;
+
+    /// <summary>
+    /// How far live ROC-AUC may fall below the version's test ROC-AUC before it counts as fallen (<c>Monitoring__AucDrop</c>),
+    /// what the monitoring DAG retrains on.
+    /// </summary>
+    public double AucDrop { get; set; } = 0.05;
 }

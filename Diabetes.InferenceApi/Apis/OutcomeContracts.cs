@@ -26,6 +26,8 @@ public sealed record RocAucResponse(double Value, double? Low, double? High);
 /// is given. A figure a set of outcomes cannot define (ROC-AUC with one class only) is null, and <c>notes</c> say why.
 /// <c>positiveRate</c> is the share predicted readmitted; <c>precision</c> and <c>recall</c> are the logged decisions'.
 /// <c>validation</c> and <c>test</c> are the version's <c>val_*</c> and <c>test_*</c> metrics in MLflow, without the prefix.
+/// <c>rocAucFell</c> says whether live ROC-AUC is below the test ROC-AUC by more than <c>aucDrop</c>
+/// (<c>Monitoring:AucDrop</c>); null when either is missing or there are too few outcomes.
 /// </summary>
 public sealed record PerformanceResponse(
     string Version,
@@ -40,4 +42,6 @@ public sealed record PerformanceResponse(
     double? Recall,
     IReadOnlyDictionary<string, double> Validation,
     IReadOnlyDictionary<string, double> Test,
+    double AucDrop,
+    bool? RocAucFell,
     IReadOnlyList<string> Notes);

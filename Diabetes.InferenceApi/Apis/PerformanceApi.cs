@@ -18,6 +18,8 @@ public static class PerformanceApi
     public const string Measured = "ok";
     public const string InsufficientData = "insufficient data";
 
+    public const string NoTestRocAuc = "Whether ROC-AUC fell is not known: the version has no test ROC-AUC to compare with.";
+
     public static RouteGroupBuilder MapPerformanceApi(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/api/monitoring").WithTags("Monitoring");
@@ -85,12 +87,13 @@ public static class PerformanceApi
             }
         }
 
-        return TypedResults.Ok(Measure(name, outcomes, options.Value.MinimumOutcomes, metrics, notes));
+        return TypedResults.Ok(Measure(name, outcomes, options.Value, metrics, notes));
     }
 
     private static PerformanceResponse Measure(
-        string version, KnownOutcomes outcomes, int minimumOutcomes, IReadOnlyDictionary<string, double> metrics, List<string> notes)
+        string version, KnownOutcomes outcomes, MonitoringOptions settings, IReadOnlyDictionary<string, double> metrics, List<string> notes)
     {
+        var (minimumOutcomes, aucDrop) = (settings.MinimumOutcomes, settings.AucDrop);
         var (probabilities, decisions, readmitted) = (outcomes.Probabilities, outcomes.Decisions, outcomes.Readmitted);
         var count = readmitted.Count;
         var validation = Prefixed(metrics, "val_");
@@ -98,7 +101,8 @@ public static class PerformanceApi
         if (count < minimumOutcomes)
         {
             notes.Add($"{count:N0} of the {minimumOutcomes:N0} outcomes needed for figures that do not swing with each new outcome (Monitoring:MinimumOutcomes).");
-            return new PerformanceResponse(version, count, InsufficientData, minimumOutcomes, null, null, null, null, null, null, validation, test, notes);
+            return new PerformanceResponse(version, count, InsufficientData, minimumOutcomes, null, null, null, null, null, null, validation, test,
+                aucDrop, null, notes);
         }
 
         var positives = readmitted.Count(r => r);
@@ -124,6 +128,19 @@ public static class PerformanceApi
             notes.Add("Precision is undefined: no prediction with an outcome was decided a readmission.");
         }
 
+        bool? fell = null;
+        if (!double.IsNaN(auc.Value))
+        {
+            if (test.TryGetValue("roc_auc", out var testAuc))
+            {
+                fell = auc.Value < testAuc - aucDrop;
+            }
+            else
+            {
+                notes.Add(NoTestRocAuc);
+            }
+        }
+
         return new PerformanceResponse(
             version, count, Measured, minimumOutcomes,
             double.IsNaN(auc.Value) ? null : new RocAucResponse(auc.Value, NullIfNaN(auc.Low), NullIfNaN(auc.High)),
@@ -132,7 +149,7 @@ public static class PerformanceApi
             (double)(tp + fp) / count,
             tp + fp == 0 ? null : (double)tp / (tp + fp),
             tp + fn == 0 ? null : (double)tp / (tp + fn),
-            validation, test, notes);
+            validation, test, aucDrop, fell, notes);
     }
 
     /// <summary>The metrics named <paramref name="prefix"/>…, without it (<c>val_roc_auc</c> → <c>roc_auc</c>), by name.</summary>

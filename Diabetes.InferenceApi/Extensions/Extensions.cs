@@ -61,6 +61,7 @@ public static class Extensions
                 "Monitoring:PsiWarn must be above 0 and Monitoring:PsiAlert above Monitoring:PsiWarn.")
             .Validate(options => options.MinimumRows >= 1, "Monitoring:MinimumRows must be at least 1.")
             .Validate(options => options.MinimumOutcomes >= 1, "Monitoring:MinimumOutcomes must be at least 1.")
+            .Validate(options => options.AucDrop is > 0 and < 1, "Monitoring:AucDrop must be between 0 and 1.")
             .ValidateOnStart();
 
         var enabled = !string.IsNullOrEmpty(builder.Configuration.GetConnectionString(PredictionLog.ConnectionName));

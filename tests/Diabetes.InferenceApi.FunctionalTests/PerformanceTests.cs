@@ -59,7 +59,8 @@ public class PerformanceTests
             Assert.Equal((double)predictions[..count].Count(p => p.ReadmittedWithin30Days) / count, answer.PositiveRate!.Value, 12);
             Assert.Equal(expected.Precision, answer.Precision!.Value, 12);
             Assert.Equal(expected.Recall, answer.Recall!.Value, 12);
-            Assert.Empty(answer.Notes);
+            Assert.Equal((0.05, null), (answer.AucDrop, answer.RocAucFell));
+            Assert.Equal([PerformanceApi.NoTestRocAuc], answer.Notes);
         }
 
         var (sixty, all) = (answers[1].RocAuc!, answers[2].RocAuc!);
@@ -100,6 +101,15 @@ public class PerformanceTests
         Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
         Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
         Assert.Contains("'latest' is not a version number", (await bad.Content.ReadFromJsonAsync<HttpValidationProblemDetails>())!.Errors["version"][0]);
+
+        // Act and assert: against a test ROC-AUC far above the live one it fell, far below it did not (the newest value counts)
+        var runId = (await app.MlflowClient.Api.GetModelVersionAsync(ModelArtifacts.RegisteredModelName, "1", CancellationToken.None)).ModelVersion.RunId!;
+        await app.MlflowClient.LogAsync(runId, metrics: new Dictionary<string, double> { ["test_roc_auc"] = one.RocAuc.Value + 0.06 }, cancellationToken: CancellationToken.None);
+        var fell = await PerformanceAsync(app, "?version=1");
+        await app.MlflowClient.LogAsync(runId, metrics: new Dictionary<string, double> { ["test_roc_auc"] = one.RocAuc.Value + 0.04 }, cancellationToken: CancellationToken.None);
+        var held = await PerformanceAsync(app, "?version=1");
+        Assert.Equal((true, false), (fell.RocAucFell, held.RocAucFell));
+        Assert.Empty(fell.Notes);
     }
 
     [Fact]
