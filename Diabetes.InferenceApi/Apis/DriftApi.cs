@@ -35,17 +35,9 @@ public static class DriftApi
             errors["from"] = [$"must be before to ({end:O})"];
         }
 
-        int? number = null;
-        if (version is not null)
+        if (!OutcomesApi.TryReadVersion(version, out var number, out var versionError))
         {
-            if (int.TryParse(version, NumberStyles.None, CultureInfo.InvariantCulture, out var parsed) && parsed > 0)
-            {
-                number = parsed;
-            }
-            else
-            {
-                errors["version"] = ["must be a version number (a whole number from 1)"];
-            }
+            errors["version"] = [versionError];
         }
 
         if (errors.Count > 0)
@@ -55,15 +47,12 @@ public static class DriftApi
 
         if (drift.DataSource is null)
         {
-            return TypedResults.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "The prediction log is off",
-                detail: "No ConnectionStrings:monitoring is set, so no prediction is logged and drift cannot be measured.");
+            return OutcomesApi.NoLog();
         }
 
-        var chosen = number?.ToString(CultureInfo.InvariantCulture) ?? state.Model?.Version.Version;
-        if (chosen is null)
+        if ((number?.ToString(CultureInfo.InvariantCulture) ?? state.Model?.Version.Version) is not { } chosen)
         {
-            return TypedResults.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "No model is served",
-                detail: "Name a version (?version=) or wait until a Production version is served.");
+            return PredictionsApi.NoModel(state);
         }
 
         return await drift.ComputeAsync(ModelArtifacts.RegisteredModelName, chosen, start, end, cancellationToken) is { } answer

@@ -1,4 +1,7 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Globalization;
 using System.Text.Json;
+using Diabetes.Core.Modeling;
 using Diabetes.InferenceApi.Monitoring;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
@@ -171,7 +174,19 @@ public static class OutcomesApi
     /// <summary>503: without <c>ConnectionStrings:monitoring</c> there is no log to record outcomes in or measure from.</summary>
     internal static ProblemHttpResult NoLog() => TypedResults.Problem(statusCode: StatusCodes.Status503ServiceUnavailable,
         title: "The prediction log is off",
-        detail: "ConnectionStrings:monitoring is not set: predictions are answered but not logged, so outcomes cannot be recorded or measured.");
+        detail: "ConnectionStrings:monitoring is not set: predictions are answered but not logged, so outcomes cannot be recorded, and neither live quality nor drift measured.");
+
+    /// <summary>
+    /// Reads the query parameter <c>version</c> of the monitoring endpoints: null when it is left out, else a version
+    /// number from 1; false, with the error to answer under <c>version</c>, when it is not one.
+    /// </summary>
+    internal static bool TryReadVersion(string? version, out int? number, [NotNullWhen(false)] out string? error)
+    {
+        (number, error) = version is null ? (null, null)
+            : int.TryParse(version, NumberStyles.None, CultureInfo.InvariantCulture, out var parsed) && parsed >= 1 ? (parsed, null)
+            : ((int?)null, $"'{version}' is not a version number of {ModelArtifacts.RegisteredModelName}, such as 3");
+        return error is null;
+    }
 
     private static ProblemHttpResult UnknownPrediction(string detail) =>
         TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "No such prediction", detail: detail);

@@ -35,21 +35,23 @@ public static class PerformanceApi
         string? version, [FromServices] OutcomeStore? store, ServingState state, MlflowClient mlflow, IOptions<MonitoringOptions> options,
         CancellationToken cancellationToken)
     {
-        int number;
-        if (version is null)
+        if (!OutcomesApi.TryReadVersion(version, out var asked, out var error))
         {
-            if (state.Model is not { } served)
-            {
-                return PredictionsApi.NoModel(state);
-            }
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["version"] = [error] }, title: "The query is not valid");
+        }
 
+        int number;
+        if (asked is { } given)
+        {
+            number = given;
+        }
+        else if (state.Model is { } served)
+        {
             number = int.Parse(served.Version.Version, CultureInfo.InvariantCulture);
         }
-        else if (!int.TryParse(version, NumberStyles.None, CultureInfo.InvariantCulture, out number) || number < 1)
+        else
         {
-            return TypedResults.ValidationProblem(
-                new Dictionary<string, string[]> { ["version"] = [$"'{version}' is not a version number of {ModelArtifacts.RegisteredModelName}, such as 3"] },
-                title: "The query is not valid");
+            return PredictionsApi.NoModel(state);
         }
 
         if (store is null)
