@@ -90,8 +90,9 @@ public sealed class DatasetIngestion(
             }, token);
             if (answer.Done && prepared is not null)
             {
-                // Every batch is committed: the train rows kept for the next one are no longer needed.
-                DeleteTrainFile(prepared);
+                // Every batch is committed: the train rows kept for the next one are no longer needed. One that cannot
+                // go only takes space until the next source's split deletes it.
+                work.TryDelete(work.TrainFile(prepared.Sha256, prepared.BatchSize));
             }
 
             return answer;
@@ -184,20 +185,6 @@ public sealed class DatasetIngestion(
         finally
         {
             File.Delete(localPath);
-        }
-    }
-
-    private void DeleteTrainFile(SourceRecord source)
-    {
-        var path = work.TrainFile(source.Sha256, source.BatchSize);
-        try
-        {
-            File.Delete(path);
-        }
-        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
-        {
-            // The batches are committed; a file left behind only takes space until the next source's split deletes it.
-            logger.LogWarning(exception, "Could not delete the train file {Path} after the last batch", path);
         }
     }
 

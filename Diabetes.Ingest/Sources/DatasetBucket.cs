@@ -122,19 +122,12 @@ public sealed class DatasetBucket(
         {
             // Into a file of the work directory, hashed on the way (the client's own WithFile leaves a part file of
             // another name behind when a download breaks off).
-            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            var downloaded = "";
             await client.GetObjectAsync(new GetObjectArgs().WithBucket(Bucket).WithObject(objectKey).WithCallbackStream(async (body, token) =>
             {
                 await using var file = new FileStream(localPath, FileMode.CreateNew, FileAccess.Write);
-                var buffer = new byte[81_920];
-                int read;
-                while ((read = await body.ReadAsync(buffer, token)) > 0)
-                {
-                    hash.AppendData(buffer, 0, read);
-                    await file.WriteAsync(buffer.AsMemory(0, read), token);
-                }
+                (_, downloaded) = await HashingCopy.CopyAsync(body, file, copied: null, token);
             }), cancellationToken);
-            var downloaded = Convert.ToHexStringLower(hash.GetHashAndReset());
             if (downloaded != sha256)
             {
                 throw new IngestProblemException(StatusCodes.Status409Conflict, "The stored source does not match its hash",

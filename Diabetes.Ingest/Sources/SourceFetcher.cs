@@ -82,28 +82,21 @@ public sealed class SourceFetcher(IHttpClientFactory httpClientFactory, WorkDire
             timeout.CancelAfter(DownloadTimeout);
             await using var body = await response.Content.ReadAsStreamAsync(timeout.Token);
             await using var file = File.Create(localPath);
-            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-            var buffer = new byte[81_920];
-            long received = 0;
             var nextReport = 1;
-            int read;
-            while ((read = await body.ReadAsync(buffer, timeout.Token)) > 0)
+            var (received, sha256) = await HashingCopy.CopyAsync(body, file, copied =>
             {
-                hash.AppendData(buffer, 0, read);
-                await file.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
-                received += read;
-                if (expected > 0 && received * ProgressSteps >= expected * nextReport)
+                if (expected > 0 && copied * ProgressSteps >= expected * nextReport)
                 {
                     logger.LogInformation("Downloaded {Received:N0} of {Expected:N0} bytes ({Percent}%)",
-                        received, expected, 100 * received / expected);
-                    nextReport = (int)(received * ProgressSteps / expected.Value) + 1;
+                        copied, expected, 100 * copied / expected);
+                    nextReport = (int)(copied * ProgressSteps / expected.Value) + 1;
                 }
-            }
+            }, timeout.Token);
 
             logger.LogInformation("Downloaded {Received:N0} bytes from {Uri} in {Elapsed:N1} s",
                 received, uri, stopwatch.Elapsed.TotalSeconds);
             // The location as configured, so that the next prepare recognises it.
-            return new FetchedSource(location, fileName, localPath, Convert.ToHexStringLower(hash.GetHashAndReset()), received, temporary: true);
+            return new FetchedSource(location, fileName, localPath, sha256, received, temporary: true);
         }
         catch (OperationCanceledException exception) when (!cancellationToken.IsCancellationRequested)
         {

@@ -75,19 +75,28 @@ public sealed class WorkDirectory : IHostedService
         var deleted = new List<string>();
         foreach (var path in Directory.EnumerateFiles(Path, pattern).Where(condition))
         {
-            try
+            if (TryDelete(path))
             {
-                File.Delete(path);
                 deleted.Add(System.IO.Path.GetFileName(path));
-            }
-            catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
-            {
-                // A file that cannot go only takes space; the service works without deleting it.
-                _logger.LogWarning(exception, "Could not delete {File} from the work directory", path);
             }
         }
 
         return deleted;
+    }
+
+    /// <summary>Deletes a file of the directory; one that cannot go is logged and left, for it only takes space.</summary>
+    public bool TryDelete(string path)
+    {
+        try
+        {
+            File.Delete(path);
+            return true;
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+            _logger.LogWarning(exception, "Could not delete {File} from the work directory", path);
+            return false;
+        }
     }
 
     /// <summary>The process id in a temporary file's name (<c>purpose.pid.guid.tmp</c>), or 0 when it has none.</summary>
