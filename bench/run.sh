@@ -11,12 +11,15 @@
 # `rounds` times each (default 2), each run on fresh databases and freshly started services, and prints 1x and Nx side
 # by side: each step's time and rows per second, the ingest service's peak resident memory in each step, the trainer's,
 # the machine's load average, and the trainer's memory growth per 100,000 rows.
+# `bench/run.sh traffic --url URL [options]` sends encounters of a split to a running inference API, at a rate, optionally
+# shifting inputs and recording outcomes (docs/benchmarks.md, "Traffic"; `bench/run.sh traffic --help` lists the options).
 # Usage: bench/run.sh [pipeline|cv|serving] [path to dataset_diabetes.zip]
 #        bench/run.sh scale N [rounds] [path to dataset_diabetes.zip]
+#        bench/run.sh traffic --url http://host:port [--split S] [--rate N] [--limit N] [--outcomes] [--shift field=change]... [dataset zip]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 mode=services
-if [[ ${1:-} == cv || ${1:-} == serving || ${1:-} == pipeline ]]; then mode=$1; shift; fi
+if [[ ${1:-} == cv || ${1:-} == serving || ${1:-} == pipeline || ${1:-} == traffic ]]; then mode=$1; shift; fi
 if [[ ${1:-} == scale ]]; then
     mode=scale
     factor=${2:-}
@@ -25,10 +28,13 @@ if [[ ${1:-} == scale ]]; then
     rounds=2
     if [[ ${1:-} =~ ^[0-9]+$ ]]; then rounds=$1; shift; fi
 fi
-dataset=${1:-$root/../shared/data/dataset_diabetes.zip}
 bench_dll=$root/artifacts/bin/Diabetes.Bench/release/Diabetes.Bench.dll
 
 dotnet build "$root/bench/Diabetes.Bench" -c Release -v quiet -nologo >/dev/null
+if [[ $mode == traffic ]]; then
+    DIABETES_DATASET=${DIABETES_DATASET:-$root/../shared/data/dataset_diabetes.zip} exec dotnet "$bench_dll" traffic "$@"
+fi
+dataset=${1:-$root/../shared/data/dataset_diabetes.zip}
 if [[ $mode == cv ]]; then
     exec dotnet "$bench_dll" cv "$dataset"
 fi

@@ -1,7 +1,5 @@
-using Diabetes.Core.Cleaning;
 using Diabetes.Core.Encounters;
 using Diabetes.Core.Modeling;
-using Diabetes.Ingest.Sources;
 using Diabetes.Trainer.Training;
 
 namespace Diabetes.Bench;
@@ -50,18 +48,6 @@ public static class CrossValidationBenchmark
     }
 
     /// <summary>The CLEAN rows of the dataset (as the ingest service parses and cleans them) with their split bucket.</summary>
-    public static List<(int Bucket, ModelInput Input)> Load(string datasetPath)
-    {
-        var rows = new List<(int Bucket, ModelInput Input)>();
-        using var source = SourceParser.Open(datasetPath);
-        foreach (var row in source.Rows().OrderBy(r => r.EncounterId))
-        {
-            if (EncounterCleaner.Clean(new RawEncounter(row.Fields)) is CleaningResult.Cleaned cleaned)
-            {
-                rows.Add((SplitRule.Bucket(row.PatientNbr), ModelInput.FromClean(cleaned.Encounter)));
-            }
-        }
-
-        return rows;
-    }
+    public static List<(int Bucket, ModelInput Input)> Load(string datasetPath) =>
+        DatasetEncounters.Load(datasetPath).Select(e => (SplitRule.Bucket(e.Row.PatientNbr), ModelInput.FromClean(e.Clean))).ToList();
 }

@@ -8,6 +8,12 @@ using Diabetes.Bench;
 // With "serving", it loads the inference API with wrk, a model swap included (ServingBenchmark).
 // With "scale N rounds", it runs the pipeline and a training job on the real dataset and on an N-times one, rounds times
 // each, on databases of its own on the same server (ScaleBenchmark).
+// With "traffic", it sends encounters of a split to a running inference API (TrafficReplay; its options in TrafficOptions).
+if (args is ["traffic", .. var trafficArgs])
+{
+    return await TrafficReplay.RunCommandAsync(trafficArgs);
+}
+
 if (args is ["cv", var datasetPath])
 {
     CrossValidationBenchmark.Run(datasetPath);
@@ -38,7 +44,7 @@ if (args is [var pipelineBin, "pipeline"])
 if (args is not [var binDirectory])
 {
     Console.Error.WriteLine("usage: Diabetes.Bench <artifacts/bin folder of the Release builds> [pipeline] | Diabetes.Bench <artifacts/bin folder> scale <N> <rounds> <dataset zip> | " +
-        "Diabetes.Bench cv <dataset zip> | Diabetes.Bench serving <artifacts/bin folder> <dataset zip>");
+        "Diabetes.Bench cv <dataset zip> | Diabetes.Bench serving <artifacts/bin folder> <dataset zip> | Diabetes.Bench traffic --url <inference API> [options]");
     return 2;
 }
 
