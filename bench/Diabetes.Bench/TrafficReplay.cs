@@ -11,7 +11,7 @@ using Diabetes.Testing.Models;
 namespace Diabetes.Bench;
 
 /// <summary>One encounter to send: its prediction request (shifted when asked) and its true outcome.</summary>
-public sealed record TrafficEncounter(long EncounterId, JsonObject Request, bool ReadmittedWithin30Days);
+public sealed record TrafficEncounter(JsonObject Request, bool ReadmittedWithin30Days);
 
 /// <summary>The encounters and requests that failed alike (one HTTP status, or no answer), and the first answer's text.</summary>
 public sealed record FailedRequests(int Encounters, int Requests, string FirstAnswer);
@@ -65,8 +65,7 @@ public sealed class TrafficReplay(HttpClient api, TextWriter output)
             chosen = Enumerable.Range(0, count).Select(i => chosen[(int)((long)i * chosen.Count / count)]).ToList();
         }
 
-        return chosen.Select(e => new TrafficEncounter(
-            e.Row.EncounterId, TestEncounters.Request(InputShift.Apply(shifts, e.Raw)), e.Clean.ReadmittedWithin30Days == true)).ToArray();
+        return chosen.Select(e => new TrafficEncounter(TestEncounters.Request(InputShift.Apply(shifts, e.Raw)), e.Clean.ReadmittedWithin30Days == true)).ToArray();
     }
 
     /// <summary>Encounters a request at <paramref name="rate"/> a second.</summary>
