@@ -41,6 +41,24 @@ def training_reason(drift, performance):
     return "; ".join(reasons) or None
 
 
+def answer_json(response):
+    """The answer, as the XCom decide_training reads."""
+    return response.json()
+
+
+# The two checks are the same call of two endpoints. Every answer reaches monitoring_answered, so that a 503 that is a
+# state can skip the run.
+READ_MONITORING = {
+    "http_conn_id": "inference_api",
+    "method": "GET",
+    "extra_options": {"check_response": False},
+    "response_check": monitoring_answered,
+    "response_filter": answer_json,
+    "log_response": True,
+    "execution_timeout": timedelta(minutes=2),
+}
+
+
 def decide_training(ti):
     """The reason to train lets trigger_training run and goes into its conf; None skips it (ShortCircuitOperator)."""
     drift, performance = ti.xcom_pull(task_ids="check_drift"), ti.xcom_pull(task_ids="check_performance")
@@ -66,29 +84,8 @@ with DAG(
     tags=["diabetes", "monitoring"],
     doc_md=__doc__,
 ) as dag:
-    # Every answer reaches monitoring_answered, so that a 503 that is a state can skip the run.
-    check_drift = HttpOperator(
-        task_id="check_drift",
-        http_conn_id="inference_api",
-        endpoint="api/monitoring/drift",
-        method="GET",
-        extra_options={"check_response": False},
-        response_check=monitoring_answered,
-        response_filter=lambda response: response.json(),
-        log_response=True,
-        execution_timeout=timedelta(minutes=2),
-    )
-    check_performance = HttpOperator(
-        task_id="check_performance",
-        http_conn_id="inference_api",
-        endpoint="api/monitoring/performance",
-        method="GET",
-        extra_options={"check_response": False},
-        response_check=monitoring_answered,
-        response_filter=lambda response: response.json(),
-        log_response=True,
-        execution_timeout=timedelta(minutes=2),
-    )
+    check_drift = HttpOperator(task_id="check_drift", endpoint="api/monitoring/drift", **READ_MONITORING)
+    check_performance = HttpOperator(task_id="check_performance", endpoint="api/monitoring/performance", **READ_MONITORING)
     decide = ShortCircuitOperator(
         task_id="decide_training",
         python_callable=decide_training,

@@ -193,10 +193,10 @@ def describe(dag_file):
             operator = getattr(statement.value.func, "id", None)
             if operator not in OPERATORS:
                 raise ValueError(f"line {statement.lineno}: {operator} is not one of {sorted(OPERATORS)}")
-            unknown = [k.arg or "**" for k in statement.value.keywords if k.arg not in ARGUMENTS[operator]]
+            arguments = task_arguments(statement.value, source, namespace)
+            unknown = [name for name in arguments if name not in ARGUMENTS[operator]]
             if statement.value.args or unknown:
                 raise ValueError(f"line {statement.lineno}: the replay does not honour {unknown or 'positional arguments'} of {operator}")
-            arguments = {k.arg: to_json_tree(evaluate(k.value, source, namespace)) for k in statement.value.keywords}
             task_id = arguments["task_id"]
             tasks[task_id] = {"operator": operator, "line": statement.lineno, **arguments, "upstream": []}
             variables[statement.targets[0].id] = task_id
@@ -214,6 +214,20 @@ def describe(dag_file):
         "imports": imports,
         "names": sorted(names),
     }
+
+
+def task_arguments(call, source, namespace):
+    """The keyword arguments of a task, those of a `**` dict of the module's constants included."""
+    arguments = {}
+    for keyword in call.keywords:
+        value = to_json_tree(evaluate(keyword.value, source, namespace))
+        if keyword.arg is not None:
+            arguments[keyword.arg] = value
+        elif isinstance(value, dict):
+            arguments.update(value)
+        else:
+            raise ValueError(f"line {call.lineno}: ** of something that is not a dict")
+    return arguments
 
 
 def names_of(tree):
@@ -300,20 +314,18 @@ class AirflowFailException(Exception):
 
 
 def functions_of(dag_file):
-    """The tree of the DAG file, and its top-level functions defined in a scope with Airflow's exceptions (the rest of
-    the file, Airflow's imports included, is not run)."""
-    tree = ast.parse(dag_file.read_text())
+    """The DAG file's top-level functions, defined in a scope with Airflow's exceptions (the rest of the file, Airflow's
+    imports included, is not run)."""
     scope = {"AirflowSkipException": AirflowSkipException, "AirflowFailException": AirflowFailException}
-    definitions = [n for n in tree.body if isinstance(n, ast.FunctionDef)]
+    definitions = [n for n in ast.parse(dag_file.read_text()).body if isinstance(n, ast.FunctionDef)]
     exec(compile(ast.Module(definitions, []), str(dag_file), "exec"), scope)  # noqa: S102 - our own DAG file
-    return tree, scope
+    return scope
 
 
-def task_argument(tree, task_id, argument):
-    """The expression given as `argument` to the task `task_id`."""
-    return next(k.value for n in ast.walk(tree) if isinstance(n, ast.Call)
-                for k in n.keywords if k.arg == argument
-                and any(t.arg == "task_id" and getattr(t.value, "value", None) == task_id for t in n.keywords))
+def task_function(dag_file, task_id, argument, scope):
+    """The function given as `argument` to the task: one of the file's functions by name, or a lambda from its source."""
+    text = next(t for t in describe(dag_file)["tasks"] if t["task_id"] == task_id)[argument]
+    return scope[text] if text.isidentifier() else eval(text, scope)  # noqa: S307 - our own DAG file
 
 
 def outcome_of(target, *arguments, **keywords):
@@ -330,20 +342,15 @@ def outcome_of(target, *arguments, **keywords):
 
 
 def call(dag_file, function, status, body, header_lines):
-    tree, scope = functions_of(dag_file)
-    if function.endswith(".response_filter"):
-        node = task_argument(tree, function.removesuffix(".response_filter"), "response_filter")
-        target = eval(compile(ast.Expression(node), str(dag_file), "eval"), scope)  # noqa: S307 - our own DAG file
-    else:
-        target = scope[function]
+    scope = functions_of(dag_file)
+    target = (task_function(dag_file, function.removesuffix(".response_filter"), "response_filter", scope)
+              if function.endswith(".response_filter") else scope[function])
     return outcome_of(target, Response(status, body, header_lines))
 
 
 def run(dag_file, task_id, xcoms):
-    tree, scope = functions_of(dag_file)
-    callable_name = task_argument(tree, task_id, "python_callable").id
     # Airflow passes the context entries a callable names by keyword; these DAGs' callables name only ti.
-    return outcome_of(scope[callable_name], ti=TaskInstance(xcoms))
+    return outcome_of(task_function(dag_file, task_id, "python_callable", functions_of(dag_file)), ti=TaskInstance(xcoms))
 
 
 def main(argv):
