@@ -60,8 +60,10 @@ if (infrastructure.Postgres is { } postgres)
     builder.AddAirflow("airflow", postgres, airflowdb, airflowPassword, airflowJwtSecret)
         .WithConnection("ingest_api", ingest)
         .WithConnection("trainer_api", trainer)
+        .WithConnection("inference_api", inference)
         .WithScheduleFromConfiguration("DIABETES_DATA_SCHEDULE")
-        .WithScheduleFromConfiguration("DIABETES_TRAINING_SCHEDULE");
+        .WithScheduleFromConfiguration("DIABETES_TRAINING_SCHEDULE")
+        .WithScheduleFromConfiguration("DIABETES_MONITORING_SCHEDULE");
 }
 else if (external && !string.IsNullOrEmpty(builder.Configuration["Parameters:airflow-url"]))
 {

@@ -15,7 +15,7 @@ public static class TrainingsApi
         api.MapPost("/", Start)
             .WithName("StartTraining")
             .WithSummary("Start a training job on all CLEAN train rows present (skipped when they are what the newest version " +
-                "was trained on, unless {\"force\": true}); a job already running is answered instead");
+                "was trained on, unless {\"force\": true}; a \"reason\" is kept on its MLflow run); a job already running is answered instead");
         api.MapGet("/{id}", GetAsync)
             .WithName("GetTraining")
             .WithSummary("The state of a training job: candidates, best run, registered version, error");
@@ -23,10 +23,17 @@ public static class TrainingsApi
         return api;
     }
 
-    public static AcceptedAtRoute<TrainingJobResponse> Start(
+    public static Results<AcceptedAtRoute<TrainingJobResponse>, ValidationProblem> Start(
         TrainingJobs jobs, [FromBody(EmptyBodyBehavior = EmptyBodyBehavior.Allow)] TrainingRequest? request)
     {
-        var (job, _) = jobs.StartOrGetRunning(request?.Force ?? false);
+        if (request?.Reason?.Length > TrainingRequest.MaxReasonLength)
+        {
+            return TypedResults.ValidationProblem(
+                new Dictionary<string, string[]> { ["reason"] = [$"{request.Reason.Length} characters; at most {TrainingRequest.MaxReasonLength}"] },
+                title: "The training request is not valid", detail: "No job was started.");
+        }
+
+        var (job, _) = jobs.StartOrGetRunning(request ?? new TrainingRequest());
         return TypedResults.AcceptedAtRoute(job.Snapshot(), "GetTraining", new { id = job.Id });
     }
 

@@ -19,7 +19,7 @@ public sealed record TrainingProgress(int CompletedCandidates, int TotalCandidat
 /// One training job. Its state changes only through its methods, under a lock, so a reader always sees a
 /// consistent picture (<see cref="Snapshot"/>).
 /// </summary>
-public sealed class TrainingJob(string id, bool force, TimeProvider timeProvider)
+public sealed class TrainingJob(string id, TrainingRequest request, TimeProvider timeProvider)
 {
     private readonly object _gate = new();
     private readonly List<CandidateResult> _candidates = [];
@@ -39,7 +39,10 @@ public sealed class TrainingJob(string id, bool force, TimeProvider timeProvider
     public string Id { get; } = id;
 
     /// <summary>Train even when CLEAN DATA is what the newest registered version was trained on.</summary>
-    public bool Force { get; } = force;
+    public bool Force { get; } = request.Force;
+
+    /// <summary>Why the job was started, as its caller said (the monitoring DAG names the drift or the fall of ROC-AUC).</summary>
+    public string? Reason { get; } = string.IsNullOrWhiteSpace(request.Reason) ? null : request.Reason;
 
     public DateTimeOffset StartedAt { get; } = timeProvider.GetUtcNow();
 
@@ -99,7 +102,7 @@ public sealed class TrainingJob(string id, bool force, TimeProvider timeProvider
         {
             return new TrainingJobResponse(Id, _status.ToString(), _parentRunId, [.. _candidates], _bestRunId, _registeredVersion, _error,
                 new TrainingProgress(_candidates.Count, _totalCandidates, _stage, Math.Round(_elapsed.Elapsed.TotalSeconds, 1)),
-                _trainRows, _batches, StartedAt, _finishedAt, _skipReason is not null, _skipReason);
+                _trainRows, _batches, StartedAt, _finishedAt, _skipReason is not null, _skipReason, Reason);
         }
     }
 
@@ -114,7 +117,8 @@ public sealed class TrainingJob(string id, bool force, TimeProvider timeProvider
 
 /// <summary>
 /// Answer of <c>GET /api/trainings/{id}</c> (and of <c>POST /api/trainings</c>). A job that found nothing new to train on
-/// succeeds with <c>skipped</c> and says why in <c>skipReason</c>, and registers nothing.
+/// succeeds with <c>skipped</c> and says why in <c>skipReason</c>, and registers nothing. <c>reason</c> is why it was
+/// started, when its request said.
 /// </summary>
 public sealed record TrainingJobResponse(
     string Id,
@@ -130,7 +134,15 @@ public sealed record TrainingJobResponse(
     DateTimeOffset StartedAt,
     DateTimeOffset? FinishedAt,
     bool Skipped,
-    string? SkipReason);
+    string? SkipReason,
+    string? Reason);
 
-/// <summary>Body of <c>POST /api/trainings</c>, which may be left out: <c>force</c> trains even over unchanged CLEAN DATA.</summary>
-public sealed record TrainingRequest(bool Force = false);
+/// <summary>
+/// Body of <c>POST /api/trainings</c>, which may be left out: <c>force</c> trains even over unchanged CLEAN DATA;
+/// <c>reason</c>, at most <see cref="MaxReasonLength"/> characters, is kept on the job's MLflow run
+/// (<see cref="TrainingWorkflow.TriggerReasonTag"/>).
+/// </summary>
+public sealed record TrainingRequest(bool Force = false, string? Reason = null)
+{
+    public const int MaxReasonLength = 1_000;
+}

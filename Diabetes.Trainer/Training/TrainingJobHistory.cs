@@ -51,7 +51,8 @@ public sealed class TrainingJobHistory(MlflowClient mlflow, JobLeases leases, Ti
                 Math.Round(((finished ?? timeProvider.GetUtcNow()) - started).TotalSeconds, 1)),
             Number(data?.ParamValue("train_rows")),
             [.. (data?.Tag("batches") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries).Select(Number).Where(b => b > 0)],
-            started, finished, data?.Tag(TrainingWorkflow.SkippedTag) is not null, data?.Tag(TrainingWorkflow.SkippedTag));
+            started, finished, data?.Tag(TrainingWorkflow.SkippedTag) is not null, data?.Tag(TrainingWorkflow.SkippedTag),
+            data?.Tag(TrainingWorkflow.TriggerReasonTag));
     }
 
     private static Run? ParentOf(IReadOnlyList<Run> runs) => runs.FirstOrDefault(r => r.Data?.Tag(TrainingWorkflow.RoleTag) == TrainingWorkflow.JobRole);

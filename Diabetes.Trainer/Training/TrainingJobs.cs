@@ -13,8 +13,8 @@ public sealed class TrainingJobs(TimeProvider timeProvider)
 
     public ChannelReader<TrainingJob> Queue => _queue.Reader;
 
-    /// <summary>Starts a job, or answers the one running (<c>Created</c> is then false).</summary>
-    public (TrainingJob Job, bool Created) StartOrGetRunning(bool force = false)
+    /// <summary>Starts a job for <paramref name="request"/>, or answers the one running, as it was asked for (<c>Created</c> is then false).</summary>
+    public (TrainingJob Job, bool Created) StartOrGetRunning(TrainingRequest request)
     {
         lock (_gate)
         {
@@ -23,7 +23,7 @@ public sealed class TrainingJobs(TimeProvider timeProvider)
                 return (running, false);
             }
 
-            var job = new TrainingJob(Guid.NewGuid().ToString("N")[..IdLength], force, timeProvider);
+            var job = new TrainingJob(Guid.NewGuid().ToString("N")[..IdLength], request, timeProvider);
             _jobs[job.Id] = job;
             _current = job;
             _queue.Writer.TryWrite(job);

@@ -34,6 +34,9 @@ public sealed class TrainingWorkflow(CleanDataReader data, MlflowClient mlflow, 
     /// <summary>On the run of a job that trained nothing: why.</summary>
     public const string SkippedTag = "diabetes.skipped";
 
+    /// <summary>On a job's run: why it was started, when its request said (<see cref="TrainingRequest.Reason"/>).</summary>
+    public const string TriggerReasonTag = "diabetes.trigger_reason";
+
     // MLflow cuts tag values over 8,000 characters; a reason is cut well below that, where it can say so.
     private const int MaxErrorTagLength = 4_000;
 
@@ -65,8 +68,13 @@ public sealed class TrainingWorkflow(CleanDataReader data, MlflowClient mlflow, 
     {
         // The run first, so that a job that fails from here on, CLEAN DATA unreadable included, says why in MLflow too.
         var experimentId = await mlflow.GetOrCreateExperimentAsync(ExperimentName, cancellationToken);
-        var parent = await mlflow.StartRunAsync(experimentId, $"training-{job.Id}",
-            new Dictionary<string, string> { [JobTag] = job.Id, [RoleTag] = JobRole }, null, cancellationToken);
+        var tags = new Dictionary<string, string> { [JobTag] = job.Id, [RoleTag] = JobRole };
+        if (job.Reason is { } startedFor)
+        {
+            tags[TriggerReasonTag] = startedFor;
+        }
+
+        var parent = await mlflow.StartRunAsync(experimentId, $"training-{job.Id}", tags, null, cancellationToken);
         job.SetParentRun(parent.RunId);
         RunInfo? current = null;
         var stopwatch = Stopwatch.StartNew();

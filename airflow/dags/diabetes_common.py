@@ -11,8 +11,10 @@ except ImportError:  # Airflow 2.10
     from airflow import DAG
 
 try:  # Airflow 3.x: the standard provider
+    from airflow.providers.standard.operators.python import ShortCircuitOperator
     from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
 except ImportError:  # Airflow 2.10
+    from airflow.operators.python import ShortCircuitOperator
     from airflow.operators.trigger_dagrun import TriggerDagRunOperator
 
 from airflow.exceptions import AirflowFailException, AirflowSkipException
@@ -20,7 +22,8 @@ from airflow.providers.http.operators.http import HttpOperator
 from airflow.providers.http.sensors.http import HttpSensor
 
 __all__ = [
-    "DAG", "HttpOperator", "HttpSensor", "TriggerDagRunOperator", "AirflowFailException", "AirflowSkipException",
+    "DAG", "HttpOperator", "HttpSensor", "ShortCircuitOperator", "TriggerDagRunOperator", "AirflowFailException",
+    "AirflowSkipException",
     "DEFAULT_ARGS", "START_DATE", "schedule_from_env",
 ]
 

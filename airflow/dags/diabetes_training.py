@@ -1,8 +1,10 @@
 """diabetes_training: train the candidates on all CLEAN train rows, wait for the job, promote the better model.
 
-Runs after each diabetes_data run that cleaned new rows, and weekly besides (each run registers a new version, which
-holds Production only if it scores better on the validation set). The trainer holds the logic: this DAG
-starts a job, waits for it and asks for a promotion (champion against challenger on the validation set).
+Runs after each diabetes_data run that cleaned new rows, when diabetes_monitoring finds drift or a fall of live
+ROC-AUC (with the reason in its conf), and weekly besides. A job over the CLEAN DATA the newest version was trained on
+trains nothing; any other registers a new version, which holds Production only if it scores better on the validation
+set. The trainer holds the logic: this DAG starts a job, waits for it and asks for a promotion (champion against
+challenger on the validation set).
 """
 from datetime import timedelta
 
@@ -33,12 +35,16 @@ with DAG(
     tags=["diabetes", "training"],
     doc_md=__doc__,
 ) as dag:
-    # 202 with the job; a job already running is answered instead of a second one.
+    # 202 with the job; a job already running is answered instead of a second one. The run's conf is the request:
+    # diabetes_monitoring's {"reason": ...}, kept on the job's MLflow run, or {"force": true} given by hand to train
+    # over unchanged CLEAN DATA; a scheduled run sends {}.
     start_training = HttpOperator(
         task_id="start_training",
         http_conn_id="trainer_api",
         endpoint="api/trainings",
         method="POST",
+        data="{{ (dag_run.conf or {}) | tojson }}",
+        headers={"Content-Type": "application/json"},
         response_filter=lambda response: response.json()["id"],
         log_response=True,
         execution_timeout=timedelta(minutes=2),

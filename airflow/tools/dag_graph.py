@@ -4,30 +4,36 @@
     dag_graph.py describe DAG_FILE
         The DAG's arguments, its tasks (operator, connection, method, endpoint, checks, timeouts) in dependency order,
         and every import of the file and of the local modules it imports, with the try/except guard around it.
-    dag_graph.py call DAG_FILE FUNCTION STATUS < BODY
+    dag_graph.py call DAG_FILE FUNCTION STATUS [HEADER: VALUE ...] < BODY
         Runs a function of the DAG file (a response_check) or a task's response_filter ("TASK_ID.response_filter")
         on an HTTP answer, as Airflow would, and prints {"outcome": "returned"|"skipped"|"failed", "value", "message"}.
+    dag_graph.py run DAG_FILE TASK_ID < XCOMS
+        Runs a ShortCircuitOperator's python_callable with a task instance whose xcom_pull answers from XCOMS
+        ({"task_id": value}), as Airflow would, and prints {"outcome", "value", "message", "log"} (what it printed).
 
 The test suite checks the first output against the services' contract and replays the calls in that order against
 the real services (tests/Diabetes.AppHost.Tests), handing each answer to the DAG's own functions through the second.
 Only the standard library is used: it runs where Airflow is not installed.
 """
 import ast
+import contextlib
+import io
 import json
 import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-OPERATORS = {"HttpOperator", "HttpSensor", "TriggerDagRunOperator"}
+OPERATORS = {"HttpOperator", "HttpSensor", "ShortCircuitOperator", "TriggerDagRunOperator"}
 
-# The arguments the replay knows how to honour. Anything else (a request body, headers, a trigger rule...) would make
-# the replay differ from Airflow, so describe refuses it rather than ignore it.
+# The arguments the replay knows how to honour. Anything else (a trigger rule, op_kwargs, a wait for the triggered
+# run...) would make the replay differ from Airflow, so describe refuses it rather than ignore it.
 ARGUMENTS = {
-    "HttpOperator": {"task_id", "http_conn_id", "endpoint", "method", "response_check", "response_filter", "log_response",
-                     "execution_timeout"},
+    "HttpOperator": {"task_id", "http_conn_id", "endpoint", "method", "data", "headers", "extra_options", "response_check",
+                     "response_filter", "log_response", "execution_timeout"},
     "HttpSensor": {"task_id", "http_conn_id", "endpoint", "method", "response_check", "extra_options", "mode",
                    "poke_interval", "timeout", "execution_timeout"},
-    "TriggerDagRunOperator": {"task_id", "trigger_dag_id", "execution_timeout"},
+    "ShortCircuitOperator": {"task_id", "python_callable", "execution_timeout"},
+    "TriggerDagRunOperator": {"task_id", "trigger_dag_id", "conf", "execution_timeout"},
 }
 
 
@@ -187,10 +193,10 @@ def describe(dag_file):
             operator = getattr(statement.value.func, "id", None)
             if operator not in OPERATORS:
                 raise ValueError(f"line {statement.lineno}: {operator} is not one of {sorted(OPERATORS)}")
-            unknown = [k.arg or "**" for k in statement.value.keywords if k.arg not in ARGUMENTS[operator]]
+            arguments = task_arguments(statement.value, source, namespace)
+            unknown = [name for name in arguments if name not in ARGUMENTS[operator]]
             if statement.value.args or unknown:
                 raise ValueError(f"line {statement.lineno}: the replay does not honour {unknown or 'positional arguments'} of {operator}")
-            arguments = {k.arg: to_json_tree(evaluate(k.value, source, namespace)) for k in statement.value.keywords}
             task_id = arguments["task_id"]
             tasks[task_id] = {"operator": operator, "line": statement.lineno, **arguments, "upstream": []}
             variables[statement.targets[0].id] = task_id
@@ -208,6 +214,20 @@ def describe(dag_file):
         "imports": imports,
         "names": sorted(names),
     }
+
+
+def task_arguments(call, source, namespace):
+    """The keyword arguments of a task, those of a `**` dict of the module's constants included."""
+    arguments = {}
+    for keyword in call.keywords:
+        value = to_json_tree(evaluate(keyword.value, source, namespace))
+        if keyword.arg is not None:
+            arguments[keyword.arg] = value
+        elif isinstance(value, dict):
+            arguments.update(value)
+        else:
+            raise ValueError(f"line {call.lineno}: ** of something that is not a dict")
+    return arguments
 
 
 def names_of(tree):
@@ -248,51 +268,98 @@ def dependency_order(tasks):
     return ordered
 
 
+class Headers(dict):
+    """Response headers, found whatever their case, as in requests."""
+
+    def __init__(self, lines):
+        super().__init__((name.strip().lower(), value.strip()) for name, value in (line.split(":", 1) for line in lines))
+
+    def __contains__(self, name):
+        return super().__contains__(name.lower())
+
+    def __getitem__(self, name):
+        return super().__getitem__(name.lower())
+
+    def get(self, name, default=None):
+        return super().get(name.lower(), default)
+
+
 class Response:
     """The part of requests.Response the DAG functions read."""
 
-    def __init__(self, status, body):
-        self.status_code, self.text = status, body
+    def __init__(self, status, body, header_lines=()):
+        self.status_code, self.text, self.headers = status, body, Headers(header_lines)
         self.ok = status < 400
 
     def json(self):
         return json.loads(self.text)
 
 
-def call(dag_file, function, status, body):
-    source = dag_file.read_text()
-    tree = ast.parse(source)
+class TaskInstance:
+    """The part of a task instance the DAG functions use: xcom_pull of one task's value."""
 
-    class AirflowSkipException(Exception):
-        pass
+    def __init__(self, xcoms):
+        self.xcoms = xcoms
 
-    class AirflowFailException(Exception):
-        pass
+    def xcom_pull(self, task_ids):
+        return self.xcoms.get(task_ids)
 
+
+class AirflowSkipException(Exception):
+    pass
+
+
+class AirflowFailException(Exception):
+    pass
+
+
+def functions_of(dag_file):
+    """The DAG file's top-level functions, defined in a scope with Airflow's exceptions (the rest of the file, Airflow's
+    imports included, is not run)."""
     scope = {"AirflowSkipException": AirflowSkipException, "AirflowFailException": AirflowFailException}
-    if function.endswith(".response_filter"):
-        task_id = function.removesuffix(".response_filter")
-        node = next(k.value for n in ast.walk(tree) if isinstance(n, ast.Call)
-                    for k in n.keywords if k.arg == "response_filter"
-                    and any(t.arg == "task_id" and getattr(t.value, "value", None) == task_id for t in n.keywords))
-        target = eval(compile(ast.Expression(node), str(dag_file), "eval"), scope)  # noqa: S307 - our own DAG file
-    else:
-        definition = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == function)
-        exec(compile(ast.Module([definition], []), str(dag_file), "exec"), scope)  # noqa: S102 - our own DAG file
-        target = scope[function]
+    definitions = [n for n in ast.parse(dag_file.read_text()).body if isinstance(n, ast.FunctionDef)]
+    exec(compile(ast.Module(definitions, []), str(dag_file), "exec"), scope)  # noqa: S102 - our own DAG file
+    return scope
+
+
+def task_function(dag_file, task_id, argument, scope):
+    """The function given as `argument` to the task: one of the file's functions by name, or a lambda from its source."""
+    text = next(t for t in describe(dag_file)["tasks"] if t["task_id"] == task_id)[argument]
+    return scope[text] if text.isidentifier() else eval(text, scope)  # noqa: S307 - our own DAG file
+
+
+def outcome_of(target, *arguments, **keywords):
+    """Runs target as Airflow would run it in a task: a skip or a failure is the outcome, and what it printed is kept."""
+    printed = io.StringIO()
     try:
-        return {"outcome": "returned", "value": target(Response(status, body))}
+        with contextlib.redirect_stdout(printed):
+            result = {"outcome": "returned", "value": target(*arguments, **keywords)}
     except AirflowSkipException as skip:
-        return {"outcome": "skipped", "message": str(skip)}
+        result = {"outcome": "skipped", "message": str(skip)}
     except AirflowFailException as failure:
-        return {"outcome": "failed", "message": str(failure)}
+        result = {"outcome": "failed", "message": str(failure)}
+    return {**result, "log": printed.getvalue()}
+
+
+def call(dag_file, function, status, body, header_lines):
+    scope = functions_of(dag_file)
+    target = (task_function(dag_file, function.removesuffix(".response_filter"), "response_filter", scope)
+              if function.endswith(".response_filter") else scope[function])
+    return outcome_of(target, Response(status, body, header_lines))
+
+
+def run(dag_file, task_id, xcoms):
+    # Airflow passes the context entries a callable names by keyword; these DAGs' callables name only ti.
+    return outcome_of(task_function(dag_file, task_id, "python_callable", functions_of(dag_file)), ti=TaskInstance(xcoms))
 
 
 def main(argv):
     if len(argv) == 3 and argv[1] == "describe":
         print(json.dumps(describe(Path(argv[2])), indent=2))
-    elif len(argv) == 5 and argv[1] == "call":
-        print(json.dumps(call(Path(argv[2]), argv[3], int(argv[4]), sys.stdin.read())))
+    elif len(argv) >= 5 and argv[1] == "call":
+        print(json.dumps(call(Path(argv[2]), argv[3], int(argv[4]), sys.stdin.read(), argv[5:])))
+    elif len(argv) == 4 and argv[1] == "run":
+        print(json.dumps(run(Path(argv[2]), argv[3], json.loads(sys.stdin.read()))))
     else:
         print(__doc__, file=sys.stderr)
         return 2

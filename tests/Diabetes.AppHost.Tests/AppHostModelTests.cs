@@ -1,6 +1,7 @@
 using Aspire.Hosting;
 using Aspire.Hosting.ApplicationModel;
 using Aspire.Hosting.Testing;
+using Diabetes.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -24,6 +25,22 @@ public class AppHostModelTests
             .WithEnvironmentVariablesConfig()
             .BuildAsync(new DistributedApplicationExecutionContext(DistributedApplicationOperation.Run), NullLogger.Instance, CancellationToken.None);
         return configuration.EnvironmentVariables.ToDictionary(v => v.Key, v => v.Value);
+    }
+
+    /// <summary>
+    /// The environment a resource's callbacks declare, before any value is resolved (endpoints are references, since
+    /// nothing is allocated without starting the model).
+    /// </summary>
+    private static async Task<IReadOnlyDictionary<string, object>> EnvironmentCallbacksOfAsync(IResource resource)
+    {
+        var variables = new Dictionary<string, object>();
+        var context = new EnvironmentCallbackContext(new DistributedApplicationExecutionContext(DistributedApplicationOperation.Run), resource, variables);
+        foreach (var callback in resource.Annotations.OfType<EnvironmentCallbackAnnotation>())
+        {
+            await callback.Callback(context);
+        }
+
+        return variables;
     }
 
     private static readonly string[] ExternalSettings =
@@ -104,7 +121,7 @@ public class AppHostModelTests
     [InlineData("mlflow", new[] { "mlflowdb", "minio" })]
     [InlineData("inference", new[] { "mlflow", "monitoring" })]
     [InlineData("web", new[] { "inference", "mlflow" })]
-    [InlineData("airflow", new[] { "airflowdb", "ingest", "trainer" })]
+    [InlineData("airflow", new[] { "airflowdb", "ingest", "trainer", "inference" })]
     public async Task EachResourceWaitsForWhatItUsesAndHasAHealthCheck(string resource, string[] dependencies)
     {
         var model = await BuildModelAsync();
@@ -113,6 +130,29 @@ public class AppHostModelTests
         var waitsFor = service.Annotations.OfType<WaitAnnotation>().Select(w => w.Resource.Name).ToHashSet();
         Assert.Superset(dependencies.ToHashSet(), waitsFor);
         Assert.Contains(service.Annotations.OfType<HealthCheckAnnotation>(), _ => true);
+    }
+
+    [Fact]
+    public async Task AirflowGetsAConnectionForEveryConnectionTheDagsUseAndTheSchedulesSetInTheAppHostsConfiguration()
+    {
+        // Arrange: the connections and schedule variables the DAG files use, each schedule set in the configuration
+        var dags = await Task.WhenAll(new[] { "diabetes_data", "diabetes_training", "diabetes_monitoring" }.Select(DagFiles.DescribeAsync));
+        var connections = dags.SelectMany(d => d["tasks"]!.AsArray()).Select(t => (string?)t!["http_conn_id"]).OfType<string>().Distinct().ToArray();
+        var schedules = dags.Select(d => (string)d["dag"]!["schedule"]!["env"]!).ToArray();
+
+        // Act
+        var model = await BuildModelAsync([.. schedules.Select(variable => $"{variable}=*/7 * * * *")]);
+        var environment = await EnvironmentCallbacksOfAsync(model.Resources.Single(r => r.Name == "airflow"));
+
+        // Assert: each connection points at the service's http endpoint (ingest_api at ingest, ...), each schedule is passed on
+        Assert.Equal(["inference_api", "ingest_api", "trainer_api"], connections.Order(StringComparer.Ordinal));
+        foreach (var connection in connections)
+        {
+            var endpoint = Assert.IsType<EndpointReference>(environment[$"AIRFLOW_CONN_{connection.ToUpperInvariant()}"]);
+            Assert.Equal((connection.Replace("_api", "", StringComparison.Ordinal), "http"), (endpoint.Resource.Name, endpoint.EndpointName));
+        }
+
+        Assert.All(schedules, variable => Assert.Equal("*/7 * * * *", environment[variable]));
     }
 
     [Fact]

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
+using Diabetes.Testing;
 
 namespace Diabetes.AppHost.Tests;
 
@@ -11,7 +12,7 @@ namespace Diabetes.AppHost.Tests;
 /// </summary>
 public partial class DagFileTests
 {
-    public static TheoryData<string> DagIds => new() { "diabetes_data", "diabetes_training" };
+    public static TheoryData<string> DagIds => new() { "diabetes_data", "diabetes_training", "diabetes_monitoring" };
 
     [Fact]
     public async Task EveryFileOfTheDagFolderCompiles()
@@ -21,7 +22,7 @@ public partial class DagFileTests
         // Compiled in memory: no __pycache__ beside the DAGs.
         await DagFiles.PythonAsync(["-c", "import sys\nfor path in sys.argv[1:]:\n    compile(open(path).read(), path, 'exec')", .. files], input: null);
 
-        Assert.Equal(["diabetes_common.py", "diabetes_data.py", "diabetes_training.py"], files.Select(Path.GetFileName).Order());
+        Assert.Equal(["diabetes_common.py", "diabetes_data.py", "diabetes_monitoring.py", "diabetes_training.py"], files.Select(Path.GetFileName).Order());
     }
 
     [Fact]
@@ -50,6 +51,10 @@ public partial class DagFileTests
             ("start_training", "HttpOperator", "trainer_api POST api/trainings", []),
             ("wait_for_training", "HttpSensor", "trainer_api GET api/trainings/{{ ti.xcom_pull(task_ids='start_training') }}", ["start_training"]),
             ("promote", "HttpOperator", "trainer_api POST api/promotions", ["wait_for_training"]));
+        // The run's conf is the request, as JSON: a monitoring run's reason reaches the job's MLflow run.
+        var start = Task(dag, "start_training");
+        Assert.Equal("{{ (dag_run.conf or {}) | tojson }}", (string?)start["data"]);
+        Assert.Equal("application/json", (string?)start["headers"]!["Content-Type"]);
         var sensor = Task(dag, "wait_for_training");
         Assert.Equal("training_finished", (string?)sensor["response_check"]);
         // Every answer, 404 included, reaches training_finished: HttpSensor alone would poke on 404 until its timeout.
@@ -57,6 +62,98 @@ public partial class DagFileTests
         Assert.Equal("reschedule", (string?)sensor["mode"]);
         Assert.InRange((double)sensor["timeout"]!, 600, 4 * 3600);
         Assert.InRange((double)sensor["poke_interval"]!, 5, 300);
+    }
+
+    [Fact]
+    public async Task TheMonitoringDagReadsDriftAndLiveQualityAndTriggersTrainingWithTheReasonItDecides()
+    {
+        var dag = await DagFiles.DescribeAsync("diabetes_monitoring");
+
+        Assert.Equal("diabetes_monitoring", (string?)dag["dag"]!["dag_id"]);
+        Assert.Equal("@hourly", (string?)dag["dag"]!["schedule"]!["default"]);
+        AssertTasks(dag,
+            ("check_drift", "HttpOperator", "inference_api GET api/monitoring/drift", []),
+            ("check_performance", "HttpOperator", "inference_api GET api/monitoring/performance", []),
+            ("decide_training", "ShortCircuitOperator", "decide_training", ["check_drift", "check_performance"]),
+            ("trigger_training", "TriggerDagRunOperator", "diabetes_training", ["decide_training"]));
+        // Every answer reaches monitoring_answered, which tells a 503 that is a state from an outage.
+        foreach (var check in new[] { "check_drift", "check_performance" })
+        {
+            Assert.False((bool)Task(dag, check)["extra_options"]!["check_response"]!);
+            Assert.Equal("monitoring_answered", (string?)Task(dag, check)["response_check"]);
+        }
+
+        Assert.Equal("{{ ti.xcom_pull(task_ids='decide_training') }}", (string?)Task(dag, "trigger_training")["conf"]!["reason"]);
+    }
+
+    [Theory]
+    [InlineData(200, "", "returned", "true", null)]
+    // No model served, or the prediction log off: nothing to monitor, the run is skipped and says why.
+    [InlineData(503, "", "skipped", null, "Nothing to monitor: No model in Production yet. No version of diabetes-readmission holds Production")]
+    // PostgreSQL or MLflow down behind the API (503 with Retry-After), or anything else: the try fails, and Airflow retries it.
+    [InlineData(503, "Retry-After: 10", "returned", "false", null)]
+    [InlineData(500, "", "returned", "false", null)]
+    public async Task TheMonitoringDagSkipsWhenThereIsNothingToMonitorAndRetriesAnOutage(int status, string header, string outcome, string? value, string? message)
+    {
+        var body = status == 200
+            ? """{"version":"1","rows":0,"status":"insufficient data","inputs":[]}"""
+            : """{"title":"No model in Production yet","detail":"No version of diabetes-readmission holds Production; train and promote one."}""";
+
+        var result = await DagFiles.CallAsync("diabetes_monitoring", "monitoring_answered", status, body, header.Length == 0 ? [] : [header]);
+
+        Assert.Equal(outcome, (string?)result["outcome"]);
+        Assert.Equal(value, result["value"]?.ToJsonString());
+        if (message is not null)
+        {
+            Assert.StartsWith(message, (string?)result["message"]);
+        }
+    }
+
+    public static TheoryData<string, string, string?> MonitoringAnswers => new()
+    {
+        // An input in alert (the API says alert only over Monitoring:MinimumRows predictions): named with its PSI.
+        { Drift("alert", "ok", ("age", "AgeYears", 0.412, "alert"), ("race", "Race", 0.02, "ok")), Performance(null), "inputs in alert over 1,000 predictions of version 3: age (AgeYears) PSI 0.412" },
+        // Several: by PSI, highest first; warn is not a reason.
+        { Drift("alert", "ok", ("race", "Race", 0.31, "alert"), ("num_medications", "NumMedications", 0.52, "alert"), ("age", "AgeYears", 0.2, "warn")), Performance(false),
+            "inputs in alert over 1,000 predictions of version 3: num_medications (NumMedications) PSI 0.520, race (Race) PSI 0.310" },
+        // Live ROC-AUC fell by more than Monitoring:AucDrop, as the API judged it.
+        { Drift("ok", "ok", ("age", "AgeYears", 0.01, "ok")), Performance(true),
+            "live ROC-AUC 0.612 of version 3 on 412 outcomes is below its test ROC-AUC 0.681 by more than 0.05" },
+        { Drift("alert", "ok", ("age", "AgeYears", 0.412, "alert")), Performance(true),
+            "inputs in alert over 1,000 predictions of version 3: age (AgeYears) PSI 0.412; live ROC-AUC 0.612 of version 3 on 412 outcomes is below its test ROC-AUC 0.681 by more than 0.05" },
+        // Nothing wrong, too few predictions or outcomes, no reference profile, or the score alone: no training.
+        { Drift("warn", "ok", ("age", "AgeYears", 0.2, "warn")), Performance(false), null },
+        { Drift("insufficient data", "ok", ("age", "AgeYears", 0.9, "insufficient data")), Performance(null), null },
+        { """{"version":"3","rows":1000,"status":"no reference","reason":"reference_profile.json is not in the model folder","inputs":[],"score":null}""", Performance(null), null },
+        { Drift("alert", "alert", ("age", "AgeYears", 0.05, "ok")), Performance(false), null },
+    };
+
+    [Theory]
+    [MemberData(nameof(MonitoringAnswers))]
+    public async Task TheMonitoringDagTrainsForAnInputInAlertOrAFallOfLiveRocAucAndNothingElse(string drift, string performance, string? reason)
+    {
+        var result = await DagFiles.RunCallableAsync("diabetes_monitoring", "decide_training",
+            new JsonObject { ["check_drift"] = JsonNode.Parse(drift), ["check_performance"] = JsonNode.Parse(performance) });
+
+        Assert.Equal("returned", (string?)result["outcome"]);
+        Assert.Equal(reason, (string?)result["value"]);
+        Assert.StartsWith(reason is null ? "Nothing to train for: no input in alert" : $"Training needed: {reason}", (string?)result["log"]);
+    }
+
+    [Fact]
+    public async Task TheReasonStaysWithinWhatTheTrainerTakesWhenEveryInputIsInAlert()
+    {
+        // Every input in alert, with names longer than any of the dataset's.
+        var inputs = Enumerable.Range(1, 50).Select(i => ($"metformin-rosiglitazone-{i:D2}", $"MetforminRosiglitazoneInput{i:D2}", 10.0 + i, "alert")).ToArray();
+
+        var result = await DagFiles.RunCallableAsync("diabetes_monitoring", "decide_training",
+            new JsonObject { ["check_drift"] = JsonNode.Parse(Drift("alert", "ok", inputs)), ["check_performance"] = JsonNode.Parse(Performance(true)) });
+
+        // Diabetes.Trainer's TrainingRequest.MaxReasonLength.
+        var reason = (string)result["value"]!;
+        Assert.InRange(reason.Length, 1, 1_000);
+        Assert.Contains("metformin-rosiglitazone-50 (MetforminRosiglitazoneInput50) PSI 60.000", reason);
+        Assert.Contains(" and 40 more; live ROC-AUC", reason);
     }
 
     [Theory]
@@ -190,13 +287,51 @@ public partial class DagFileTests
     private static JsonObject Task(JsonObject dag, string taskId) =>
         dag["tasks"]!.AsArray().Single(t => (string?)t!["task_id"] == taskId)!.AsObject();
 
-    /// <summary>The tasks in dependency order: id, operator, what it calls ("connection METHOD endpoint", or the DAG it triggers), upstream.</summary>
+    /// <summary>A drift answer of version 3 over 1,000 predictions, shaped as <c>GET api/monitoring/drift</c> answers it.</summary>
+    private static string Drift(string status, string scoreStatus, params (string Name, string Input, double Psi, string Status)[] inputs) =>
+        new JsonObject
+        {
+            ["from"] = "2026-03-01T10:00:00+00:00",
+            ["to"] = "2026-03-02T10:00:00+00:00",
+            ["version"] = "3",
+            ["rows"] = 1000,
+            ["status"] = status,
+            ["reason"] = null,
+            ["inputs"] = new JsonArray([.. inputs.Select(i => (JsonNode)new JsonObject
+            {
+                ["name"] = i.Name,
+                ["input"] = i.Input,
+                ["psi"] = i.Psi,
+                ["status"] = i.Status,
+                ["bins"] = new JsonArray(new JsonObject { ["label"] = "[0, 1)", ["expected"] = 0.5, ["actual"] = 0.5 }),
+            })]),
+            ["score"] = new JsonObject { ["psi"] = scoreStatus == "alert" ? 0.3 : 0.01, ["status"] = scoreStatus },
+            ["positiveRate"] = new JsonObject { ["actual"] = 0.3, ["expected"] = 0.28 },
+        }.ToJsonString();
+
+    /// <summary>A performance answer of version 3 with 412 outcomes, shaped as <c>GET api/monitoring/performance</c> answers it.</summary>
+    private static string Performance(bool? rocAucFell) =>
+        new JsonObject
+        {
+            ["version"] = "3",
+            ["outcomes"] = 412,
+            ["status"] = "ok",
+            ["minimumOutcomes"] = 300,
+            ["rocAuc"] = new JsonObject { ["value"] = 0.6121, ["low"] = 0.57, ["high"] = 0.65 },
+            ["validation"] = new JsonObject { ["roc_auc"] = 0.69 },
+            ["test"] = new JsonObject { ["roc_auc"] = 0.6812 },
+            ["aucDrop"] = 0.05,
+            ["rocAucFell"] = rocAucFell,
+            ["notes"] = new JsonArray(),
+        }.ToJsonString();
+
+    /// <summary>The tasks in dependency order: id, operator, what it calls ("connection METHOD endpoint", the DAG it triggers, or its callable), upstream.</summary>
     private static void AssertTasks(JsonObject dag, params (string TaskId, string Operator, string Calls, string[] Upstream)[] expected)
     {
         var actual = dag["tasks"]!.AsArray().Select(t => (
             TaskId: (string)t!["task_id"]!,
             Operator: (string)t["operator"]!,
-            Calls: t["trigger_dag_id"] is { } triggered ? (string)triggered! : $"{t["http_conn_id"]} {t["method"]} {t["endpoint"]}",
+            Calls: (string?)(t["trigger_dag_id"] ?? t["python_callable"]) ?? $"{t["http_conn_id"]} {t["method"]} {t["endpoint"]}",
             Upstream: t["upstream"]!.AsArray().Select(u => (string)u!).ToArray()));
 
         Assert.Equal(expected.Select(Describe), actual.Select(Describe));

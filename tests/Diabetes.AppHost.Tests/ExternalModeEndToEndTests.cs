@@ -1,11 +1,14 @@
 using System.Net.Http.Json;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Aspire.Hosting;
 using Aspire.Hosting.ApplicationModel;
 using Aspire.Hosting.Testing;
+using Diabetes.Core.Mlflow;
 using Diabetes.MlflowDouble;
 using Diabetes.Testing;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
 using Xunit.Abstractions;
 
@@ -73,6 +76,7 @@ public sealed class ExternalModeEndToEndTests(ITestOutputHelper output) : IAsync
         {
             ["ingest_api"] = CreateHttpClient("ingest"),
             ["trainer_api"] = CreateHttpClient("trainer"),
+            ["inference_api"] = CreateHttpClient("inference"),
         }, output);
         using var inference = CreateHttpClient("inference");
         using var trainer = CreateHttpClient("trainer");
@@ -138,6 +142,25 @@ public sealed class ExternalModeEndToEndTests(ITestOutputHelper output) : IAsync
         await PredictAsync(page, $"diabetes-readmission version {newVersion} (");
         await Chromium.ScreenshotAsync(page, "end-to-end-new-version");
         Assert.All(Services, service => Assert.Equal(started[service], StartedAt(service)));
+
+        // Act: a monitoring run over the page's few predictions; then the training a monitoring run that found drift starts
+        var monitoring = await RunWithTriggeredAsync(replay, "diabetes_monitoring");
+        const string reason = "inputs in alert over 1,000 predictions of version 5: age (AgeYears) PSI 1.234";
+        var forDrift = await replay.RunAsync("diabetes_training", new JsonObject { ["reason"] = reason });
+
+        // Assert: too few predictions to judge drift and no outcomes: nothing triggered, the run green
+        var monitoringRun = Assert.Single(monitoring);
+        Assert.True(monitoringRun.Succeeded, monitoringRun.ToString());
+        Assert.Equal(TaskState.Skipped, monitoringRun["trigger_training"].State);
+        Assert.StartsWith("Nothing to train for: no input in alert (drift insufficient data over ", monitoringRun["decide_training"].Message);
+
+        // Assert: the job over unchanged CLEAN DATA trained nothing, and its MLflow run keeps why it was started
+        Assert.True(forDrift.Succeeded, forDrift.ToString());
+        var job = JsonDocument.Parse(forDrift["wait_for_training"].Body!).RootElement;
+        Assert.Equal((true, reason), (job.GetProperty("skipped").GetBoolean(), job.GetProperty("reason").GetString()));
+        await using var mlflowServices = MlflowClients.Create(_mlflow.BaseAddress);
+        var jobRun = await mlflowServices.GetRequiredService<MlflowClient>().Api.GetRunAsync(job.GetProperty("parentRunId").GetString()!, CancellationToken.None);
+        Assert.Equal(reason, jobRun.Run.Data!.Tag("diabetes.trigger_reason"));
     }
 
     /// <summary>Replays a DAG, then each DAG its run triggered (Airflow queues them: one active run per DAG).</summary>
@@ -148,7 +171,7 @@ public sealed class ExternalModeEndToEndTests(ITestOutputHelper output) : IAsync
         {
             foreach (var triggered in runs[i].Triggered)
             {
-                runs.Add(await replay.RunAsync(triggered));
+                runs.Add(await replay.RunAsync(triggered.DagId, triggered.Conf));
             }
         }
 

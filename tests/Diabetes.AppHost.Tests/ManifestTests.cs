@@ -77,6 +77,7 @@ public class ManifestTests
         Assert.Equal("/opt/airflow/dags", (string?)dags["target"]);
         Assert.Equal("{ingest.bindings.http.url}", (string?)env["AIRFLOW_CONN_INGEST_API"]);
         Assert.Equal("{trainer.bindings.http.url}", (string?)env["AIRFLOW_CONN_TRAINER_API"]);
+        Assert.Equal("{inference.bindings.http.url}", (string?)env["AIRFLOW_CONN_INFERENCE_API"]);
         Assert.Matches(@"^postgresql\+psycopg2://postgres:\{postgres-password\.value\}@.+/airflowdb$", (string?)env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]);
         Assert.Equal("{airflow-jwt-secret.value}", (string?)env["AIRFLOW__API_AUTH__JWT_SECRET"]);
         Assert.Equal("{airflow-admin-password.value}", (string?)env["AIRFLOW_ADMIN_PASSWORD"]);

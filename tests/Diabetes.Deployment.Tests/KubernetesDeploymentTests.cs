@@ -231,6 +231,7 @@ public partial class KubernetesDeploymentTests(KubernetesDeploymentTests.Renderi
         Assert.Equal(files.Select(f => $"/opt/airflow/dags/{f}"), container.VolumeMounts.Select(m => m.MountPath).Order());
         Assert.Equal("http://ingest:8080", container.Env.Single(e => e.Name == "AIRFLOW_CONN_INGEST_API").Value);
         Assert.Equal("http://trainer:8080", container.Env.Single(e => e.Name == "AIRFLOW_CONN_TRAINER_API").Value);
+        Assert.Equal("http://inference:8080", container.Env.Single(e => e.Name == "AIRFLOW_CONN_INFERENCE_API").Value);
         Assert.Equal(RenderedDeployment.Manifest["airflow"]!["args"]!.AsArray().Select(a => (string)a!), container.Args);
     }
 

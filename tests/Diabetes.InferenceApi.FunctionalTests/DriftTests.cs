@@ -27,7 +27,7 @@ public class DriftTests
     /// time order and its later lines come from other hospitals and codings: two thousand lines further on, 8 % of the
     /// discharge dispositions are codes the training lines hardly use. That is drift too, but not this test's.)
     /// </summary>
-    private static readonly IReadOnlyList<RawEncounter> Sample = TestEncounters.All.Take(8_000).Where((_, i) => i % 8 == 3).Select(e => e.Raw).ToArray();
+    internal static readonly IReadOnlyList<RawEncounter> Sample = TestEncounters.All.Take(8_000).Where((_, i) => i % 8 == 3).Select(e => e.Raw).ToArray();
 
     private static readonly string[] AgeBrackets = ["[0-10)", "[10-20)", "[20-30)", "[30-40)", "[40-50)", "[50-60)", "[60-70)", "[70-80)", "[80-90)", "[90-100)"];
 
@@ -126,13 +126,13 @@ public class DriftTests
         Assert.Contains("Version 99", (await response.Content.ReadFromJsonAsync<ProblemDetails>())!.Detail);
     }
 
-    private sealed record Serving(InferenceApp App, MonitoringDatabase Database) : IAsyncDisposable
+    internal sealed record Serving(InferenceApp App, MonitoringDatabase Database) : IAsyncDisposable
     {
         public ValueTask DisposeAsync() => App.DisposeAsync();
     }
 
     /// <summary>An inference API with its log, serving the logistic regression (with its reference profile).</summary>
-    private static async Task<Serving> ServingAsync()
+    internal static async Task<Serving> ServingAsync()
     {
         var database = await MonitoringDatabase.CreateAsync();
         var app = await InferenceApp.StartAsync(settings: database.Settings());
@@ -140,7 +140,7 @@ public class DriftTests
         return new Serving(app, database);
     }
 
-    private static async Task PredictAndWaitForTheLogAsync(InferenceApp app, MonitoringDatabase database, IReadOnlyList<RawEncounter> encounters)
+    internal static async Task PredictAndWaitForTheLogAsync(InferenceApp app, MonitoringDatabase database, IReadOnlyList<RawEncounter> encounters)
     {
         foreach (var chunk in encounters.Chunk(500))
         {
@@ -160,7 +160,7 @@ public class DriftTests
             .Where(i => i.Status != "ok")
             .Select(i => $"{i.Input} {i.Status} PSI {i.Psi:F3}: {string.Join(", ", i.Bins.Select(b => $"{b.Label} {b.Expected:P1} → {b.Actual:P1}"))}"));
 
-    private static RawEncounter OlderByTwoBrackets(RawEncounter encounter)
+    internal static RawEncounter OlderByTwoBrackets(RawEncounter encounter)
     {
         var values = encounter.Values.ToArray();
         var age = EncounterSchema.Get("age").Ordinal;

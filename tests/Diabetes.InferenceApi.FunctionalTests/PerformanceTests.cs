@@ -133,7 +133,7 @@ public class PerformanceTests
         Assert.Contains("PR-AUC and recall are undefined: no outcome is a readmission.", answer.Notes);
     }
 
-    private static async Task PostOutcomesAsync(InferenceApp app, IEnumerable<PredictionResponse> predictions, IEnumerable<bool> readmitted)
+    internal static async Task PostOutcomesAsync(InferenceApp app, IEnumerable<PredictionResponse> predictions, IEnumerable<bool> readmitted)
     {
         var list = new JsonArray([.. predictions.Zip(readmitted).Select(p => (JsonNode)new JsonObject
         {

@@ -307,6 +307,37 @@ public class TrainingTests
     }
 
     [Fact]
+    public async Task AJobKeepsWhyItWasStartedOnItsRunAndAReasonTooLongIsA400()
+    {
+        // Arrange: a reason of the longest length taken, and one character more
+        await using var app = await TrainerApp.StartAsync(encounters: 3_000, algorithms: "LbfgsLogisticRegression");
+        var client = app.CreateClient();
+        var reason = "inputs in alert over 1,000 predictions of version 3: age (AgeYears) PSI 0.412; ".PadRight(TrainingRequest.MaxReasonLength, '.');
+
+        // Act
+        using var tooLong = await client.PostAsJsonAsync("/api/trainings", new { reason = reason + "." });
+        using var accepted = await client.PostAsJsonAsync("/api/trainings", new { reason });
+        var job = await app.WaitForJobAsync((await accepted.Content.ReadFromJsonAsync<TrainingJobResponse>())!.Id);
+        var again = await app.WaitForJobAsync((await app.StartTrainingAsync()).Job.Id);
+        await using var restarted = app.Another();
+        var afterRestart = (await restarted.CreateClient().GetFromJsonAsync<TrainingJobResponse>($"/api/trainings/{job.Id}"))!;
+
+        // Assert: the long one refused, naming the field, before any job; the reason whole on the job's run, in its
+        // answer and after a restart; a job started without one has none
+        Assert.Equal(HttpStatusCode.BadRequest, tooLong.StatusCode);
+        Assert.Equal($"{TrainingRequest.MaxReasonLength + 1} characters; at most {TrainingRequest.MaxReasonLength}",
+            Assert.Single((await tooLong.Content.ReadFromJsonAsync<ValidationProblemDetails>())!.Errors["reason"]));
+        Assert.True(job.Status == nameof(TrainingStatus.Succeeded), job.Error);
+        Assert.Equal("1", job.RegisteredVersion);
+        var parent = (await app.MlflowClient.Api.GetRunAsync(job.ParentRunId!, CancellationToken.None)).Run;
+        Assert.Equal(reason, parent.Data!.Tag(TrainingWorkflow.TriggerReasonTag));
+        Assert.Equal((reason, reason), (job.Reason, afterRestart.Reason));
+        Assert.Null(again.Reason);
+        var againParent = (await app.MlflowClient.Api.GetRunAsync(again.ParentRunId!, CancellationToken.None)).Run;
+        Assert.Null(againParent.Data!.Tag(TrainingWorkflow.TriggerReasonTag));
+    }
+
+    [Fact]
     public async Task AFinishedJobAnswersTheSameAfterARestart()
     {
         // Arrange

@@ -1,7 +1,7 @@
+using System.Globalization;
 using System.Text.Json.Nodes;
-using Diabetes.Testing;
 
-namespace Diabetes.AppHost.Tests;
+namespace Diabetes.Testing;
 
 /// <summary>The DAG files of <c>airflow/dags</c>, read by <c>airflow/tools/dag_graph.py</c> (Python's ast, no Airflow needed).</summary>
 public static class DagFiles
@@ -17,11 +17,18 @@ public static class DagFiles
         JsonNode.Parse(await PythonAsync([Tool, "describe", PathOf(dagId)], input: null))!.AsObject();
 
     /// <summary>
-    /// Runs <paramref name="function"/> of the DAG file (a response_check, or "TASK.response_filter") on an answer,
-    /// and answers {"outcome": "returned"|"skipped"|"failed", "value", "message"}.
+    /// Runs <paramref name="function"/> of the DAG file (a response_check, or "TASK.response_filter") on an answer with
+    /// <paramref name="headers"/> ("Name: value"), and answers {"outcome": "returned"|"skipped"|"failed", "value", "message", "log"}.
     /// </summary>
-    public static async Task<JsonObject> CallAsync(string dagId, string function, int status, string body) =>
-        JsonNode.Parse(await PythonAsync([Tool, "call", PathOf(dagId), function, status.ToString(System.Globalization.CultureInfo.InvariantCulture)], body))!.AsObject();
+    public static async Task<JsonObject> CallAsync(string dagId, string function, int status, string body, IEnumerable<string>? headers = null) =>
+        JsonNode.Parse(await PythonAsync([Tool, "call", PathOf(dagId), function, status.ToString(CultureInfo.InvariantCulture), .. headers ?? []], body))!.AsObject();
+
+    /// <summary>
+    /// Runs the python_callable of the DAG's task <paramref name="taskId"/> (a ShortCircuitOperator) with the XComs of
+    /// other tasks (<c>{"task_id": value}</c>), and answers {"outcome", "value", "message", "log"}: what it returned and printed.
+    /// </summary>
+    public static async Task<JsonObject> RunCallableAsync(string dagId, string taskId, JsonObject xcoms) =>
+        JsonNode.Parse(await PythonAsync([Tool, "run", PathOf(dagId), taskId], xcoms.ToJsonString()))!.AsObject();
 
     /// <summary>Runs python3 with <paramref name="arguments"/> and answers its standard output; fails the test on a non-zero exit.</summary>
     public static async Task<string> PythonAsync(IReadOnlyList<string> arguments, string? input)
