@@ -15,6 +15,7 @@ app.MapOpenApi();
 app.MapScalarApiReference();
 app.MapPredictionsApi();
 app.MapDriftApi();
+app.MapTrafficApi();
 app.MapOutcomesApi();
 app.MapPerformanceApi();
 

@@ -20,21 +20,15 @@ public static class DriftApi
         return api;
     }
 
-    /// <param name="from">Start of the window (ISO 8601); default: 24 h before <paramref name="to"/>.</param>
-    /// <param name="to">End of the window (ISO 8601); default: now.</param>
+    /// <param name="from">Start of the window (ISO 8601), down to its ten minutes; default: 24 h before the window's end.</param>
+    /// <param name="to">End of the window (ISO 8601), up to the next ten minutes; default: now.</param>
     /// <param name="version">The model version; default: the one served.</param>
     public static async Task<Results<Ok<DriftResponse>, ValidationProblem, ProblemHttpResult>> GetDriftAsync(
         string? from, string? to, string? version, DriftReport drift, ServingState state, TimeProvider timeProvider,
         CancellationToken cancellationToken)
     {
         var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
-        var end = ParseTime(to, "to", errors) ?? timeProvider.GetUtcNow();
-        var start = ParseTime(from, "from", errors) ?? end - DefaultWindow;
-        if (errors.Count == 0 && start >= end)
-        {
-            errors["from"] = [$"must be before to ({end:O})"];
-        }
-
+        var (start, end) = ReadWindow(from, to, DriftCounts.Bucket, timeProvider, errors);
         if (!OutcomesApi.TryReadVersion(version, out var number, out var versionError))
         {
             errors["version"] = [versionError];
@@ -59,6 +53,26 @@ public static class DriftApi
             ? TypedResults.Ok(answer)
             : TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "No such version",
                 detail: $"Version {chosen} of {ModelArtifacts.RegisteredModelName} is not registered in MLflow.");
+    }
+
+    /// <summary>
+    /// The window of a monitoring query in whole spans of <paramref name="unit"/>: <paramref name="from"/> rounded down
+    /// and <paramref name="to"/> (default: now) rounded up; without <paramref name="from"/>, the
+    /// <see cref="DefaultWindow"/> up to that end. What is wrong (a time that is not one, <paramref name="from"/> not
+    /// before <paramref name="to"/>) goes into <paramref name="errors"/> under the parameter's name.
+    /// </summary>
+    internal static (DateTimeOffset From, DateTimeOffset To) ReadWindow(
+        string? from, string? to, TimeSpan unit, TimeProvider timeProvider, Dictionary<string, string[]> errors)
+    {
+        var end = ParseTime(to, "to", errors) ?? timeProvider.GetUtcNow();
+        var start = ParseTime(from, "from", errors);
+        if (errors.Count == 0 && start >= end)
+        {
+            errors["from"] = [$"must be before to ({end:O})"];
+        }
+
+        var window = DriftCounts.StartAtOrAfter(end, unit);
+        return (start is { } given ? DriftCounts.StartOf(given, unit) : window - DefaultWindow, window);
     }
 
     private static DateTimeOffset? ParseTime(string? value, string name, Dictionary<string, string[]> errors)

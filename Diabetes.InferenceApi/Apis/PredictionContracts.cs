@@ -53,6 +53,7 @@ public sealed record LoadProblemResponse(string Version, string Reason, bool Rej
 [JsonSerializable(typeof(OutcomeItemRequest[]))]
 [JsonSerializable(typeof(OutcomesResponse))]
 [JsonSerializable(typeof(PerformanceResponse))]
+[JsonSerializable(typeof(TrafficResponse))]
 [JsonSerializable(typeof(ProblemDetails))]
 [JsonSerializable(typeof(HttpValidationProblemDetails))]
 public sealed partial class InferenceJsonContext : JsonSerializerContext;

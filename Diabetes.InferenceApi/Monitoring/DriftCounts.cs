@@ -20,15 +20,27 @@ public static class DriftCounts
 
     public static readonly TimeSpan Bucket = TimeSpan.FromMinutes(10);
 
+    /// <summary>The predictions of a version logged in one hour, and how many of them were decided readmitted.</summary>
+    public sealed record HourOfDecisions(int ModelVersion, DateTimeOffset Hour, long Predictions, long PredictedReadmitted);
+
     /// <summary>One count: the predictions of a version in one bucket that fell in one bin of one input.</summary>
     public sealed record Count(DateTimeOffset BucketStart, string ModelName, int ModelVersion, string Input, short Bin, long Predictions);
 
-    public static DateTimeOffset BucketOf(DateTimeOffset at) =>
-        new(at.UtcTicks - at.UtcTicks % Bucket.Ticks, TimeSpan.Zero);
+    public static DateTimeOffset BucketOf(DateTimeOffset at) => StartOf(at, Bucket);
 
     /// <summary>The first bucket that starts at or after <paramref name="at"/>.</summary>
-    public static DateTimeOffset BucketAtOrAfter(DateTimeOffset at) =>
-        BucketOf(at) == at ? at : BucketOf(at) + Bucket;
+    public static DateTimeOffset BucketAtOrAfter(DateTimeOffset at) => StartAtOrAfter(at, Bucket);
+
+    /// <summary>
+    /// The start of the span of <paramref name="length"/> that holds <paramref name="at"/>, spans counted in UTC from
+    /// the year 1; a length of whole buckets (an hour) starts on a bucket.
+    /// </summary>
+    public static DateTimeOffset StartOf(DateTimeOffset at, TimeSpan length) =>
+        new(at.UtcTicks - at.UtcTicks % length.Ticks, TimeSpan.Zero);
+
+    /// <summary>The first span of <paramref name="length"/> that starts at or after <paramref name="at"/>.</summary>
+    public static DateTimeOffset StartAtOrAfter(DateTimeOffset at, TimeSpan length) =>
+        StartOf(at, length) == at ? at : StartOf(at, length) + length;
 
     /// <summary>The counts of a batch of logged predictions.</summary>
     public static IReadOnlyList<Count> Tally(IEnumerable<LoggedPrediction> predictions)
@@ -101,6 +113,36 @@ public static class DriftCounts
         }
 
         return counts;
+    }
+
+    /// <summary>
+    /// Per version and hour (UTC) of the buckets that start in [<paramref name="from"/>, <paramref name="to"/>), how many
+    /// predictions were logged and how many of them decided readmitted: the decision's counts, which every logged
+    /// prediction has (with a reference profile or without), read through the partial index on them.
+    /// </summary>
+    public static async Task<IReadOnlyList<HourOfDecisions>> ReadDecisionsPerHourAsync(
+        NpgsqlDataSource dataSource, string modelName, DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken)
+    {
+        // The input written out, not a parameter: only then may the planner use the partial index, whose rows are these.
+        await using var command = dataSource.CreateCommand($"""
+            SELECT model_version, date_trunc('hour', bucket_start, 'UTC'), sum(predictions)::bigint,
+                   coalesce(sum(predictions) FILTER (WHERE bin = 1), 0)::bigint
+            FROM {Table}
+            WHERE model_name = @name AND input = '{DecisionInput}' AND bucket_start >= @from AND bucket_start < @to
+            GROUP BY 1, 2
+            ORDER BY 1, 2
+            """);
+        command.Parameters.AddWithValue("name", modelName);
+        command.Parameters.AddWithValue("from", from);
+        command.Parameters.AddWithValue("to", to);
+        var hours = new List<HourOfDecisions>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            hours.Add(new HourOfDecisions(reader.GetInt32(0), reader.GetFieldValue<DateTimeOffset>(1), reader.GetInt64(2), reader.GetInt64(3)));
+        }
+
+        return hours;
     }
 
     /// <summary>Deletes the counts of buckets before <paramref name="cut"/>, as retention drops the logged days.</summary>

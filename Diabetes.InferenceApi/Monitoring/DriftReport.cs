@@ -26,11 +26,13 @@ public sealed record PositiveRateDrift(double? Actual, double Expected);
 /// <summary>
 /// Answer of <c>GET /api/monitoring/drift</c>. <c>status</c> is the worst of the inputs' and the score's (<c>ok</c>,
 /// <c>warn</c>, <c>alert</c>), or <c>insufficient data</c>, or <c>no reference</c> (with <c>reason</c>) for a version
-/// without a reference profile. The window is whole buckets of ten minutes.
+/// without a reference profile. The window is whole buckets of ten minutes. <c>minimumRows</c>, <c>psiWarn</c> and
+/// <c>psiAlert</c> are the settings the statuses were judged by (<c>Monitoring:MinimumRows</c>, <c>PsiWarn</c>, <c>PsiAlert</c>).
 /// </summary>
 public sealed record DriftResponse(
     DateTimeOffset From, DateTimeOffset To, string Version, long Rows, string Status, string? Reason,
-    IReadOnlyList<InputDrift> Inputs, ScoreDrift? Score, PositiveRateDrift? PositiveRate);
+    IReadOnlyList<InputDrift> Inputs, ScoreDrift? Score, PositiveRateDrift? PositiveRate,
+    int MinimumRows, double PsiWarn, double PsiAlert);
 
 /// <summary>Drift of a version's logged predictions against its reference profile, over a window.</summary>
 public sealed class DriftReport(ServingState state, ModelLoader loader, IServiceProvider services, IOptions<MonitoringOptions> options)
@@ -59,12 +61,13 @@ public sealed class DriftReport(ServingState state, ModelLoader loader, IService
             from10, to10, cancellationToken);
         var decisions = counts.GetValueOrDefault(DriftCounts.DecisionInput) ?? [];
         var rows = decisions.Values.Sum();
+        var settings = options.Value;
         if (reference is null)
         {
-            return new DriftResponse(from10, to10, version, rows, NoReference, problem, [], null, null);
+            return new DriftResponse(from10, to10, version, rows, NoReference, problem, [], null, null,
+                settings.MinimumRows, settings.PsiWarn, settings.PsiAlert);
         }
 
-        var settings = options.Value;
         var enough = rows >= settings.MinimumRows;
         string StatusOf(double psi) => enough ? PopulationStability.Status(psi, settings.PsiWarn, settings.PsiAlert) : PopulationStability.InsufficientData;
 
@@ -88,7 +91,8 @@ public sealed class DriftReport(ServingState state, ModelLoader loader, IService
         var positiveRate = new PositiveRateDrift(rows == 0 ? null : decisions.GetValueOrDefault(1) / (double)rows, reference.PositiveRate);
         var status = !enough ? PopulationStability.InsufficientData
             : inputs.Select(i => i.Status).Append(score.Status).MaxBy(Severity)!;
-        return new DriftResponse(from10, to10, version, rows, status, null, inputs, score, positiveRate);
+        return new DriftResponse(from10, to10, version, rows, status, null, inputs, score, positiveRate,
+            settings.MinimumRows, settings.PsiWarn, settings.PsiAlert);
     }
 
     /// <summary>

@@ -78,6 +78,7 @@ public class DriftTests
         var drift = await DriftAsync(serving.App);
 
         Assert.Equal((100L, "insufficient data"), (drift.Rows, drift.Status));
+        Assert.Equal((500, 0.1, 0.25), (drift.MinimumRows, drift.PsiWarn, drift.PsiAlert));
         Assert.All(drift.Inputs, input => Assert.Equal("insufficient data", input.Status));
         Assert.Equal("insufficient data", drift.Score!.Status);
     }
@@ -99,17 +100,22 @@ public class DriftTests
     }
 
     [Theory]
-    [InlineData("?from=yesterday", "from")]
-    [InlineData("?to=2026-13-01", "to")]
-    [InlineData("?from=2026-12-07T10:00:00Z&to=2026-12-07T09:00:00Z", "from")]
-    [InlineData("?version=latest", "version")]
-    [InlineData("?to=9999-12-31T23:59:59Z", "to")]
-    public async Task BadParametersAreA400NamingTheField(string query, string field)
+    [InlineData("drift?from=yesterday", "from")]
+    [InlineData("drift?to=2026-13-01", "to")]
+    [InlineData("drift?from=2026-12-07T10:00:00Z&to=2026-12-07T09:00:00Z", "from")]
+    [InlineData("drift?from=2026-12-07T10:07:00Z&to=2026-12-07T10:05:00Z", "from")]
+    [InlineData("drift?version=latest", "version")]
+    [InlineData("drift?to=9999-12-31T23:59:59Z", "to")]
+    [InlineData("traffic?from=yesterday", "from")]
+    [InlineData("traffic?to=2026-13-01", "to")]
+    [InlineData("traffic?from=2026-12-07T10:20:00Z&to=2026-12-07T10:10:00Z", "from")]
+    [InlineData("traffic?from=1999-12-31T23:00:00Z", "from")]
+    public async Task BadParametersOfTheMonitoringQueriesAreA400NamingTheField(string query, string field)
     {
         var database = await MonitoringDatabase.CreateAsync();
         await using var app = await InferenceApp.StartAsync(settings: database.Settings());
 
-        using var response = await app.CreateClient().GetAsync($"/api/monitoring/drift{query}");
+        using var response = await app.CreateClient().GetAsync($"/api/monitoring/{query}");
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Contains(field, (await response.Content.ReadFromJsonAsync<ValidationProblemDetails>())!.Errors.Keys);

@@ -8,6 +8,7 @@ using inference::Diabetes.InferenceApi.Apis;
 using Diabetes.MlflowDouble;
 using Diabetes.Testing;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Testing;
@@ -17,19 +18,22 @@ namespace Diabetes.InferenceApi.FunctionalTests;
 /// <summary>
 /// The inference API in memory, configured only through its documented keys: the MLflow double on a loopback port as
 /// <c>services__mlflow__http__0</c>, the S3 server as <c>ConnectionStrings__minio</c>, a short refresh interval, and
-/// any other keys a test gives (the prediction log's). Its logs are kept (<see cref="Logs"/>).
+/// any other keys a test gives (the prediction log's). Its logs are kept (<see cref="Logs"/>), and a test may give it
+/// the clock it reads.
 /// </summary>
 public sealed class InferenceApp : ServiceFactory<inference::Program>
 {
     public static readonly TimeSpan RefreshInterval = TimeSpan.FromMilliseconds(200);
 
     private readonly IReadOnlyDictionary<string, string?> _settings;
+    private readonly TimeProvider? _clock;
     private int _disposed;
 
-    private InferenceApp(MlflowServerDouble mlflow, IReadOnlyDictionary<string, string?>? settings)
+    private InferenceApp(MlflowServerDouble mlflow, IReadOnlyDictionary<string, string?>? settings, TimeProvider? clock)
     {
         Mlflow = mlflow;
         _settings = settings ?? new Dictionary<string, string?>();
+        _clock = clock;
     }
 
     public MlflowServerDouble Mlflow { get; }
@@ -41,10 +45,12 @@ public sealed class InferenceApp : ServiceFactory<inference::Program>
 
     /// <summary>
     /// Starts with the double as MLflow 3, accepting the Host headers <paramref name="mlflowAllowedHosts"/> (default:
-    /// the server's), and the configuration keys <paramref name="settings"/> besides.
+    /// the server's), and the configuration keys <paramref name="settings"/> besides; reading <paramref name="clock"/>
+    /// (default: the system's).
     /// </summary>
-    public static async Task<InferenceApp> StartAsync(IReadOnlyList<string>? mlflowAllowedHosts = null, IReadOnlyDictionary<string, string?>? settings = null) =>
-        new(await MlflowServerDouble.StartAsync(MlflowServerDouble.Mlflow3, mlflowAllowedHosts), settings);
+    public static async Task<InferenceApp> StartAsync(
+        IReadOnlyList<string>? mlflowAllowedHosts = null, IReadOnlyDictionary<string, string?>? settings = null, TimeProvider? clock = null) =>
+        new(await MlflowServerDouble.StartAsync(MlflowServerDouble.Mlflow3, mlflowAllowedHosts), settings, clock);
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
@@ -57,6 +63,10 @@ public sealed class InferenceApp : ServiceFactory<inference::Program>
         }
 
         builder.ConfigureLogging(logging => logging.AddFakeLogging(options => options.CollectRecordsForDisabledLogLevels = false));
+        if (_clock is { } clock)
+        {
+            builder.ConfigureTestServices(services => services.AddSingleton(clock));
+        }
     }
 
     public async Task<HttpResponseMessage> PredictAsync(JsonNode? body, string path = "/api/predictions") =>
