@@ -6,8 +6,6 @@ namespace Diabetes.Web.Charts;
 /// <summary>The data analysis as pictures: inline SVG drawn with ScottPlot, so the page needs no chart script.</summary>
 public static class DataCharts
 {
-    private const int Width = 720;
-    private const int Height = 360;
     private static readonly string[] Outcomes = ["NO", ">30", "<30"];
 
     /// <summary>The share of each outcome in each split of RAW DATA.</summary>
@@ -33,7 +31,7 @@ public static class DataCharts
         plot.ShowLegend(Alignment.UpperRight);
         plot.Title("Outcome by split (%)");
         plot.Axes.Margins(bottom: 0);
-        return Svg(plot);
+        return ChartSvg.Of(plot);
     }
 
     /// <summary>The share of missing values in each column that has any.</summary>
@@ -49,7 +47,7 @@ public static class DataCharts
         plot.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericManual(missing.Select((c, i) => new Tick(i, c.Name)).ToArray());
         plot.Title("Missing values per column (%)");
         plot.Axes.Margins(left: 0);
-        return Svg(plot, height: Math.Max(Height / 2, 60 + 28 * missing.Length));
+        return ChartSvg.Of(plot, height: Math.Max(ChartSvg.Height / 2, 60 + 28 * missing.Length));
     }
 
     /// <summary>Rows of each train batch loaded so far.</summary>
@@ -61,8 +59,6 @@ public static class DataCharts
         plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual(train.Select(b => new Tick(b.BatchNumber!.Value, $"batch {b.BatchNumber}")).ToArray());
         plot.Title("Train rows per batch");
         plot.Axes.Margins(bottom: 0);
-        return Svg(plot);
+        return ChartSvg.Of(plot);
     }
-
-    private static string Svg(Plot plot, int height = Height) => plot.GetSvgXml(Width, height);
 }

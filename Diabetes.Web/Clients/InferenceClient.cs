@@ -12,6 +12,16 @@ public interface IInferenceApi
 
     [Get("/api/model")]
     Task<IApiResponse<ServedModel>> GetModelAsync(CancellationToken cancellationToken);
+
+    /// <summary>Predictions per hour and version in the window [<paramref name="from"/>, <paramref name="to"/>) (ISO 8601).</summary>
+    [Get("/api/monitoring/traffic")]
+    Task<IApiResponse<Traffic>> GetTrafficAsync(string from, string to, CancellationToken cancellationToken);
+
+    [Get("/api/monitoring/drift")]
+    Task<IApiResponse<Drift>> GetDriftAsync(string version, string from, string to, CancellationToken cancellationToken);
+
+    [Get("/api/monitoring/performance")]
+    Task<IApiResponse<Performance>> GetPerformanceAsync(string version, CancellationToken cancellationToken);
 }
 
 public sealed record ModelReference(string Name, string Version, string? RunId, string Algorithm);

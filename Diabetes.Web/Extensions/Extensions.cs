@@ -12,6 +12,7 @@ public static class Extensions
     public static IHostApplicationBuilder AddApplicationServices(this IHostApplicationBuilder builder)
     {
         builder.Services.AddRazorPages();
+        builder.Services.AddSingleton(TimeProvider.System);
 
         // A prediction is answered at once or not at all: the API's 503 ("no model yet") is an answer, not a fault to
         // wait out, so only a request that never reached the API is tried again.

@@ -9,7 +9,8 @@ using Microsoft.Playwright;
 namespace Diabetes.Web.BrowserTests;
 
 /// <summary>The web site in Debian's Chromium, as a person uses it; each test leaves a screenshot in artifacts/screenshots.</summary>
-public class WebPageTests(WebSystem system) : IClassFixture<WebSystem>
+[Collection(nameof(WebSystem))]
+public class WebPageTests(WebSystem system)
 {
     [Fact]
     public async Task ThePredictPageStartsWithATypicalPatientAndShowsTheProbabilityAndTheModelVersion()

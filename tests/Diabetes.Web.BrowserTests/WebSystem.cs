@@ -119,3 +119,7 @@ public sealed class WebSystem : IAsyncLifetime
         }, $"{ModelArtifacts.RegisteredModelName} to be served");
     }
 }
+
+/// <summary>The test classes that share one <see cref="WebSystem"/>, which loads the dataset once.</summary>
+[CollectionDefinition(nameof(WebSystem))]
+public sealed class WebSystemCollection : ICollectionFixture<WebSystem>;
