@@ -30,9 +30,27 @@ public sealed class BenchPlatform : IAsyncDisposable
         return platform;
     }
 
-    /// <summary>Starts the inference API, watching the double's registry every second.</summary>
-    public Task<HttpClient> StartInferenceAsync(string binDirectory) =>
-        StartServiceAsync("inference", Dll(binDirectory, "Diabetes.InferenceApi"), ("Serving__RefreshInterval", "00:00:01"));
+    /// <summary>
+    /// Starts the inference API as <paramref name="name"/>, watching the double's registry every second, with
+    /// <paramref name="settings"/> besides (the prediction log's connection string, for one).
+    /// </summary>
+    public Task<HttpClient> StartInferenceAsync(string binDirectory, string name = "inference", params (string Key, string Value)[] settings) =>
+        StartServiceAsync(name, Dll(binDirectory, "Diabetes.InferenceApi"), [("Serving__RefreshInterval", "00:00:01"), .. settings]);
+
+    /// <summary>The process id of a service, for reading its counters from outside.</summary>
+    public int ProcessId(string service) => _processes[service].Id;
+
+    /// <summary>Stops a service and forgets it, so that it can be started again afresh.</summary>
+    public async Task StopServiceAsync(string service)
+    {
+        var process = _processes[service];
+        _processes.Remove(service);
+        await StopAsync(process);
+    }
+
+    /// <summary>The machine's load average over the last minute.</summary>
+    public static double LoadAverage() =>
+        double.Parse(File.ReadAllText("/proc/loadavg").Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>The resident memory of a service now (VmRSS).</summary>
     public long MemoryMiB(string service) => StatusMiB(service, "VmRSS:");
@@ -109,11 +127,16 @@ public sealed class BenchPlatform : IAsyncDisposable
     {
         foreach (var process in _processes.Values)
         {
-            process.Kill(entireProcessTree: true);
-            await process.WaitForExitAsync();
-            process.Dispose();
+            await StopAsync(process);
         }
 
         await Mlflow.DisposeAsync();
+    }
+
+    private static async Task StopAsync(Process process)
+    {
+        process.Kill(entireProcessTree: true);
+        await process.WaitForExitAsync();
+        process.Dispose();
     }
 }

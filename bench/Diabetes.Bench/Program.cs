@@ -5,7 +5,9 @@ using Diabetes.Bench;
 // the services' configuration keys in the environment (ConnectionStrings__rawdata, __cleandata, __minio,
 // Dataset__Source). MLflow is the test double of its REST API, in this process.
 // With "cv", it scores the candidates in patient-grouped cross-validation instead, in this process, with no service.
-// With "serving", it loads the inference API with wrk, a model swap included (ServingBenchmark).
+// With "serving", it loads the inference API with wrk, a model swap included, the prediction log off and on, and times
+// the drift query over 1,000,000 logged predictions (ServingBenchmark); with "drift", that query alone (DriftBenchmark).
+// Both take the connection string of an empty database for the prediction log.
 // With "scale N rounds", it runs the pipeline and a training job on the real dataset and on an N-times one, rounds times
 // each, on databases of its own on the same server (ScaleBenchmark).
 // With "traffic", it sends encounters of a split to a running inference API (TrafficReplay; its options in TrafficOptions).
@@ -20,10 +22,18 @@ if (args is ["cv", var datasetPath])
     return 0;
 }
 
-if (args is ["serving", var servingBin, var servingDataset])
+if (args is ["serving", var servingBin, var servingDataset, var servingLog])
 {
     await using var serving = await BenchPlatform.StartAsync();
-    await ServingBenchmark.RunAsync(serving, servingBin, servingDataset);
+    await ServingBenchmark.RunAsync(serving, servingBin, servingDataset, servingLog);
+    return 0;
+}
+
+if (args is ["drift", var driftBin, var driftDataset, var driftLog])
+{
+    await using var drift = await BenchPlatform.StartAsync();
+    var figures = await DriftBenchmark.RunAloneAsync(drift, driftBin, driftDataset, driftLog);
+    figures.PrintGoal();
     return 0;
 }
 
@@ -44,7 +54,8 @@ if (args is [var pipelineBin, "pipeline"])
 if (args is not [var binDirectory])
 {
     Console.Error.WriteLine("usage: Diabetes.Bench <artifacts/bin folder of the Release builds> [pipeline] | Diabetes.Bench <artifacts/bin folder> scale <N> <rounds> <dataset zip> | " +
-        "Diabetes.Bench cv <dataset zip> | Diabetes.Bench serving <artifacts/bin folder> <dataset zip> | Diabetes.Bench traffic --url <inference API> [options]");
+        "Diabetes.Bench cv <dataset zip> | Diabetes.Bench serving|drift <artifacts/bin folder> <dataset zip> <prediction log's connection string> | " +
+        "Diabetes.Bench traffic --url <inference API> [options]");
     return 2;
 }
 

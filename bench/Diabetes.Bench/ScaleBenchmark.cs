@@ -61,7 +61,7 @@ public static class ScaleBenchmark
             await admin.ExecuteAsync($"CREATE DATABASE {database}", CancellationToken.None);
         }
 
-        var loadBefore = LoadAverage();
+        var loadBefore = BenchPlatform.LoadAverage();
         PipelineFigures pipeline;
         TrainingFigures training;
         long trainerPeak;
@@ -76,7 +76,7 @@ public static class ScaleBenchmark
             Console.WriteLine($"  trainer peak memory {trainerPeak} MiB");
         }
 
-        var loadAfter = LoadAverage();
+        var loadAfter = BenchPlatform.LoadAverage();
         // The next run of this file stores it again, as this one did; the databases go with their run.
         await minio.RemoveObjectAsync(new RemoveObjectArgs().WithBucket(DatasetBucket.Bucket)
             .WithObject(DatasetBucket.ObjectKey(pipeline.Prepared.SourceSha256, Path.GetFileName(dataset))));
@@ -87,10 +87,6 @@ public static class ScaleBenchmark
 
         return new Run(factor, pipeline.Prepared.Rows, pipeline, training, trainerPeak, loadBefore, loadAfter);
     }
-
-    /// <summary>The machine's load average over the last minute.</summary>
-    private static double LoadAverage() =>
-        double.Parse(File.ReadAllText("/proc/loadavg").Split(' ')[0], CultureInfo.InvariantCulture);
 
     private static void Print(IReadOnlyList<Run> runs, int factor)
     {

@@ -1,31 +1,44 @@
+extern alias inference;
+
 using System.Diagnostics;
 using System.Globalization;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
+using Diabetes.Core.Data;
 using Diabetes.Core.Encounters;
 using Diabetes.Core.Mlflow;
 using Diabetes.Core.Modeling;
 using Diabetes.Testing;
 using Diabetes.Testing.Models;
 using Diabetes.Trainer.Training;
+using inference::Diabetes.InferenceApi.Monitoring;
+using inference::Diabetes.InferenceApi.Serving;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using Npgsql;
 
 namespace Diabetes.Bench;
 
 /// <summary>
 /// The inference API under load on loopback: wrk against single predictions at concurrency 1 and 32, batches of 1,000,
 /// and a model swap in the middle of a load, with the real chosen model (LightGBM, 31 leaves, 1,500 rounds) trained on
-/// the train split; and, in this process, the engine pool against scoring through the transformer.
+/// the train split; concurrency 32 with the prediction log off and on, in alternate rounds; in this process, the engine
+/// pool against scoring through the transformer; and the drift query over 1,000,000 logged predictions (<see cref="DriftBenchmark"/>).
 /// </summary>
 public static partial class ServingBenchmark
 {
     private const string Endpoint = "/api/predictions";
 
-    public static async Task RunAsync(BenchPlatform platform, string binDirectory, string datasetZip)
+    /// <summary>Rounds of concurrency 32 with the log off, then on; each round as long as the others.</summary>
+    private const int LoggingRounds = 4;
+
+    private const int RoundSeconds = 10;
+
+    /// <param name="monitoring">The connection string of an empty database for the prediction log.</param>
+    public static async Task RunAsync(BenchPlatform platform, string binDirectory, string datasetZip, string monitoring)
     {
         var (train, validation) = Splits(datasetZip);
         var stopwatch = Stopwatch.StartNew();
@@ -40,8 +53,11 @@ public static partial class ServingBenchmark
         await ModelPublisher.PublishAsync(mlflow, chosen, trainer.Features, lineage);
         var second = await ModelPublisher.PublishAsync(mlflow, challenger, trainer.Features, lineage, promote: false);
 
+        // Two instances: the log off (the figures below) and on (the rounds against the other one).
         var api = await platform.StartInferenceAsync(binDirectory);
+        var logged = await platform.StartInferenceAsync(binDirectory, LoggedInstance, ("ConnectionStrings__monitoring", monitoring));
         await WaitForVersionAsync(api, "1");
+        await WaitForVersionAsync(logged, "1");
         Console.WriteLine($"  inference API serving version 1; memory with one model loaded: {platform.MemoryMiB("inference")} MiB resident");
 
         var single = TypicalEncounter.ToRequest().ToJsonString();
@@ -55,6 +71,7 @@ public static partial class ServingBenchmark
         Console.WriteLine($"  single, concurrency 1:  {one.RequestsPerSecond,8:N0} req/s  p50 {one.P50Ms:F3} ms  p99 {one.P99Ms:F3} ms  failed {one.Failed}");
         var many = Wrk(api, single, connections: 32, threads: 2, seconds: 10);
         Console.WriteLine($"  single, concurrency 32: {many.RequestsPerSecond,8:N0} req/s  p50 {many.P50Ms:F3} ms  p99 {many.P99Ms:F3} ms  failed {many.Failed}");
+        var logging = await CompareLoggingAsync(platform, api, logged, single, monitoring);
         var batches = Wrk(api, batch, connections: 2, threads: 2, seconds: 10, path: "/api/predictions/batch");
         Console.WriteLine($"  batches of 1,000, concurrency 2: {batches.RequestsPerSecond * 1_000,8:N0} rows/s  p50 {batches.P50Ms:F1} ms  failed {batches.Failed}");
 
@@ -69,11 +86,109 @@ public static partial class ServingBenchmark
         Console.WriteLine($"  memory after the runs: {platform.MemoryMiB("inference")} MiB resident, peak {platform.PeakMemoryMiB("inference")} MiB");
 
         CompareScorers(chosen.Model, validation);
+        var drift = await DriftBenchmark.RunAsync(platform, binDirectory, datasetZip, monitoring, second.Version);
         Console.WriteLine();
         Console.WriteLine("Serving goals on this machine (load generator on the same cores):");
         Console.WriteLine($"  at least 5,000 predictions/s at concurrency 32: {many.RequestsPerSecond:N0} {(many.RequestsPerSecond >= 5_000 ? "met" : "MISSED")}");
         Console.WriteLine($"  p99 at most 2 ms at concurrency 1: {one.P99Ms:F3} ms {(one.P99Ms <= 2 ? "met" : "MISSED")} (GET /alive alone: {floor.P99Ms:F3} ms)");
         Console.WriteLine($"  no failed request across a swap: {during.Failed} {(during.Failed == 0 ? "met" : "MISSED")}");
+        Console.WriteLine($"  concurrency 32 with the log on at least 90 % of off: {logging.Ratio:P1} {(logging.Ratio >= 0.9 ? "met" : "MISSED")}");
+        Console.WriteLine($"  the writer keeping up (no drops, health Healthy) at that rate: {logging.Dropped} dropped, health {logging.Health} " +
+            $"{(logging.Dropped == 0 && logging.Health == "Healthy" ? "met" : "MISSED")}");
+        drift.PrintGoal();
+    }
+
+    private const string LoggedInstance = "inference-logged";
+
+    private sealed record LoggingFigures(double Ratio, long Dropped, string Health);
+
+    /// <summary>
+    /// Single predictions at concurrency 32 against the instance without the log and the one with it, in alternate
+    /// rounds of the same length (the machine's other work then weighs on both alike). After each round with the log,
+    /// the instance's own counters, read from outside its process: predictions answered, written and dropped; and
+    /// whether <c>/health</c> stayed Healthy while the round ran and its log was written.
+    /// </summary>
+    private static async Task<LoggingFigures> CompareLoggingAsync(BenchPlatform platform, HttpClient off, HttpClient on, string body, string monitoring)
+    {
+        await WarmUpAsync(on, body);
+        Console.WriteLine($"  concurrency 32, the prediction log off and on, {LoggingRounds} rounds of {RoundSeconds} s each (load average {BenchPlatform.LoadAverage():F1}):");
+        await using var counters = new ServiceCounters(platform.ProcessId(LoggedInstance), ServingTelemetry.SourceName);
+        await counters.RefreshAsync();
+        var (offRates, onRates) = (new List<double>(), new List<double>());
+        var (answered, written, dropped) = (0L, 0L, 0L);
+        var health = new HashSet<string>(StringComparer.Ordinal);
+        for (var round = 1; round <= LoggingRounds; round++)
+        {
+            var withoutLog = Wrk(off, body, connections: 32, threads: 2, seconds: RoundSeconds);
+            offRates.Add(withoutLog.RequestsPerSecond);
+
+            using var watching = new CancellationTokenSource();
+            var watch = WatchHealthAsync(on, health, watching.Token);
+            var withLog = Wrk(on, body, connections: 32, threads: 2, seconds: RoundSeconds);
+            onRates.Add(withLog.RequestsPerSecond);
+            // Everything answered is written or dropped once the writer has caught up.
+            var caughtUp = await WaitAsync(async () =>
+            {
+                await counters.RefreshAsync();
+                return counters.Total(PredictionsCounter) == counters.Total(WrittenCounter) + counters.Total(DroppedCounter);
+            }, TimeSpan.FromSeconds(60));
+            await watching.CancelAsync();
+            await watch;
+            var (roundAnswered, roundWritten, roundDropped) = (counters.Total(PredictionsCounter) - answered,
+                counters.Total(WrittenCounter) - written, counters.Total(DroppedCounter) - dropped);
+            (answered, written, dropped) = (answered + roundAnswered, written + roundWritten, dropped + roundDropped);
+            Console.WriteLine($"    round {round}: off {withoutLog.RequestsPerSecond,8:N0} req/s (p99 {withoutLog.P99Ms:F1} ms, failed {withoutLog.Failed}); " +
+                $"on {withLog.RequestsPerSecond,8:N0} req/s (p99 {withLog.P99Ms:F1} ms, failed {withLog.Failed}); " +
+                $"logged: {roundAnswered:N0} answered, {roundWritten:N0} written, {roundDropped:N0} dropped{(caughtUp ? "" : ", the writer NOT caught up after 60 s")}; " +
+                $"health {string.Join("/", health)}; load average {BenchPlatform.LoadAverage():F1}");
+        }
+
+        await using var connection = new NpgsqlConnection(monitoring);
+        await connection.OpenAsync();
+        var rows = await connection.ScalarAsync<long>($"SELECT count(*) FROM {PredictionTable.Name}", CancellationToken.None);
+        var ratio = onRates.Average() / offRates.Average();
+        Console.WriteLine($"    mean: off {offRates.Average():N0} req/s, on {onRates.Average():N0} req/s, on/off {ratio:P1}; " +
+            $"{answered:N0} answered, {written:N0} written ({rows:N0} rows in predictions), {dropped:N0} dropped");
+        return new LoggingFigures(ratio, dropped, string.Join("/", health));
+    }
+
+    private const string PredictionsCounter = "diabetes.predictions";
+    private const string WrittenCounter = "diabetes.prediction_log.written";
+    private const string DroppedCounter = "diabetes.prediction_log.dropped";
+
+    /// <summary>Adds every status <c>/health</c> answers, twice a second, to <paramref name="seen"/> until cancelled.</summary>
+    private static async Task WatchHealthAsync(HttpClient api, HashSet<string> seen, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            using (var response = await api.GetAsync("/health", CancellationToken.None))
+            {
+                seen.Add(await response.Content.ReadAsStringAsync(CancellationToken.None));
+            }
+
+            try
+            {
+                await Task.Delay(500, cancellationToken);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    private static async Task<bool> WaitAsync(Func<Task<bool>> condition, TimeSpan limit)
+    {
+        var stopwatch = Stopwatch.StartNew();
+        while (!await condition())
+        {
+            if (stopwatch.Elapsed > limit)
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     /// <summary>
@@ -115,7 +230,7 @@ public static partial class ServingBenchmark
         }
     }
 
-    private static async Task<double> WaitForVersionAsync(HttpClient api, string version)
+    internal static async Task<double> WaitForVersionAsync(HttpClient api, string version)
     {
         var stopwatch = Stopwatch.StartNew();
         while (stopwatch.Elapsed < TimeSpan.FromMinutes(2))
@@ -186,7 +301,7 @@ public static partial class ServingBenchmark
     private static partial Regex SocketErrorsPattern();
 
     /// <summary>CLEAN train and validation rows of the dataset, split by the design's rule, in model inputs.</summary>
-    private static (List<ModelInput> Train, List<ModelInput> Validation) Splits(string datasetZip)
+    internal static (List<ModelInput> Train, List<ModelInput> Validation) Splits(string datasetZip)
     {
         var rows = CrossValidationBenchmark.Load(datasetZip);
         List<ModelInput> Of(DatasetSplit split) => rows.Where(r => SplitRule.OfBucket(r.Bucket) == split).Select(r => r.Input).ToList();
