@@ -34,7 +34,7 @@ public sealed class BenchPlatform : IAsyncDisposable
     /// Starts the inference API as <paramref name="name"/>, watching the double's registry every second, with
     /// <paramref name="settings"/> besides (the prediction log's connection string, for one).
     /// </summary>
-    public Task<HttpClient> StartInferenceAsync(string binDirectory, string name = "inference", params (string Key, string Value)[] settings) =>
+    public Task<HttpClient> StartInferenceAsync(string binDirectory, string name, params (string Key, string Value)[] settings) =>
         StartServiceAsync(name, Dll(binDirectory, "Diabetes.InferenceApi"), [("Serving__RefreshInterval", "00:00:01"), .. settings]);
 
     /// <summary>The process id of a service, for reading its counters from outside.</summary>
@@ -51,6 +51,51 @@ public sealed class BenchPlatform : IAsyncDisposable
     /// <summary>The machine's load average over the last minute.</summary>
     public static double LoadAverage() =>
         double.Parse(File.ReadAllText("/proc/loadavg").Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>
+    /// The CPU time a process has used, in seconds; with <paramref name="children"/>, that of its running children and of
+    /// those that ended too (PostgreSQL's server process and its backends).
+    /// </summary>
+    public static double CpuSeconds(int processId, bool children = false)
+    {
+        var ticks = Times(processId) is { } own ? own.User + own.System + (children ? own.ChildrenUser + own.ChildrenSystem : 0) : 0;
+        if (children)
+        {
+            foreach (var directory in Directory.EnumerateDirectories("/proc"))
+            {
+                if (int.TryParse(Path.GetFileName(directory), out var child) && Times(child) is { } times && times.Parent == processId)
+                {
+                    ticks += times.User + times.System;
+                }
+            }
+        }
+
+        return ticks / ClockTicksPerSecond;
+    }
+
+    /// <summary>Linux's USER_HZ, the unit of /proc's times, on every architecture .NET runs on.</summary>
+    private const double ClockTicksPerSecond = 100;
+
+    private sealed record ProcessTimes(int Parent, long User, long System, long ChildrenUser, long ChildrenSystem);
+
+    /// <summary>A process's times from /proc/PID/stat (fields 4 and 14 to 17), or null when it has ended.</summary>
+    private static ProcessTimes? Times(int processId)
+    {
+        string stat;
+        try
+        {
+            stat = File.ReadAllText($"/proc/{processId}/stat");
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+
+        // After the command's name in parentheses (which may hold spaces) come the fields from the state (3) on.
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        long Field(int number) => long.Parse(fields[number - 3], System.Globalization.CultureInfo.InvariantCulture);
+        return new ProcessTimes((int)Field(4), Field(14), Field(15), Field(16), Field(17));
+    }
 
     /// <summary>The resident memory of a service now (VmRSS).</summary>
     public long MemoryMiB(string service) => StatusMiB(service, "VmRSS:");

@@ -21,15 +21,19 @@ public sealed class ServiceCounters : IAsyncDisposable
     private readonly ConcurrentDictionary<(string Instrument, string Tags), double> _totals = new();
     private long _publications;
 
-    /// <summary>Starts reading the counters of meter <paramref name="meter"/> in process <paramref name="processId"/>.</summary>
-    public ServiceCounters(int processId, string meter)
+    /// <summary>
+    /// Starts reading <paramref name="counters"/> (each a meter and one of its counters) in process
+    /// <paramref name="processId"/>; only those, so that the service does not pay for aggregating the others (its latency
+    /// histogram, for one). A process takes one such session at a time.
+    /// </summary>
+    public ServiceCounters(int processId, params (string Meter, string Counter)[] counters)
     {
         var sessionId = Guid.NewGuid().ToString("N");
         var provider = new EventPipeProvider(MetricsSource, EventLevel.Informational, keywords: 0x3 /* messages and time series */,
             arguments: new Dictionary<string, string>
             {
                 ["SessionId"] = sessionId,
-                ["Metrics"] = meter,
+                ["Metrics"] = string.Join(",", counters.Select(counter => $"{counter.Meter}\\{counter.Counter}")),
                 ["RefreshInterval"] = "1",
                 ["MaxTimeSeries"] = "1000",
                 ["MaxHistograms"] = "20",
@@ -49,7 +53,7 @@ public sealed class ServiceCounters : IAsyncDisposable
                     _totals[((string)e.PayloadByName("instrumentName"), (string)e.PayloadByName("tags"))] =
                         double.Parse((string)e.PayloadByName("value"), CultureInfo.InvariantCulture);
                     break;
-                case "CollectionStop":
+                case "Collection/Stop":
                     Interlocked.Increment(ref _publications);
                     break;
                 case "Error" or "MultipleSessionsNotSupportedError" or "TimeSeriesLimitReached":

@@ -33,7 +33,7 @@ public static partial class ServingBenchmark
     private const string Endpoint = "/api/predictions";
 
     /// <summary>Rounds of concurrency 32 with the log off, then on; each round as long as the others.</summary>
-    private const int LoggingRounds = 4;
+    private const int LoggingRounds = 5;
 
     private const int RoundSeconds = 10;
 
@@ -54,11 +54,11 @@ public static partial class ServingBenchmark
         var second = await ModelPublisher.PublishAsync(mlflow, challenger, trainer.Features, lineage, promote: false);
 
         // Two instances: the log off (the figures below) and on (the rounds against the other one).
-        var api = await platform.StartInferenceAsync(binDirectory);
+        var api = await platform.StartInferenceAsync(binDirectory, OffInstance);
         var logged = await platform.StartInferenceAsync(binDirectory, LoggedInstance, ("ConnectionStrings__monitoring", monitoring));
         await WaitForVersionAsync(api, "1");
         await WaitForVersionAsync(logged, "1");
-        Console.WriteLine($"  inference API serving version 1; memory with one model loaded: {platform.MemoryMiB("inference")} MiB resident");
+        Console.WriteLine($"  inference API serving version 1; memory with one model loaded: {platform.MemoryMiB(OffInstance)} MiB resident");
 
         var single = TypicalEncounter.ToRequest().ToJsonString();
         var batch = new JsonArray(Enumerable.Range(0, 1_000).Select(i => (JsonNode)Request(validation[i % validation.Count], i)).ToArray()).ToJsonString();
@@ -83,7 +83,7 @@ public static partial class ServingBenchmark
         var during = await load;
         Console.WriteLine($"  swap to version {second.Version} under load: served {swapSeconds:F1} s after promotion; " +
             $"{during.Requests:N0} requests, failed {during.Failed}, {during.RequestsPerSecond:N0} req/s");
-        Console.WriteLine($"  memory after the runs: {platform.MemoryMiB("inference")} MiB resident, peak {platform.PeakMemoryMiB("inference")} MiB");
+        Console.WriteLine($"  memory after the runs: {platform.MemoryMiB(OffInstance)} MiB resident, peak {platform.PeakMemoryMiB(OffInstance)} MiB");
 
         CompareScorers(chosen.Model, validation);
         var drift = await DriftBenchmark.RunAsync(platform, binDirectory, datasetZip, monitoring, second.Version);
@@ -98,6 +98,7 @@ public static partial class ServingBenchmark
         drift.PrintGoal();
     }
 
+    private const string OffInstance = "inference";
     private const string LoggedInstance = "inference-logged";
 
     private sealed record LoggingFigures(double Ratio, long Dropped, string Health);
@@ -110,46 +111,81 @@ public static partial class ServingBenchmark
     /// </summary>
     private static async Task<LoggingFigures> CompareLoggingAsync(BenchPlatform platform, HttpClient off, HttpClient on, string body, string monitoring)
     {
-        await WarmUpAsync(on, body);
         Console.WriteLine($"  concurrency 32, the prediction log off and on, {LoggingRounds} rounds of {RoundSeconds} s each (load average {BenchPlatform.LoadAverage():F1}):");
-        await using var counters = new ServiceCounters(platform.ProcessId(LoggedInstance), ServingTelemetry.SourceName);
-        await counters.RefreshAsync();
+        await using var counters = new ServiceCounters(platform.ProcessId(LoggedInstance),
+            (ServingTelemetry.SourceName, PredictionsCounter), (ServingTelemetry.SourceName, WrittenCounter), (ServingTelemetry.SourceName, DroppedCounter));
+        // A round of each, not counted: the instance with the log has not yet run its writer's code, nor held its load
+        // (after 200 requests or half a round only, its first round ran far below its next ones).
+        Wrk(on, body, connections: 32, threads: 2, seconds: RoundSeconds);
+        Wrk(off, body, connections: 32, threads: 2, seconds: RoundSeconds);
+        // Everything answered is written or dropped once the writer has caught up.
+        async Task<bool> CaughtUpAsync()
+        {
+            await counters.RefreshAsync();
+            return counters.Total(PredictionsCounter) == counters.Total(WrittenCounter) + counters.Total(DroppedCounter);
+        }
+
+        await WaitAsync(CaughtUpAsync, TimeSpan.FromSeconds(60));
+        (long Answered, long Written, long Dropped) Totals() =>
+            (counters.Total(PredictionsCounter), counters.Total(WrittenCounter), counters.Total(DroppedCounter));
+        var before = Totals();
         var (offRates, onRates) = (new List<double>(), new List<double>());
-        var (answered, written, dropped) = (0L, 0L, 0L);
-        var health = new HashSet<string>(StringComparer.Ordinal);
+        var health = new SortedSet<string>(StringComparer.Ordinal);
+        var postgres = await PostgresServerProcessAsync(monitoring);
+        var (offCpu, onCpu, postgresCpu) = (0.0, 0.0, 0.0);
         for (var round = 1; round <= LoggingRounds; round++)
         {
+            var offStart = BenchPlatform.CpuSeconds(platform.ProcessId(OffInstance));
             var withoutLog = Wrk(off, body, connections: 32, threads: 2, seconds: RoundSeconds);
             offRates.Add(withoutLog.RequestsPerSecond);
+            var offRoundCpu = BenchPlatform.CpuSeconds(platform.ProcessId(OffInstance)) - offStart;
+            offCpu += offRoundCpu;
 
             using var watching = new CancellationTokenSource();
-            var watch = WatchHealthAsync(on, health, watching.Token);
+            var roundHealth = new SortedSet<string>(StringComparer.Ordinal);
+            var watch = WatchHealthAsync(on, roundHealth, watching.Token);
+            var (onStart, postgresStart) = (BenchPlatform.CpuSeconds(platform.ProcessId(LoggedInstance)), BenchPlatform.CpuSeconds(postgres, children: true));
             var withLog = Wrk(on, body, connections: 32, threads: 2, seconds: RoundSeconds);
             onRates.Add(withLog.RequestsPerSecond);
-            // Everything answered is written or dropped once the writer has caught up.
-            var caughtUp = await WaitAsync(async () =>
-            {
-                await counters.RefreshAsync();
-                return counters.Total(PredictionsCounter) == counters.Total(WrittenCounter) + counters.Total(DroppedCounter);
-            }, TimeSpan.FromSeconds(60));
+            var caughtUp = await WaitAsync(CaughtUpAsync, TimeSpan.FromSeconds(60));
+            var (onRoundCpu, postgresRoundCpu) = (BenchPlatform.CpuSeconds(platform.ProcessId(LoggedInstance)) - onStart,
+                BenchPlatform.CpuSeconds(postgres, children: true) - postgresStart);
+            (onCpu, postgresCpu) = (onCpu + onRoundCpu, postgresCpu + postgresRoundCpu);
             await watching.CancelAsync();
             await watch;
-            var (roundAnswered, roundWritten, roundDropped) = (counters.Total(PredictionsCounter) - answered,
-                counters.Total(WrittenCounter) - written, counters.Total(DroppedCounter) - dropped);
-            (answered, written, dropped) = (answered + roundAnswered, written + roundWritten, dropped + roundDropped);
-            Console.WriteLine($"    round {round}: off {withoutLog.RequestsPerSecond,8:N0} req/s (p99 {withoutLog.P99Ms:F1} ms, failed {withoutLog.Failed}); " +
-                $"on {withLog.RequestsPerSecond,8:N0} req/s (p99 {withLog.P99Ms:F1} ms, failed {withLog.Failed}); " +
+            health.UnionWith(roundHealth);
+            var after = Totals();
+            var (roundAnswered, roundWritten, roundDropped) = (after.Answered - before.Answered, after.Written - before.Written, after.Dropped - before.Dropped);
+            before = after;
+            Console.WriteLine($"    round {round}: off {withoutLog.RequestsPerSecond,8:N0} req/s (p99 {withoutLog.P99Ms:F1} ms, failed {withoutLog.Failed}, " +
+                $"CPU {Micros(offRoundCpu, withoutLog.Requests)} µs a request); " +
+                $"on {withLog.RequestsPerSecond,8:N0} req/s (p99 {withLog.P99Ms:F1} ms, failed {withLog.Failed}, CPU {Micros(onRoundCpu, roundAnswered)} µs a request " +
+                $"and PostgreSQL's {Micros(postgresRoundCpu, roundAnswered)} µs); " +
                 $"logged: {roundAnswered:N0} answered, {roundWritten:N0} written, {roundDropped:N0} dropped{(caughtUp ? "" : ", the writer NOT caught up after 60 s")}; " +
-                $"health {string.Join("/", health)}; load average {BenchPlatform.LoadAverage():F1}");
+                $"health {string.Join("/", roundHealth)}; load average {BenchPlatform.LoadAverage():F1}");
         }
 
         await using var connection = new NpgsqlConnection(monitoring);
         await connection.OpenAsync();
         var rows = await connection.ScalarAsync<long>($"SELECT count(*) FROM {PredictionTable.Name}", CancellationToken.None);
         var ratio = onRates.Average() / offRates.Average();
+        var total = Totals();
         Console.WriteLine($"    mean: off {offRates.Average():N0} req/s, on {onRates.Average():N0} req/s, on/off {ratio:P1}; " +
-            $"{answered:N0} answered, {written:N0} written ({rows:N0} rows in predictions), {dropped:N0} dropped");
-        return new LoggingFigures(ratio, dropped, string.Join("/", health));
+            $"CPU a request: off {Micros(offCpu, offRates.Sum() * RoundSeconds)} µs, on {Micros(onCpu, onRates.Sum() * RoundSeconds)} µs " +
+            $"and PostgreSQL's {Micros(postgresCpu, onRates.Sum() * RoundSeconds)} µs; with the warm-up round, " +
+            $"{total.Answered:N0} answered, {total.Written:N0} written ({rows:N0} rows in predictions), {total.Dropped:N0} dropped");
+        return new LoggingFigures(ratio, total.Dropped, string.Join("/", health));
+    }
+
+    private static string Micros(double cpuSeconds, double requests) => (cpuSeconds * 1e6 / Math.Max(requests, 1)).ToString("F0", CultureInfo.InvariantCulture);
+
+    /// <summary>The process id of the PostgreSQL server, from its data directory's <c>postmaster.pid</c>.</summary>
+    private static async Task<int> PostgresServerProcessAsync(string connectionString)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        var dataDirectory = await connection.ScalarAsync<string>("SHOW data_directory", CancellationToken.None);
+        return int.Parse(File.ReadLines(Path.Combine(dataDirectory, "postmaster.pid")).First(), CultureInfo.InvariantCulture);
     }
 
     private const string PredictionsCounter = "diabetes.predictions";
@@ -157,7 +193,7 @@ public static partial class ServingBenchmark
     private const string DroppedCounter = "diabetes.prediction_log.dropped";
 
     /// <summary>Adds every status <c>/health</c> answers, twice a second, to <paramref name="seen"/> until cancelled.</summary>
-    private static async Task WatchHealthAsync(HttpClient api, HashSet<string> seen, CancellationToken cancellationToken)
+    private static async Task WatchHealthAsync(HttpClient api, ISet<string> seen, CancellationToken cancellationToken)
     {
         while (true)
         {
