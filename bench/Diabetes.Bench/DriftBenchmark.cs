@@ -5,12 +5,10 @@ using System.Globalization;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json.Nodes;
-using Diabetes.Core.Cleaning;
 using Diabetes.Core.Data;
 using Diabetes.Core.Encounters;
 using Diabetes.Core.Mlflow;
 using Diabetes.Core.Modeling;
-using Diabetes.Ingest.Sources;
 using Diabetes.Testing;
 using Diabetes.Testing.Models;
 using Diabetes.Trainer.Training;
@@ -184,17 +182,14 @@ public static class DriftBenchmark
     }
 
     /// <summary>The test split's usable encounters as batch requests of 1,000 (the last, shorter one left out).</summary>
-    private static IReadOnlyList<string> Batches(string datasetZip)
-    {
-        using var source = SourceParser.Open(datasetZip);
-        var requests = source.Rows()
-            .Where(row => row.Split == DatasetSplit.Test)
-            .Select(row => new RawEncounter(row.Fields))
-            .Where(raw => EncounterCleaner.Clean(raw) is CleaningResult.Cleaned)
-            .Select(raw => (JsonNode)TestEncounters.Request(raw))
+    private static IReadOnlyList<string> Batches(string datasetZip) =>
+        DatasetEncounters.Load(datasetZip)
+            .Where(encounter => encounter.Row.Split == DatasetSplit.Test)
+            .Select(encounter => (JsonNode)TestEncounters.Request(encounter.Raw))
+            .Chunk(BatchSize)
+            .Where(batch => batch.Length == BatchSize)
+            .Select(batch => new JsonArray(batch).ToJsonString())
             .ToArray();
-        return requests.Chunk(BatchSize).Where(batch => batch.Length == BatchSize).Select(batch => new JsonArray(batch).ToJsonString()).ToArray();
-    }
 
     /// <summary>A clock that moves one step each time it is read.</summary>
     private sealed class ReplayClock(DateTimeOffset start, TimeSpan step) : TimeProvider
