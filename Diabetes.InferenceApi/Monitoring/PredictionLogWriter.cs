@@ -26,6 +26,9 @@ public sealed partial class PredictionLogWriter(
     /// </summary>
     public static readonly TimeSpan GatherTime = TimeSpan.FromSeconds(1);
 
+    /// <summary>How often the writer looks whether a batch has gathered.</summary>
+    private static readonly TimeSpan GatherPoll = TimeSpan.FromMilliseconds(50);
+
     private static readonly TimeSpan FirstRetryDelay = TimeSpan.FromMilliseconds(250);
     private static readonly TimeSpan MaxRetryDelay = TimeSpan.FromSeconds(5);
 
@@ -37,9 +40,12 @@ public sealed partial class PredictionLogWriter(
         {
             while (await log.Reader.WaitToReadAsync(stoppingToken))
             {
-                if (log.Queued < batchSize && !log.IsClosed)
+                // Fewer than a batch waits up to the gather time, a full batch not at all: at a high rate the queue then
+                // holds about one batch, not a second's worth kept alive through the garbage collections meanwhile.
+                var gathering = timeProvider.GetTimestamp();
+                while (log.Queued < batchSize && !log.IsClosed && timeProvider.GetElapsedTime(gathering) < GatherTime)
                 {
-                    await Task.Delay(GatherTime, timeProvider, stoppingToken);
+                    await Task.Delay(GatherPoll, timeProvider, stoppingToken);
                 }
 
                 while (batch.Count < batchSize && log.Reader.TryRead(out var prediction))
