@@ -17,22 +17,20 @@ from diabetes_common import (
 )
 
 
-# The inference API's 503 states that last until someone acts (a version promoted, the log configured): nothing to
-# monitor. Every other 503 is transient (MLflow unreachable, the Production version being loaded or refused) or an
-# outage (the log's PostgreSQL down), and is retried.
-NOTHING_TO_MONITOR = {"noProduction", "logOff"}
-
-
 def monitoring_answered(response):
     """True on an answer to read. A 503 whose state is noProduction (no version holds Production) or logOff (the
     prediction log off) skips the run. Any other 503, with or without Retry-After, or any other error fails the try,
     and Airflow retries it."""
+    # The states that last until someone acts (a version promoted, the log configured). Every other 503 passes by
+    # itself (MLflow unreachable, the Production version being loaded or refused) or is an outage (the log's
+    # PostgreSQL down).
+    nothing_to_monitor = {"noProduction", "logOff"}
     if response.status_code == 503:
         try:
             problem = response.json()
         except ValueError:
             problem = {}
-        if isinstance(problem, dict) and problem.get("state") in NOTHING_TO_MONITOR:
+        if isinstance(problem, dict) and problem.get("state") in nothing_to_monitor:
             raise AirflowSkipException(f"Nothing to monitor: {problem.get('title')}. {problem.get('detail')}")
     return response.ok
 
