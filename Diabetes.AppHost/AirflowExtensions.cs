@@ -53,11 +53,13 @@ internal static class AirflowExtensions
         return airflow.WithHealthCheck(healthCheckKey);
     }
 
-    /// <summary>A connection of the DAGs, <c>AIRFLOW_CONN_{ID}</c>, pointing at a service's HTTP endpoint.</summary>
+    /// <summary>
+    /// A connection of the DAGs, <c>AIRFLOW_CONN_{ID}</c>, pointing at a service's HTTP endpoint; the caller says how
+    /// long Airflow waits for the service.
+    /// </summary>
     public static IResourceBuilder<ContainerResource> WithConnection(this IResourceBuilder<ContainerResource> airflow, string connectionId,
         IResourceBuilder<ProjectResource> service) =>
-        airflow.WithEnvironment($"AIRFLOW_CONN_{connectionId.ToUpperInvariant()}", service.GetEndpoint("http"))
-            .WaitFor(service);
+        airflow.WithEnvironment($"AIRFLOW_CONN_{connectionId.ToUpperInvariant()}", service.GetEndpoint("http"));
 
     /// <summary>
     /// A DAG schedule (a cron expression or preset) from the AppHost's configuration, when one is set there

@@ -58,9 +58,11 @@ if (infrastructure.Postgres is { } postgres)
     var airflowJwtSecret = builder.AddParameter("airflow-jwt-secret", new GenerateParameterDefault { MinLength = 32, Special = false }, secret: true, persist: true)
         .WithDescription("Key that signs the tokens Airflow's components give each other.");
     builder.AddAirflow("airflow", postgres, airflowdb, airflowPassword, airflowJwtSecret)
-        .WithConnection("ingest_api", ingest)
-        .WithConnection("trainer_api", trainer)
-        .WithConnection("inference_api", inference)
+        .WithConnection("ingest_api", ingest).WaitFor(ingest)
+        .WithConnection("trainer_api", trainer).WaitFor(trainer)
+        // Started, not healthy: inference is Unhealthy while the Production version is refused, and the DAGs that
+        // train and promote a better one must run meanwhile.
+        .WithConnection("inference_api", inference).WaitForStart(inference)
         .WithScheduleFromConfiguration("DIABETES_DATA_SCHEDULE")
         .WithScheduleFromConfiguration("DIABETES_TRAINING_SCHEDULE")
         .WithScheduleFromConfiguration("DIABETES_MONITORING_SCHEDULE");

@@ -25,7 +25,7 @@ public static class DriftApi
     /// <param name="version">The model version; default: the one served.</param>
     public static async Task<Results<Ok<DriftResponse>, ValidationProblem, ProblemHttpResult>> GetDriftAsync(
         string? from, string? to, string? version, DriftReport drift, ServingState state, TimeProvider timeProvider,
-        CancellationToken cancellationToken)
+        HttpResponse response, CancellationToken cancellationToken)
     {
         var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
         var (start, end) = ReadWindow(from, to, DriftCounts.Bucket, timeProvider, errors);
@@ -46,7 +46,7 @@ public static class DriftApi
 
         if ((number?.ToString(CultureInfo.InvariantCulture) ?? state.Model?.Version.Version) is not { } chosen)
         {
-            return PredictionsApi.NoModel(state);
+            return PredictionsApi.NoModel(state, response);
         }
 
         return await drift.ComputeAsync(ModelArtifacts.RegisteredModelName, chosen, start, end, cancellationToken) is { } answer

@@ -171,10 +171,16 @@ public static class OutcomesApi
         })];
     }
 
-    /// <summary>503: without <c>ConnectionStrings:monitoring</c> there is no log to record outcomes in or measure from.</summary>
+    /// <summary>
+    /// 503 without <c>Retry-After</c>: without <c>ConnectionStrings:monitoring</c> there is no log to record outcomes in
+    /// or measure from, until the service is configured again.
+    /// </summary>
     internal static ProblemHttpResult NoLog() => TypedResults.Problem(statusCode: StatusCodes.Status503ServiceUnavailable,
         title: "The prediction log is off",
-        detail: "ConnectionStrings:monitoring is not set: predictions are answered but not logged, so outcomes cannot be recorded, and neither live quality nor drift measured.");
+        detail: "ConnectionStrings:monitoring is not set: predictions are answered but not logged, so outcomes cannot be recorded, and neither live quality nor drift measured.",
+        extensions: new Dictionary<string, object?> { [PredictionsApi.StateExtension] = LogOffState });
+
+    public const string LogOffState = "logOff";
 
     /// <summary>
     /// Reads the query parameter <c>version</c> of the monitoring endpoints: null when it is left out, else a version

@@ -33,7 +33,7 @@ public static class PerformanceApi
 
     public static async Task<Results<Ok<PerformanceResponse>, ValidationProblem, ProblemHttpResult>> GetPerformanceAsync(
         string? version, [FromServices] OutcomeStore? store, ServingState state, MlflowClient mlflow, IOptions<MonitoringOptions> options,
-        CancellationToken cancellationToken)
+        HttpResponse response, CancellationToken cancellationToken)
     {
         if (!OutcomesApi.TryReadVersion(version, out var asked, out var error))
         {
@@ -51,7 +51,7 @@ public static class PerformanceApi
         }
         else
         {
-            return PredictionsApi.NoModel(state);
+            return PredictionsApi.NoModel(state, response);
         }
 
         if (store is null)

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Text.Json;
 using Diabetes.Core.Mlflow;
 using Diabetes.Core.Modeling;
@@ -20,6 +21,10 @@ public static class PredictionsApi
     /// <summary>Body limits: a single encounter is about 1 KB, a full batch about 1.2 MB.</summary>
     public const long MaxSingleBodyBytes = 1 << 20;
     public const long MaxBatchBodyBytes = 8 << 20;
+
+    /// <summary>The extension of a 503 that says which state it answers; the monitoring DAG skips its run on the lasting ones.</summary>
+    public const string StateExtension = "state";
+    public const string NoProductionState = "noProduction";
 
     private static readonly JsonDocumentOptions DocumentOptions = new() { MaxDepth = 16 };
 
@@ -57,7 +62,7 @@ public static class PredictionsApi
 
             if (state.Model is not { } model)
             {
-                return NoModel(state);
+                return NoModel(state, request.HttpContext.Response);
             }
 
             activity?.SetTag("model.version", model.Version.Version);
@@ -103,7 +108,7 @@ public static class PredictionsApi
             // One model for the whole batch, even if a swap happens meanwhile.
             if (state.Model is not { } model)
             {
-                return NoModel(state);
+                return NoModel(state, request.HttpContext.Response);
             }
 
             activity?.SetTag("model.version", model.Version.Version);
@@ -135,11 +140,11 @@ public static class PredictionsApi
         }
     }
 
-    public static Results<Ok<ServedModelResponse>, ProblemHttpResult> GetModel(ServingState state)
+    public static Results<Ok<ServedModelResponse>, ProblemHttpResult> GetModel(ServingState state, HttpResponse response)
     {
         if (state.Model is not { } model)
         {
-            return NoModel(state);
+            return NoModel(state, response);
         }
 
         var version = model.Version;
@@ -202,20 +207,34 @@ public static class PredictionsApi
         TypedResults.ValidationProblem(errors, title: "The request has invalid fields",
             detail: "Each field named below breaks the dataset's rules; nothing was scored.");
 
-    internal static ProblemHttpResult NoModel(ServingState state) => TypedResults.Problem(
-        statusCode: StatusCodes.Status503ServiceUnavailable,
-        title: state.Registry is { ProductionVersion: null } ? "No model in Production yet" : "The Production model is not loaded",
-        detail: (state.Mlflow.UnreachableSince, state.Registry, state.Problem) switch
+    /// <summary>
+    /// 503: no model is served. Its <c>state</c> says why, for callers that act on it: <see cref="NoProductionState"/>
+    /// (no version holds Production) lasts until one is promoted; every other state (MLflow unreachable or not asked yet,
+    /// the Production version being loaded, refused or not fetched) is transient and answered with <c>Retry-After</c>.
+    /// </summary>
+    internal static ProblemHttpResult NoModel(ServingState state, HttpResponse response)
+    {
+        var (serving, detail) = (state.Mlflow.UnreachableSince, state.Registry, state.Problem) switch
         {
-            ({ } since, _, _) => $"No model is loaded, and MLflow has been unreachable since {since:O}.",
-            (_, null, _) => "MLflow has not been asked yet; try again in a few seconds.",
-            (_, { ProductionVersion: null }, _) =>
-                $"No version of {ModelArtifacts.RegisteredModelName} holds Production; train and promote one (trainer: POST /api/trainings, POST /api/promotions).",
-            (_, { ProductionVersion: var version }, { } problem) =>
-                $"Version {version} holds Production and cannot be served ({(problem.Rejected ? "refused" : "not fetched")}: {problem.Reason}).",
-            (_, { ProductionVersion: var version }, null) => $"Version {version} holds Production and is being loaded; try again in a few seconds.",
-        },
-        extensions: new Dictionary<string, object?> { ["mlflow"] = MlflowStatusOf(state), ["loadProblem"] = ProblemOf(state) });
+            ({ } since, _, _) => ("mlflowUnreachable", $"No model is loaded, and MLflow has been unreachable since {since:O}."),
+            (_, null, _) => ("mlflowNotAsked", "MLflow has not been asked yet; try again in a few seconds."),
+            (_, { ProductionVersion: null }, _) => (NoProductionState,
+                $"No version of {ModelArtifacts.RegisteredModelName} holds Production; train and promote one (trainer: POST /api/trainings, POST /api/promotions)."),
+            (_, { ProductionVersion: var version }, { } problem) => (problem.Rejected ? "productionRefused" : "productionNotFetched",
+                $"Version {version} holds Production and cannot be served ({(problem.Rejected ? "refused" : "not fetched")}: {problem.Reason})."),
+            (_, { ProductionVersion: var version }, null) => ("productionLoading", $"Version {version} holds Production and is being loaded; try again in a few seconds."),
+        };
+        if (serving != NoProductionState)
+        {
+            response.Headers.RetryAfter = ((int)ProblemAnswer.DefaultRetryAfter.TotalSeconds).ToString(CultureInfo.InvariantCulture);
+        }
+
+        return TypedResults.Problem(
+            statusCode: StatusCodes.Status503ServiceUnavailable,
+            title: state.Registry is { ProductionVersion: null } ? "No model in Production yet" : "The Production model is not loaded",
+            detail: detail,
+            extensions: new Dictionary<string, object?> { [StateExtension] = serving, ["mlflow"] = MlflowStatusOf(state), ["loadProblem"] = ProblemOf(state) });
+    }
 
     private static LoadProblemResponse? ProblemOf(ServingState state) =>
         state.Problem is { } problem ? new LoadProblemResponse(problem.Version, problem.Reason, problem.Rejected, problem.At) : null;

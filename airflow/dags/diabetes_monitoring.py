@@ -5,7 +5,9 @@ version. An input in alert (which needs Monitoring:MinimumRows predictions in th
 the version's test ROC-AUC by more than Monitoring:AucDrop (which needs Monitoring:MinimumOutcomes outcomes) triggers
 diabetes_training with the reason in its conf; otherwise trigger_training is skipped and the run succeeds. The
 thresholds are the inference API's: this DAG reads its verdicts (status, rocAucFell), never the figures against
-thresholds of its own. No model served, or the prediction log off, skips the run: there is nothing to monitor.
+thresholds of its own. No version in Production, or the prediction log off (the API's 503 states noProduction and
+logOff), skips the run: there is nothing to monitor. Any other 503 (MLflow unreachable, the model being loaded or
+refused, the log's database down) fails the try, and Airflow retries it.
 """
 from datetime import timedelta
 
@@ -16,12 +18,20 @@ from diabetes_common import (
 
 
 def monitoring_answered(response):
-    """True on an answer to read. A 503 without Retry-After is a state, not an outage (no model served, the prediction
-    log off): the run is skipped. A 503 with Retry-After (PostgreSQL or MLflow down behind the API) or any other error
-    fails the try, and Airflow retries it."""
-    if response.status_code == 503 and "Retry-After" not in response.headers:
-        problem = response.json()
-        raise AirflowSkipException(f"Nothing to monitor: {problem.get('title')}. {problem.get('detail')}")
+    """True on an answer to read. A 503 whose state is noProduction (no version holds Production) or logOff (the
+    prediction log off) skips the run. Any other 503, with or without Retry-After, or any other error fails the try,
+    and Airflow retries it."""
+    # The states that last until someone acts (a version promoted, the log configured). Every other 503 passes by
+    # itself (MLflow unreachable, the Production version being loaded or refused) or is an outage (the log's
+    # PostgreSQL down).
+    nothing_to_monitor = {"noProduction", "logOff"}
+    if response.status_code == 503:
+        try:
+            problem = response.json()
+        except ValueError:
+            problem = {}
+        if isinstance(problem, dict) and problem.get("state") in nothing_to_monitor:
+            raise AirflowSkipException(f"Nothing to monitor: {problem.get('title')}. {problem.get('detail')}")
     return response.ok
 
 

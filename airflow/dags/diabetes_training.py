@@ -4,15 +4,19 @@ Runs after each diabetes_data run that cleaned new rows, when diabetes_monitorin
 ROC-AUC (with the reason in its conf), and weekly besides. A job over the CLEAN DATA the newest version was trained on
 trains nothing; any other registers a new version, which holds Production only if it scores better on the validation
 set. The trainer holds the logic: this DAG starts a job, waits for it and asks for a promotion (champion against
-challenger on the validation set).
+challenger on the validation set). A job that trained nothing skips wait_for_training and promote; the run succeeds.
 """
 from datetime import timedelta
 
-from diabetes_common import DAG, DEFAULT_ARGS, START_DATE, AirflowFailException, HttpOperator, HttpSensor, schedule_from_env
+from diabetes_common import (
+    DAG, DEFAULT_ARGS, START_DATE, AirflowFailException, AirflowSkipException, HttpOperator, HttpSensor, schedule_from_env,
+)
 
 
 def training_finished(response):
-    """True once the job succeeded; a failed job, or one the trainer does not know, fails the task without retries."""
+    """True once the job succeeded; a failed job, or one the trainer does not know, fails the task without retries.
+    A job that trained nothing (the same CLEAN DATA as the newest version) skips the task, and with it promote: there
+    is no new version to weigh, and persistent drift then costs an hourly look at the data, not a promotion."""
     if response.status_code == 404:
         raise AirflowFailException(f"The trainer does not know this training job (restarted since it began?): {response.text}")
     if not response.ok:
@@ -20,6 +24,8 @@ def training_finished(response):
     job = response.json()
     if job["status"] == "Failed":
         raise AirflowFailException(f"Training job {job['id']} failed: {job.get('error')}")
+    if job["status"] == "Succeeded" and job.get("skipped"):
+        raise AirflowSkipException(f"Training job {job['id']} trained nothing, so nothing is promoted: {job.get('skipReason')}")
     return job["status"] == "Succeeded"
 
 

@@ -133,6 +133,21 @@ public class AppHostModelTests
     }
 
     [Fact]
+    public async Task AirflowWaitsForIngestAndTrainerToBeHealthyAndForInferenceOnlyToStart()
+    {
+        var model = await BuildModelAsync();
+
+        var waits = model.Resources.Single(r => r.Name == "airflow").Annotations.OfType<WaitAnnotation>()
+            .ToDictionary(w => w.Resource.Name, w => w.WaitType);
+
+        // Inference is Unhealthy while its Production version is refused: the DAGs that replace it must start meanwhile.
+        Assert.Equal(WaitType.WaitUntilStarted, waits["inference"]);
+        Assert.Equal(WaitType.WaitUntilHealthy, waits["ingest"]);
+        Assert.Equal(WaitType.WaitUntilHealthy, waits["trainer"]);
+        Assert.Equal(WaitType.WaitUntilHealthy, waits["airflowdb"]);
+    }
+
+    [Fact]
     public async Task AirflowGetsAConnectionForEveryConnectionTheDagsUseAndTheSchedulesSetInTheAppHostsConfiguration()
     {
         // Arrange: the connections and schedule variables the DAG files use, each schedule set in the configuration

@@ -87,18 +87,21 @@ public partial class DagFileTests
     }
 
     [Theory]
-    [InlineData(200, "", "returned", "true", null)]
-    // No model served, or the prediction log off: nothing to monitor, the run is skipped and says why.
-    [InlineData(503, "", "skipped", null, "Nothing to monitor: No model in Production yet. No version of diabetes-readmission holds Production")]
-    // PostgreSQL or MLflow down behind the API (503 with Retry-After), or anything else: the try fails, and Airflow retries it.
-    [InlineData(503, "Retry-After: 10", "returned", "false", null)]
-    [InlineData(500, "", "returned", "false", null)]
-    public async Task TheMonitoringDagSkipsWhenThereIsNothingToMonitorAndRetriesAnOutage(int status, string header, string outcome, string? value, string? message)
+    [InlineData(200, "", """{"version":"1","rows":0,"status":"insufficient data","inputs":[]}""", "returned", "true", null)]
+    // No version in Production, or the prediction log off: nothing to monitor, the run is skipped and says why.
+    [InlineData(503, "", """{"title":"No model in Production yet","detail":"No version of diabetes-readmission holds Production; train and promote one.","state":"noProduction"}""",
+        "skipped", null, "Nothing to monitor: No model in Production yet. No version of diabetes-readmission holds Production")]
+    [InlineData(503, "", """{"title":"The prediction log is off","detail":"ConnectionStrings:monitoring is not set.","state":"logOff"}""",
+        "skipped", null, "Nothing to monitor: The prediction log is off.")]
+    // Serving broken for a while (the model being loaded or refused, MLflow unreachable), the log's PostgreSQL or MLflow
+    // down behind the API, a 503 without a state, or anything else: the try fails, and Airflow retries it.
+    [InlineData(503, "Retry-After: 10", """{"title":"The Production model is not loaded","detail":"Version 3 holds Production and is being loaded.","state":"productionLoading"}""", "returned", "false", null)]
+    [InlineData(503, "Retry-After: 10", """{"title":"The Production model is not loaded","detail":"No model is loaded, and MLflow has been unreachable.","state":"mlflowUnreachable"}""", "returned", "false", null)]
+    [InlineData(503, "Retry-After: 10", """{"title":"The prediction log is unavailable","detail":"The prediction log's PostgreSQL cannot answer."}""", "returned", "false", null)]
+    [InlineData(503, "", "Service Unavailable", "returned", "false", null)]
+    [InlineData(500, "", """{"title":"An error occurred"}""", "returned", "false", null)]
+    public async Task TheMonitoringDagSkipsWhenThereIsNothingToMonitorAndRetriesAnOutage(int status, string header, string body, string outcome, string? value, string? message)
     {
-        var body = status == 200
-            ? """{"version":"1","rows":0,"status":"insufficient data","inputs":[]}"""
-            : """{"title":"No model in Production yet","detail":"No version of diabetes-readmission holds Production; train and promote one."}""";
-
         var result = await DagFiles.CallAsync("diabetes_monitoring", "monitoring_answered", status, body, header.Length == 0 ? [] : [header]);
 
         Assert.Equal(outcome, (string?)result["outcome"]);
@@ -237,11 +240,15 @@ public partial class DagFileTests
     [InlineData(200, """{"id":"a1","status":"Running"}""", "returned", "false", null)]
     [InlineData(200, """{"id":"a1","status":"Succeeded","registeredVersion":"3"}""", "returned", "true", null)]
     [InlineData(503, """{"title":"Service Unavailable"}""", "returned", "false", null)]
+    // A job over unchanged CLEAN DATA trained nothing: skipped, and promote with it.
+    [InlineData(200, """{"id":"a1","status":"Succeeded","skipped":true,"skipReason":"CLEAN DATA is unchanged since version 3"}""", "skipped", null,
+        "Training job a1 trained nothing, so nothing is promoted: CLEAN DATA is unchanged since version 3")]
+    [InlineData(200, """{"id":"a1","status":"Succeeded","skipped":false,"registeredVersion":"4"}""", "returned", "true", null)]
     // Fails the task without retries, with the job's error in the log.
     [InlineData(200, """{"id":"a1","status":"Failed","error":"CLEAN DATA has no train rows"}""", "failed", null, "Training job a1 failed: CLEAN DATA has no train rows")]
     // A job the trainer no longer knows (it restarted) fails the task at once instead of poking until the timeout.
     [InlineData(404, """{"title":"No such training job"}""", "failed", null, "The trainer does not know this training job")]
-    public async Task TheTrainingDagWaitsForTheJobAndFailsAtOnceOnAFailedOrUnknownJob(int status, string answer, string outcome, string? value, string? message)
+    public async Task TheTrainingDagWaitsForTheJobSkipsPromotionOfAJobThatTrainedNothingAndFailsAtOnceOnAFailedOrUnknownJob(int status, string answer, string outcome, string? value, string? message)
     {
         var result = await DagFiles.CallAsync("diabetes_training", "training_finished", status, answer);
 

@@ -154,8 +154,11 @@ public sealed class ExternalModeEndToEndTests(ITestOutputHelper output) : IAsync
         Assert.Equal(TaskState.Skipped, monitoringRun["trigger_training"].State);
         Assert.StartsWith("Nothing to train for: no input in alert (drift insufficient data over ", monitoringRun["decide_training"].Message);
 
-        // Assert: the job over unchanged CLEAN DATA trained nothing, and its MLflow run keeps why it was started
+        // Assert: the job over unchanged CLEAN DATA trained nothing, so nothing was promoted (the run green), and its
+        // MLflow run keeps why it was started
         Assert.True(forDrift.Succeeded, forDrift.ToString());
+        Assert.Equal(TaskState.Skipped, forDrift["wait_for_training"].State);
+        Assert.Equal(TaskState.Skipped, forDrift["promote"].State);
         var job = JsonDocument.Parse(forDrift["wait_for_training"].Body!).RootElement;
         Assert.Equal((true, reason), (job.GetProperty("skipped").GetBoolean(), job.GetProperty("reason").GetString()));
         await using var mlflowServices = MlflowClients.Create(_mlflow.BaseAddress);

@@ -132,6 +132,10 @@ public class DriftTests
         Assert.Contains("Version 99", (await response.Content.ReadFromJsonAsync<ProblemDetails>())!.Detail);
     }
 
+    [Fact]
+    public Task WithoutALogDriftIs503WithoutRetryAfterAndWithItsPostgresDown503WithRetryAfter() =>
+        LogRefusals.AssertAsync("/api/monitoring/drift?version=1");
+
     internal sealed record Serving(InferenceApp App, MonitoringDatabase Database) : IAsyncDisposable
     {
         public ValueTask DisposeAsync() => App.DisposeAsync();

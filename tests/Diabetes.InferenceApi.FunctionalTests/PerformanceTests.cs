@@ -145,6 +145,10 @@ public class PerformanceTests
         Assert.Equal(list.Count, (await response.Content.ReadFromJsonAsync<OutcomesResponse>())!.Recorded);
     }
 
+    [Fact]
+    public Task WithoutALogPerformanceIs503WithoutRetryAfterAndWithItsPostgresDown503WithRetryAfter() =>
+        LogRefusals.AssertAsync("/api/monitoring/performance?version=1");
+
     private static async Task<PerformanceResponse> PerformanceAsync(InferenceApp app, string query)
     {
         using var response = await app.CreateClient().GetAsync($"/api/monitoring/performance{query}");

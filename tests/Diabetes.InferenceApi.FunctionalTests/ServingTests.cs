@@ -207,10 +207,13 @@ public class ServingTests
         using var health = await client.GetAsync("/health");
         using var prediction = await app.PredictAsync(TypicalEncounter.ToRequest());
 
-        // Assert: not ready (it cannot serve), and the 503 says MLflow cannot be reached
+        // Assert: not ready (it cannot serve), and the 503 says MLflow cannot be reached, a state that passes: try again
         Assert.Equal(HttpStatusCode.ServiceUnavailable, health.StatusCode);
         Assert.Equal(HttpStatusCode.ServiceUnavailable, prediction.StatusCode);
-        Assert.Contains("MLflow has been unreachable since", (await prediction.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("detail").GetString());
+        var problem = await prediction.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Contains("MLflow has been unreachable since", problem.GetProperty("detail").GetString());
+        Assert.Equal("mlflowUnreachable", problem.GetProperty("state").GetString());
+        Assert.Equal(TimeSpan.FromSeconds(10), prediction.Headers.RetryAfter?.Delta);
         Assert.Contains(app.Mlflow.Requests("/registered-models/alias"), r => r.Status == 403);
     }
 
@@ -260,7 +263,11 @@ public class ServingTests
         // Assert
         Assert.Equal(HttpStatusCode.ServiceUnavailable, before.StatusCode);
         Assert.Equal("application/problem+json", before.Content.Headers.ContentType!.MediaType);
-        Assert.Equal("No model in Production yet", (await before.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("title").GetString());
+        var problem = await before.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal("No model in Production yet", problem.GetProperty("title").GetString());
+        // A state that lasts until a version is promoted: no Retry-After.
+        Assert.Equal("noProduction", problem.GetProperty("state").GetString());
+        Assert.False(before.Headers.Contains("Retry-After"));
         Assert.Equal(HttpStatusCode.ServiceUnavailable, modelBefore.StatusCode);
         Assert.Equal(HttpStatusCode.OK, alive.StatusCode);
         Assert.Equal("Degraded", healthBefore);

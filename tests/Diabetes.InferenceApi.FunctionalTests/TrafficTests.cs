@@ -1,11 +1,9 @@
 extern alias inference;
 
-using System.Net;
 using System.Net.Http.Json;
 using Diabetes.Testing.Models;
 using inference::Diabetes.InferenceApi.Apis;
 using inference::Diabetes.InferenceApi.Monitoring;
-using Microsoft.AspNetCore.Mvc;
 
 namespace Diabetes.InferenceApi.FunctionalTests;
 
@@ -55,25 +53,8 @@ public class TrafficTests
     }
 
     [Fact]
-    public async Task WithoutALogOrWithItsPostgresDownTrafficIs503()
-    {
-        // Arrange: one service without a log, one whose log's address has no server (nothing listens on port 9)
-        await using var withoutLog = await InferenceApp.StartAsync();
-        await using var logDown = await InferenceApp.StartAsync(settings: new Dictionary<string, string?>
-        {
-            ["ConnectionStrings:monitoring"] = "Host=127.0.0.1;Port=9;Username=postgres;Database=monitoring;Timeout=2",
-        });
-
-        foreach (var (app, title) in new[] { (withoutLog, "The prediction log is off"), (logDown, "The prediction log is unavailable") })
-        {
-            // Act
-            using var response = await app.CreateClient().GetAsync("/api/monitoring/traffic");
-
-            // Assert
-            Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
-            Assert.Equal(title, (await response.Content.ReadFromJsonAsync<ProblemDetails>())!.Title);
-        }
-    }
+    public Task WithoutALogTrafficIs503WithoutRetryAfterAndWithItsPostgresDown503WithRetryAfter() =>
+        LogRefusals.AssertAsync("/api/monitoring/traffic");
 
     private static async Task<TrafficResponse> TrafficAsync(InferenceApp app, string query) =>
         (await app.CreateClient().GetFromJsonAsync<TrafficResponse>($"/api/monitoring/traffic{query}"))!;
