@@ -180,7 +180,7 @@ public class MonitoringPageTests(WebSystem system)
         await page.GotoAsync(new Uri(site.BaseAddress, "/monitoring").ToString());
 
         // Assert
-        await Assertions.Expect(page.Locator("#no-model")).ToContainTextAsync("No model is in Production, so nothing new is predicted or logged.");
+        await Assertions.Expect(page.Locator("#no-model")).ToContainTextAsync("No model is served right now, so nothing new is predicted or logged.");
         await Assertions.Expect(page.Locator("#no-traffic")).ToBeVisibleAsync();
         await Assertions.Expect(page.Locator("#no-version")).ToContainTextAsync("none is served, and none answered in this window");
         await Chromium.ScreenshotAsync(page, "monitoring-no-model");
