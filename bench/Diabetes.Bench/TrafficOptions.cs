@@ -19,7 +19,8 @@ public sealed record TrafficOptions(
     public const string Usage = Synopsis + "\n" +
         "  --url       the inference API (required)\n" +
         "  --split     the split whose encounters are sent (default test), as the ingest service splits and cleans the dataset\n" +
-        "  --rate      encounters a second (default 100): one request each up to 100/s, above that ten batches a second\n" +
+        "  --rate      encounters a second at most (default 100; one request at a time, so a slow API gets fewer): one request each\n" +
+        "              up to 100/s, above that ten batches a second\n" +
         "  --limit     send N encounters spread evenly over the split instead of all of it\n" +
         "  --outcomes  record each answered encounter's true outcome (readmitted <30) through POST /api/outcomes\n" +
         "  --shift     change a field in every encounter sent; repeat for more: age=+2 (brackets), num_medications=x2 or\n" +

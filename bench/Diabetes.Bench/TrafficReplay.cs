@@ -92,6 +92,13 @@ public sealed class TrafficReplay(HttpClient api, TextWriter output)
                 ? await PostAsync<PredictionAnswer>("api/predictions", chunk[0].Request, 1, failed, cancellationToken) is { } one ? [one.PredictionId] : null
                 : (await PostAsync<PredictionAnswer[]>("api/predictions/batch", new JsonArray([.. chunk.Select(e => e.Request.DeepClone())]), chunk.Length, failed, cancellationToken))
                     ?.Select(answer => answer.PredictionId).ToArray();
+            if (ids is not null && ids.Length != chunk.Length)
+            {
+                // Each answer is matched to its encounter by position: a short or long list matches none of them.
+                Fail(failed, UnreadableAnswer, chunk.Length, $"{ids.Length:N0} answers to {chunk.Length:N0} encounters");
+                ids = null;
+            }
+
             answered.AddRange(ids?.Zip(chunk, (id, encounter) => (id, encounter.ReadmittedWithin30Days)) ?? []);
             sent += chunk.Length;
             requests++;
@@ -170,14 +177,19 @@ public sealed class TrafficReplay(HttpClient api, TextWriter output)
         catch (Exception exception) when (exception is HttpRequestException or JsonException
             || (exception is TaskCanceledException && !cancellationToken.IsCancellationRequested))
         {
-            (status, text) = (exception is JsonException ? "unreadable answer" : NoAnswer, exception.Message);
+            (status, text) = (exception is JsonException ? UnreadableAnswer : NoAnswer, exception.Message);
         }
 
+        Fail(failed, status, encounters, text);
+        return null;
+    }
+
+    private const string UnreadableAnswer = "unreadable answer";
+
+    private static void Fail(Dictionary<string, FailedRequests> failed, string status, int encounters, string text) =>
         failed[status] = failed.TryGetValue(status, out var known)
             ? known with { Encounters = known.Encounters + encounters, Requests = known.Requests + 1 }
             : new FailedRequests(encounters, 1, text.Length <= 300 ? text : text[..300] + "…");
-        return null;
-    }
 
     private static string Failures(IReadOnlyDictionary<string, FailedRequests> failed) => string.Concat(failed.Select(f =>
         $"{Environment.NewLine}  {f.Key}: {f.Value.Encounters:N0} in {f.Value.Requests:N0} requests; the first answer: {f.Value.FirstAnswer}"));
@@ -222,7 +234,7 @@ public sealed class TrafficReplay(HttpClient api, TextWriter output)
                 ? $"  serving {served["name"]} version {served["version"]} ({served["algorithm"]})"
                 : $"  GET api/model answered {(int)model.StatusCode}: {text}");
         }
-        catch (HttpRequestException exception)
+        catch (Exception exception) when (exception is HttpRequestException or TaskCanceledException)
         {
             Console.Error.WriteLine($"No answer from {options.Url}: {exception.Message}");
             return 1;
