@@ -122,7 +122,7 @@ public static class Plots
         Chance(plot.Add.VerticalLine(0.5), "chance");
         plot.Axes.SetLimitsY(-0.7, groups.Count - 0.3);
         plot.Title(title);
-        plot.XLabel($"ROC AUC with its 95 % interval (groups with fewer than {PatientGroups.MinimumPerClass} of a class are not scored)");
+        plot.XLabel($"ROC AUC and 95 % interval (too small: under {PatientGroups.MinimumPerClass} of a class)");
         plot.ShowLegend(Alignment.LowerRight);
         return Png(plot);
     }
