@@ -17,6 +17,13 @@ public static class ModelArtifacts
     public const string ModelFile = "model.zip";
     public const string MetadataFile = "metadata.json";
     public const string InputExampleFile = "input_example.json";
+
+    /// <summary>How the JSON files the trainer writes into MLflow are written and read: snake_case, indented.</summary>
+    internal static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web)
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        WriteIndented = true,
+    };
 }
 
 /// <summary>The tags promotion writes on a version it decided about: the decision, its reason and when.</summary>
@@ -44,16 +51,10 @@ public sealed record ModelMetadata(
     ModelLineage Lineage,
     DateTimeOffset Created)
 {
-    private static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web)
-    {
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        WriteIndented = true,
-    };
-
-    public byte[] ToJson() => JsonSerializer.SerializeToUtf8Bytes(this, JsonOptions);
+    public byte[] ToJson() => JsonSerializer.SerializeToUtf8Bytes(this, ModelArtifacts.JsonOptions);
 
     public static ModelMetadata Parse(byte[] json) =>
-        JsonSerializer.Deserialize<ModelMetadata>(json, JsonOptions) ?? throw new JsonException($"{ModelArtifacts.MetadataFile} is empty.");
+        JsonSerializer.Deserialize<ModelMetadata>(json, ModelArtifacts.JsonOptions) ?? throw new JsonException($"{ModelArtifacts.MetadataFile} is empty.");
 }
 
 /// <summary>Where a model's training data came from.</summary>

@@ -16,6 +16,10 @@ public static class Extensions
             .BindConfiguration("Training")
             .ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<TrainingOptions>, TrainingOptionsValidator>();
+        builder.Services.AddOptions<PromotionOptions>()
+            .BindConfiguration("Promotion")
+            .ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<PromotionOptions>, PromotionOptionsValidator>();
         builder.AddKeyedNpgsqlDataSource(CleanDataReader.ConnectionName);
         // The trainer's own tables (job leases) in the same database, migrated with EF Core under their own history
         // table. The data source's readiness check already watches the database; a migration is retried as a whole.

@@ -4,21 +4,24 @@ using Diabetes.Core.Encounters;
 using Diabetes.Core.Mlflow;
 using Diabetes.Core.Modeling;
 using Diabetes.Trainer.Training;
+using Microsoft.Extensions.Options;
 
 namespace Diabetes.Trainer.Promotion;
 
-/// <summary>A version and its ROC AUC on the current validation set.</summary>
-public sealed record ScoredVersion(string Version, double Metric);
+/// <summary>A version, its ROC AUC on the current validation set, and its figures for each patient group there.</summary>
+public sealed record ScoredVersion(string Version, double Metric, IReadOnlyList<GroupMetrics> Groups);
 
 /// <summary>Answer of <c>POST /api/promotions</c>.</summary>
 public sealed record PromotionResponse(bool Promoted, ScoredVersion? Production, ScoredVersion? Challenger, string Reason);
 
 /// <summary>
 /// Champion against challenger: the newest registered version against the one holding Production, both scored on
-/// the validation set as CLEAN DATA holds it now; the better holds Production (alias and stage). Calls run one at a
-/// time, and a second call with nothing new changes nothing.
+/// the validation set as CLEAN DATA holds it now; the better holds Production (alias and stage), unless the
+/// challenger does worse than the champion for a patient group by more than <see cref="PromotionOptions.MaxGroupAucDrop"/>.
+/// Calls run one at a time, and a second call with nothing new changes nothing.
 /// </summary>
-public sealed class PromotionService(CleanDataReader data, MlflowClient mlflow, TimeProvider timeProvider, ILogger<PromotionService> logger)
+public sealed class PromotionService(
+    CleanDataReader data, MlflowClient mlflow, IOptions<PromotionOptions> options, TimeProvider timeProvider, ILogger<PromotionService> logger)
 {
     public const string MetricName = "val_roc_auc";
 
@@ -26,7 +29,7 @@ public sealed class PromotionService(CleanDataReader data, MlflowClient mlflow, 
 
     // A version's model never changes once registered, so a loaded model is kept (keyed by version and creation
     // time, so that a model deleted and registered again is not mistaken for the old one).
-    private readonly ConcurrentDictionary<string, ReadmissionModel> _models = new();
+    private readonly ConcurrentDictionary<string, LoadedVersion> _models = new();
 
     public async Task<PromotionResponse> PromoteAsync(CancellationToken cancellationToken)
     {
@@ -44,7 +47,7 @@ public sealed class PromotionService(CleanDataReader data, MlflowClient mlflow, 
                 throw new PromotionRefusedException("CLEAN DATA has no validation set with both outcomes to judge versions on.");
             }
 
-            var challenger = new ScoredVersion(newest.Version, await ScoreAsync(newest, inputs, cancellationToken));
+            var challenger = await ScoreAsync(newest, inputs, cancellationToken);
             if (production is null)
             {
                 var reason = $"version {newest.Version} is the first to hold Production ({MetricName} {challenger.Metric:F4} on {inputs.Count:N0} validation rows)";
@@ -67,27 +70,58 @@ public sealed class PromotionService(CleanDataReader data, MlflowClient mlflow, 
                 return new PromotionResponse(false, challenger, challenger, $"version {newest.Version}, the newest, already holds Production");
             }
 
-            var champion = new ScoredVersion(production.Version, await ScoreAsync(production, inputs, cancellationToken));
-            if (challenger.Metric > champion.Metric)
+            var champion = await ScoreAsync(production, inputs, cancellationToken);
+            if (challenger.Metric <= champion.Metric)
             {
-                var reason = $"version {challenger.Version} ({MetricName} {challenger.Metric:F4}) beats version {champion.Version} ({champion.Metric:F4}) on {inputs.Count:N0} validation rows";
-                await GiveProductionAsync(challenger.Version, reason, cancellationToken);
-                return new PromotionResponse(true, challenger, champion, reason);
+                return await RejectAsync(newest, champion, challenger,
+                    $"version {champion.Version} ({MetricName} {champion.Metric:F4}) keeps Production: version {challenger.Version} scores {challenger.Metric:F4} on {inputs.Count:N0} validation rows",
+                    cancellationToken);
             }
 
-            var kept = $"version {champion.Version} ({MetricName} {champion.Metric:F4}) keeps Production: version {challenger.Version} scores {challenger.Metric:F4} on {inputs.Count:N0} validation rows";
-            if (newest.Tag(PromotionTags.Decision) != PromotionTags.Rejected || newest.Tag(PromotionTags.Reason) != kept)
+            var maxDrop = options.Value.MaxGroupAucDrop;
+            var worse = GroupsFallenBehind(champion, challenger, maxDrop);
+            if (worse.Count > 0)
             {
-                await TagAsync(challenger.Version, PromotionTags.Rejected, kept, cancellationToken);
+                return await RejectAsync(newest, champion, challenger,
+                    $"version {champion.Version} keeps Production: version {challenger.Version} beats it on average ({MetricName} {challenger.Metric:F4} against {champion.Metric:F4} " +
+                    $"on {inputs.Count:N0} validation rows) but falls behind it by more than Promotion:MaxGroupAucDrop ({maxDrop}) for " +
+                    string.Join("; ", worse.Select(g => $"{g.Challenger} ({g.Challenger.Rows:N0} rows, {g.Challenger.Positives:N0} readmitted): " +
+                        $"{MetricName} {g.Challenger.RocAuc!.Value.Value:F4} against {g.Champion.RocAuc!.Value.Value:F4}")),
+                    cancellationToken);
             }
 
-            logger.LogInformation("Promotion: {Reason}", kept);
-            return new PromotionResponse(false, champion, challenger, kept);
+            var beats = $"version {challenger.Version} ({MetricName} {challenger.Metric:F4}) beats version {champion.Version} ({champion.Metric:F4}) on {inputs.Count:N0} validation rows";
+            await GiveProductionAsync(challenger.Version, beats, cancellationToken);
+            return new PromotionResponse(true, challenger, champion, beats);
         }
         finally
         {
             _gate.Release();
         }
+    }
+
+    /// <summary>
+    /// The groups scored for both versions in which the challenger's ROC-AUC is lower than the champion's by more than
+    /// <paramref name="maxDrop"/>, the largest fall first.
+    /// </summary>
+    private static List<(GroupMetrics Champion, GroupMetrics Challenger)> GroupsFallenBehind(ScoredVersion champion, ScoredVersion challenger, double maxDrop) =>
+    [
+        .. champion.Groups.Join(challenger.Groups, g => g.Key, g => g.Key, (held, challenging) => (Champion: held, Challenger: challenging))
+            .Where(g => g.Champion.RocAuc is { } held && g.Challenger.RocAuc is { } challenging && held.Value - challenging.Value > maxDrop)
+            .OrderByDescending(g => g.Champion.RocAuc!.Value.Value - g.Challenger.RocAuc!.Value.Value),
+    ];
+
+    /// <summary>The champion keeps Production: the challenger is tagged rejected with the reason, unless it is already.</summary>
+    private async Task<PromotionResponse> RejectAsync(
+        ModelVersion newest, ScoredVersion champion, ScoredVersion challenger, string reason, CancellationToken cancellationToken)
+    {
+        if (newest.Tag(PromotionTags.Decision) != PromotionTags.Rejected || newest.Tag(PromotionTags.Reason) != reason)
+        {
+            await TagAsync(challenger.Version, PromotionTags.Rejected, reason, cancellationToken);
+        }
+
+        logger.LogInformation("Promotion: {Reason}", reason);
+        return new PromotionResponse(false, champion, challenger, reason);
     }
 
     private async Task GiveProductionAsync(string version, string reason, CancellationToken cancellationToken)
@@ -117,10 +151,11 @@ public sealed class PromotionService(CleanDataReader data, MlflowClient mlflow, 
     }
 
     /// <summary>
-    /// The version's model.zip. A root the trainer cannot read, or a file that is not there, is the version's fault
-    /// (<see cref="ModelArtifactException"/>); a store that fails otherwise is a fault of the store, thrown as it is.
+    /// The version's model.zip and the decision threshold of its metadata.json. A root the trainer cannot read, or a
+    /// file that is not there or cannot be read, is the version's fault (<see cref="ModelArtifactException"/>); a store
+    /// that fails otherwise is a fault of the store, thrown as it is.
     /// </summary>
-    private async Task<byte[]> DownloadModelAsync(ModelVersion version, CancellationToken cancellationToken)
+    private async Task<LoadedVersion> LoadAsync(ModelVersion version, CancellationToken cancellationToken)
     {
         var root = await mlflow.ResolveModelRootAsync(version, cancellationToken);
         if (mlflow.WhyUnreadable(root) is { } unreadable)
@@ -128,33 +163,52 @@ public sealed class PromotionService(CleanDataReader data, MlflowClient mlflow, 
             throw new ModelArtifactException($"Version {version.Version}: {unreadable}");
         }
 
+        var model = ReadmissionModel.Load(await DownloadAsync(version, root, ModelArtifacts.ModelFile, cancellationToken));
         try
         {
-            return await mlflow.DownloadArtifactAsync(root, ModelArtifacts.ModelFile, cancellationToken);
+            return new LoadedVersion(model, ModelMetadata.Parse(await DownloadAsync(version, root, ModelArtifacts.MetadataFile, cancellationToken)).Threshold);
+        }
+        catch (System.Text.Json.JsonException exception)
+        {
+            throw new ModelArtifactException($"Version {version.Version}: {ModelArtifacts.MetadataFile} cannot be read: {exception.Message}", exception);
+        }
+    }
+
+    private async Task<byte[]> DownloadAsync(ModelVersion version, string root, string file, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await mlflow.DownloadArtifactAsync(root, file, cancellationToken);
         }
         catch (Exception exception) when (exception is MlflowException or Minio.Exceptions.MinioException)
         {
             // MLflow answers a missing file and a failing store alike: the listing tells them apart.
-            if (!await mlflow.ArtifactExistsAsync(root, ModelArtifacts.ModelFile, cancellationToken))
+            if (!await mlflow.ArtifactExistsAsync(root, file, cancellationToken))
             {
-                throw new ModelArtifactException($"Version {version.Version} has no {ModelArtifacts.ModelFile} under {root}.", exception);
+                throw new ModelArtifactException($"Version {version.Version} has no {file} under {root}.", exception);
             }
 
             throw;
         }
     }
 
-    private async Task<double> ScoreAsync(ModelVersion version, IReadOnlyList<ModelInput> inputs, CancellationToken cancellationToken)
+    /// <summary>The version judged on <paramref name="inputs"/>: ROC-AUC over them all, and per patient group at its own threshold.</summary>
+    private async Task<ScoredVersion> ScoreAsync(ModelVersion version, IReadOnlyList<ModelInput> inputs, CancellationToken cancellationToken)
     {
         var key = version.Identity;
-        if (!_models.TryGetValue(key, out var model))
+        if (!_models.TryGetValue(key, out var loaded))
         {
-            model = ReadmissionModel.Load(await DownloadModelAsync(version, cancellationToken));
-            _models[key] = model;
+            loaded = await LoadAsync(version, cancellationToken);
+            _models[key] = loaded;
         }
 
-        return BinaryMetrics.AreaUnderRoc(model.Predict(inputs), inputs.Select(i => i.Label).ToArray());
+        var probabilities = loaded.Model.Predict(inputs);
+        return new ScoredVersion(version.Version, BinaryMetrics.AreaUnderRoc(probabilities, [.. inputs.Select(i => i.Label)]),
+            PatientGroups.Measure(inputs, probabilities, loaded.Threshold));
     }
+
+    /// <summary>A version's model and the threshold it decides at.</summary>
+    private sealed record LoadedVersion(ReadmissionModel Model, double Threshold);
 }
 
 /// <summary>A version whose model cannot be had from the artifact store: missing, or under a root the trainer cannot read.</summary>

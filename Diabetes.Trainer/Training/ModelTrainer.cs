@@ -8,10 +8,12 @@ namespace Diabetes.Trainer.Training;
 
 /// <summary>
 /// A candidate fitted on the training rows and judged on validation, with the reference its requests will be compared
-/// with (the training split's inputs, its probabilities on validation).
+/// with (the training split's inputs, its probabilities on validation), and those probabilities, for whatever else
+/// judges the chosen model on validation without scoring it again.
 /// </summary>
 public sealed record TrainedCandidate(
-    Candidate Candidate, ReadmissionModel Model, BinaryMetrics Validation, TimeSpan TrainTime, ReferenceProfile Reference);
+    Candidate Candidate, ReadmissionModel Model, BinaryMetrics Validation, TimeSpan TrainTime, ReferenceProfile Reference,
+    IReadOnlyList<float> ValidationProbabilities);
 
 /// <summary>
 /// Fits candidates. The featurization is fitted once and its output kept in memory for every candidate, which fits
@@ -69,7 +71,7 @@ public sealed class ModelTrainer
         var probabilities = model.Predict(_validation);
         var threshold = BinaryMetrics.BestF1Threshold(probabilities, _validationLabels);
         return new TrainedCandidate(candidate, model, BinaryMetrics.Compute(probabilities, _validationLabels, threshold), trainTime,
-            ReferenceProfile.Create(_trainingProfile, probabilities, threshold));
+            ReferenceProfile.Create(_trainingProfile, probabilities, threshold), probabilities);
     }
 
     /// <summary>

@@ -91,5 +91,41 @@ public static class Plots
         return Png(plot);
     }
 
+    /// <summary>
+    /// ROC-AUC of each patient group with its 95 % interval, one marker per split, groups top to bottom in table order;
+    /// a group too small on a split has no marker there, and one too small on every split says so in its label.
+    /// </summary>
+    public static byte[] GroupRocAuc(IReadOnlyList<SplitSlices> splits, string title)
+    {
+        var groups = PatientGroups.All;
+        var plot = new Plot();
+        var offset = splits.Count > 1 ? 0.3 / (splits.Count - 1) : 0;
+        for (var s = 0; s < splits.Count; s++)
+        {
+            var scored = splits[s].Groups.Select((group, index) => (group, index)).Where(g => g.group.RocAuc is not null).ToArray();
+            var aucs = scored.Select(g => g.group.RocAuc!.Value).ToArray();
+            double[] xs = [.. aucs.Select(a => a.Value)];
+            double[] ys = [.. scored.Select(g => groups.Count - 1 - g.index + 0.15 - s * offset)];
+            var markers = plot.Add.ScatterPoints(xs, ys);
+            markers.LegendText = splits[s].Split;
+            markers.MarkerSize = 9;
+            var intervals = new ScottPlot.Plottables.ErrorBar(xs, ys,
+                [.. aucs.Select(a => a.Value - a.Low)], [.. aucs.Select(a => a.High - a.Value)], null, null);
+            intervals.Color = markers.Color;
+            plot.Add.Plottable(intervals);
+        }
+
+        var labels = groups.Select((group, index) => splits.All(split => split.Groups[index].TooSmall)
+            ? $"{group.Attribute} {group.Group} (too small)"
+            : $"{group.Attribute} {group.Group}").Reverse().ToArray();
+        plot.Axes.Left.SetTicks([.. Enumerable.Range(0, groups.Count).Select(i => (double)i)], labels);
+        Chance(plot.Add.VerticalLine(0.5), "chance");
+        plot.Axes.SetLimitsY(-0.7, groups.Count - 0.3);
+        plot.Title(title);
+        plot.XLabel($"ROC AUC and 95 % interval (too small: under {PatientGroups.MinimumPerClass} of a class)");
+        plot.ShowLegend(Alignment.LowerRight);
+        return Png(plot);
+    }
+
     private static byte[] Png(Plot plot) => plot.GetImageBytes(Width, Height, ImageFormat.Png);
 }

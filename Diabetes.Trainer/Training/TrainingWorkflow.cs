@@ -245,15 +245,19 @@ public sealed class TrainingWorkflow(CleanDataReader data, MlflowClient mlflow, 
         await mlflow.EndRunAsync(run.RunId, MlflowNames.Finished, cancellationToken);
     }
 
-    /// <summary>The test set, used once: the chosen model's test metrics and its plots; null when there is no usable test set.</summary>
+    /// <summary>
+    /// The test set, used once: the chosen model's test metrics, its plots and its figures per patient group; null when
+    /// there is no usable test set.
+    /// </summary>
     private async Task<BinaryMetrics?> LogBestAsync(
         RunInfo parent, RunInfo bestRun, TrainedCandidate best, IReadOnlyList<ModelInput> validation, SplitData test, CancellationToken cancellationToken)
     {
         BinaryMetrics? testMetrics = null;
+        float[]? probabilities = null;
         if (test.HasBothOutcomes)
         {
             var testLabels = test.Inputs.Select(r => r.Label).ToArray();
-            var probabilities = best.Model.Predict(test.Inputs);
+            probabilities = best.Model.Predict(test.Inputs);
             testMetrics = BinaryMetrics.Compute(probabilities, testLabels, best.Validation.Threshold);
             await UploadPlotAsync(bestRun, "plots/roc_curve.png", Plots.Roc(probabilities, testLabels, $"ROC curve on the test set - {best.Candidate.Algorithm}"), cancellationToken);
             await UploadPlotAsync(bestRun, "plots/precision_recall_curve.png", Plots.PrecisionRecall(probabilities, testLabels, $"Precision-recall on the test set - {best.Candidate.Algorithm}"), cancellationToken);
@@ -266,13 +270,40 @@ public sealed class TrainingWorkflow(CleanDataReader data, MlflowClient mlflow, 
         await mlflow.UploadArtifactAsync(bestRun, "feature_importance.json",
             JsonSerializer.SerializeToUtf8Bytes(importance.Select(i => new { feature = i.Feature, roc_auc_drop = i.RocAucDrop })), "application/json", cancellationToken);
 
+        var groupValues = await LogSlicesAsync(bestRun, best, validation, test.Inputs, probabilities, cancellationToken);
         var testValues = testMetrics is null ? new Dictionary<string, double>() : Prefixed("test_", ModelFolder.Metrics(testMetrics), null);
-        await mlflow.LogAsync(bestRun.RunId, metrics: testValues, tags: new Dictionary<string, string> { ["chosen"] = "true" }, cancellationToken: cancellationToken);
+        await mlflow.LogAsync(bestRun.RunId, metrics: new Dictionary<string, double>(testValues.Concat(groupValues)),
+            tags: new Dictionary<string, string> { ["chosen"] = "true" }, cancellationToken: cancellationToken);
         await mlflow.LogAsync(parent.RunId,
             metrics: new Dictionary<string, double>(testValues) { ["best_val_roc_auc"] = best.Validation.RocAuc },
             tags: new Dictionary<string, string> { [BestRunTag] = bestRun.RunId, ["best_algorithm"] = best.Candidate.Name },
             cancellationToken: cancellationToken);
         return testMetrics;
+    }
+
+    /// <summary>
+    /// The chosen model per patient group, from the probabilities it already gave on validation and, when there is a
+    /// usable test set, on test: <c>slices.json</c> and its plot in the run; answers the figures as metrics
+    /// (<c>val_roc_auc.race.Caucasian</c>, <c>test_tpr.age.70_and_over</c>, …) for the caller to log with the others.
+    /// </summary>
+    private async Task<IReadOnlyDictionary<string, double>> LogSlicesAsync(RunInfo bestRun, TrainedCandidate best, IReadOnlyList<ModelInput> validation,
+        IReadOnlyList<ModelInput> test, float[]? testProbabilities, CancellationToken cancellationToken)
+    {
+        var threshold = best.Validation.Threshold;
+        var measured = new List<(string Prefix, SplitSlices Slices)>
+        {
+            ("val_", SplitSlices.Measure(DatasetSplit.Validation, validation, best.ValidationProbabilities, threshold)),
+        };
+        if (testProbabilities is not null)
+        {
+            measured.Add(("test_", SplitSlices.Measure(DatasetSplit.Test, test, testProbabilities, threshold)));
+        }
+
+        var slices = new ModelSlices(threshold, PatientGroups.MinimumPerClass, [.. measured.Select(m => m.Slices)]);
+        await mlflow.UploadArtifactAsync(bestRun, ModelSlices.FileName, slices.ToJson(), "application/json", cancellationToken);
+        await UploadPlotAsync(bestRun, "plots/slices_roc_auc.png",
+            Plots.GroupRocAuc(slices.Splits, $"ROC AUC per patient group - {best.Candidate.Algorithm}"), cancellationToken);
+        return measured.SelectMany(m => Prefixed(m.Prefix, m.Slices.Metrics(), null)).ToDictionary(m => m.Key, m => m.Value);
     }
 
     private async Task<ModelVersion> RegisterAsync(

@@ -31,14 +31,17 @@ public sealed class TrainerApp : ServiceFactory<Program>
     private bool _ownsMlflow;
     private readonly string? _algorithms;
     private readonly MlflowLink? _mlflowLink;
+    private readonly double? _maxGroupAucDrop;
 
-    private TrainerApp(string cleanConnectionString, MlflowServerDouble mlflow, bool ownsMlflow = true, string? algorithms = null, MlflowLink? mlflowLink = null)
+    private TrainerApp(string cleanConnectionString, MlflowServerDouble mlflow, bool ownsMlflow = true, string? algorithms = null, MlflowLink? mlflowLink = null,
+        double? maxGroupAucDrop = null)
     {
         _cleanConnectionString = cleanConnectionString;
         Mlflow = mlflow;
         _ownsMlflow = ownsMlflow;
         _algorithms = algorithms;
         _mlflowLink = mlflowLink;
+        _maxGroupAucDrop = maxGroupAucDrop;
     }
 
     public MlflowServerDouble Mlflow { get; }
@@ -54,14 +57,27 @@ public sealed class TrainerApp : ServiceFactory<Program>
     public FakeLogCollector Logs => Services.GetRequiredService<FakeLogCollector>();
 
     /// <summary>The documented keys this trainer runs with, in their environment-variable form.</summary>
-    public IReadOnlyDictionary<string, string?> Settings => new Dictionary<string, string?>
+    public IReadOnlyDictionary<string, string?> Settings
     {
-        ["ConnectionStrings__cleandata"] = _cleanConnectionString,
-        ["services__mlflow__http__0"] = Mlflow.BaseAddress.ToString(),
-        ["Training__LeaseDuration"] = LeaseDuration.ToString(),
-        ["Training__LeaseRenewInterval"] = LeaseRenewInterval.ToString(),
-        ["Training__Algorithms"] = _algorithms,
-    };
+        get
+        {
+            var settings = new Dictionary<string, string?>
+            {
+                ["ConnectionStrings__cleandata"] = _cleanConnectionString,
+                ["services__mlflow__http__0"] = Mlflow.BaseAddress.ToString(),
+                ["Training__LeaseDuration"] = LeaseDuration.ToString(),
+                ["Training__LeaseRenewInterval"] = LeaseRenewInterval.ToString(),
+                ["Training__Algorithms"] = _algorithms,
+            };
+            // Only when set: a key set to nothing reads as an empty string, which is no number.
+            if (_maxGroupAucDrop is { } drop)
+            {
+                settings["Promotion__MaxGroupAucDrop"] = drop.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            }
+
+            return settings;
+        }
+    }
 
     /// <summary>
     /// Starts with CLEAN DATA made of the dataset's first <paramref name="encounters"/> lines (none: an empty table), and
@@ -83,12 +99,13 @@ public sealed class TrainerApp : ServiceFactory<Program>
 
     /// <summary>
     /// Another trainer process on the same CLEAN DATA and MLflow: the one that starts after this one stopped, or a
-    /// second one running beside it (or one whose CLEAN DATA is elsewhere), with a line to MLflow of its own. The
-    /// MLflow double goes with the new app, which disposes it.
+    /// second one running beside it (or one whose CLEAN DATA is elsewhere, or that allows another
+    /// <c>Promotion__MaxGroupAucDrop</c>), with a line to MLflow of its own. The MLflow double goes with the new app,
+    /// which disposes it.
     /// </summary>
-    public TrainerApp Another(string? cleanConnectionString = null)
+    public TrainerApp Another(string? cleanConnectionString = null, double? maxGroupAucDrop = null)
     {
-        var another = new TrainerApp(cleanConnectionString ?? _cleanConnectionString, Mlflow, _ownsMlflow, _algorithms);
+        var another = new TrainerApp(cleanConnectionString ?? _cleanConnectionString, Mlflow, _ownsMlflow, _algorithms, maxGroupAucDrop: maxGroupAucDrop ?? _maxGroupAucDrop);
         _ownsMlflow = false;
         return another;
     }

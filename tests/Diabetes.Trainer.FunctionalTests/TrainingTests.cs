@@ -8,6 +8,7 @@ using Diabetes.Core.Mlflow;
 using Diabetes.Core.Modeling;
 using Diabetes.Core.Monitoring;
 using Diabetes.Testing;
+using Diabetes.Testing.Models;
 using Diabetes.Trainer.Promotion;
 using Diabetes.Trainer.Training;
 using Microsoft.AspNetCore.Mvc;
@@ -101,8 +102,31 @@ public class TrainingTests
         Assert.All(profile.Inputs, input => Assert.Equal(job.TrainRows, input.Bins.Sum(b => b.Count)));
         Assert.Equal(validation.Count, profile.Score.Bins.Sum(b => b.Count));
         var threshold = best.Data.MetricValue("val_threshold")!.Value;
-        var bestProbabilities = ReadmissionModel.Load(await mlflow.DownloadArtifactAsync(best.Info.ArtifactUri, "model/model.zip", CancellationToken.None)).Predict(validation);
+        var bestModel = ReadmissionModel.Load(await mlflow.DownloadArtifactAsync(best.Info.ArtifactUri, "model/model.zip", CancellationToken.None));
+        var bestProbabilities = bestModel.Predict(validation);
         Assert.Equal(bestProbabilities.Count(p => p >= threshold) / (double)validation.Count, profile.PositiveRate, 6);
+
+        // Its figures per patient group on validation and test: slices.json, as the saved model gives them again, its
+        // plot, and a metric per figure of each group large enough to be scored, under names MLflow accepted
+        var slices = ModelSlices.Parse(await mlflow.DownloadArtifactAsync(best.Info.ArtifactUri, ModelSlices.FileName, CancellationToken.None));
+        var test = await InputsAsync(app, DatasetSplit.Test);
+        Assert.Equal((threshold, PatientGroups.MinimumPerClass), (slices.Threshold, slices.MinimumPerClass));
+        Assert.Equal(["validation", "test"], slices.Splits.Select(s => s.Split));
+        Assert.Equal((validation.Count, validation.Count(v => v.Label)), (slices.Splits[0].Rows, slices.Splits[0].Positives));
+        AssertSameGroups(PatientGroups.Measure(validation, bestProbabilities, threshold), slices.Splits[0].Groups);
+        AssertSameGroups(PatientGroups.Measure(test, bestModel.Predict(test), threshold), slices.Splits[1].Groups);
+        Assert.Contains(slices.Splits[0].Groups, g => !g.TooSmall);
+        Assert.Contains(slices.Splits[0].Groups, g => g.TooSmall);
+        foreach (var (prefix, split) in new[] { ("val_", slices.Splits[0]), ("test_", slices.Splits[1]) })
+        {
+            foreach (var group in split.Groups)
+            {
+                Assert.Equal(group.RocAuc?.Value, best.Data.MetricValue($"{prefix}roc_auc.{group.Key}"));
+                Assert.Equal(group.TruePositiveRate, best.Data.MetricValue($"{prefix}tpr.{group.Key}"));
+            }
+        }
+
+        Assert.Equal(PngSignature, (await mlflow.DownloadArtifactAsync(best.Info.ArtifactUri, "plots/slices_roc_auc.png", CancellationToken.None))[..4]);
 
         // The registered version names its run, metrics and batches
         var version = (await mlflow.Api.GetModelVersionAsync(Model, "1", CancellationToken.None)).ModelVersion;
@@ -133,14 +157,14 @@ public class TrainingTests
         Assert.Equal(before, await RegistryStateAsync(app));
 
         // A worse challenger (trained on shuffled labels) does not take Production, and saying so twice changes nothing
-        await RegisterFastTreeModelAsync(app, shuffleLabels: true);
+        await RegisterFastTreeModelAsync(app, ShuffledLabels);
         var challenged = await PromoteAsync(app);
         Assert.False(challenged.Promoted);
         Assert.Equal(("1", "2"), (challenged.Production!.Version, challenged.Challenger!.Version));
         Assert.True(challenged.Challenger.Metric < challenged.Production.Metric);
         Assert.Contains("keeps Production", challenged.Reason);
         var afterChallenge = await RegistryStateAsync(app);
-        Assert.Equal(challenged, await PromoteAsync(app));
+        Assert.Equal(JsonSerializer.Serialize(challenged), JsonSerializer.Serialize(await PromoteAsync(app)));
         Assert.Equal(afterChallenge, await RegistryStateAsync(app));
         var rejected = (await mlflow.Api.GetModelVersionAsync(Model, "2", CancellationToken.None)).ModelVersion;
         Assert.Equal(("None", "rejected"), (rejected.CurrentStage, rejected.Tag("promotion_decision")));
@@ -152,22 +176,68 @@ public class TrainingTests
     {
         // Arrange: version 1, trained on shuffled labels, holds Production; version 2 learnt the real labels
         await using var app = await TrainerApp.StartAsync(encounters: 4_000);
-        await RegisterFastTreeModelAsync(app, shuffleLabels: true);
+        await RegisterFastTreeModelAsync(app, ShuffledLabels);
         Assert.True((await PromoteAsync(app)).Promoted);
-        await RegisterFastTreeModelAsync(app, shuffleLabels: false);
+        await RegisterFastTreeModelAsync(app, train => train);
 
         // Act
         var challenged = await PromoteAsync(app);
 
-        // Assert: version 2 holds Production both ways, version 1 is archived, and the version says why
+        // Assert: version 2 holds Production both ways, version 1 is archived, and the version says why; the groups
+        // large enough to score were compared, and version 2 is better in each
         Assert.True(challenged.Promoted, challenged.Reason);
         Assert.Equal(("2", "1"), (challenged.Production!.Version, challenged.Challenger!.Version));
         Assert.True(challenged.Production.Metric > challenged.Challenger.Metric);
+        var compared = challenged.Production.Groups.Zip(challenged.Challenger.Groups).Where(g => !g.First.TooSmall).ToArray();
+        Assert.NotEmpty(compared);
+        Assert.All(compared, g => Assert.True(g.First.RocAuc!.Value.Value > g.Second.RocAuc!.Value.Value, $"{g.First}"));
         Assert.Contains("beats version 1", challenged.Reason);
         var mlflow = app.MlflowClient;
         var holder = (await mlflow.Api.GetModelVersionByAliasAsync(Model, MlflowClient.ProductionAlias, CancellationToken.None)).ModelVersion;
         Assert.Equal(("2", MlflowNames.StageProduction, challenged.Reason), (holder.Version, holder.CurrentStage, holder.Tag("promotion_reason")));
         Assert.Equal(MlflowNames.StageArchived, (await mlflow.Api.GetModelVersionAsync(Model, "1", CancellationToken.None)).ModelVersion.CurrentStage);
+    }
+
+    [Fact]
+    public async Task AChallengerBetterOnAverageButWorseForAGroupIsRefusedAndTaggedUnlessTheDropIsAllowed()
+    {
+        // Arrange: version 1, trained on the first quarter of the train rows, holds Production; version 2 is trained on
+        // all of them, but for patients under 50 the readmitted are, in as many, those with the fewest prior visits
+        await using var app = await TrainerApp.StartAsync(encounters: 20_000);
+        var champion = await RegisterFastTreeModelAsync(app, train => [.. train.Take(train.Count / 4)]);
+        Assert.True((await PromoteAsync(app)).Promoted);
+        var challenger = await RegisterFastTreeModelAsync(app, UnderFiftyReadmittedAgainstPriorVisits);
+
+        // Act: under the default Promotion:MaxGroupAucDrop (0.02), then by a trainer that allows a drop of 0.1
+        var refused = await PromoteAsync(app);
+        var refusedVersion = (await app.MlflowClient.Api.GetModelVersionAsync(Model, "2", CancellationToken.None)).ModelVersion;
+        var holderAfterRefusal = (await app.MlflowClient.GetProductionVersionAsync(Model, CancellationToken.None))!.Version;
+        await using var lenient = app.Another(maxGroupAucDrop: 0.1);
+        var allowed = await PromoteAsync(lenient);
+
+        // Assert: version 2 wins on average, and loses more than 0.02 of ROC-AUC for the patients under 50, as counted
+        // here from the validation rows and the two models
+        var validation = await InputsAsync(app, DatasetSplit.Validation);
+        var underFifty = validation.Where(v => v.AgeYears < 50).ToArray();
+        var labels = underFifty.Select(v => v.Label).ToArray();
+        var (held, challenging) = (BinaryMetrics.AreaUnderRoc(champion.Model.Predict(underFifty), labels),
+            BinaryMetrics.AreaUnderRoc(challenger.Model.Predict(underFifty), labels));
+        Assert.True(labels.Count(l => l) >= PatientGroups.MinimumPerClass);
+        Assert.True(held - challenging > 0.02, $"{held} against {challenging}");
+        Assert.False(refused.Promoted, refused.Reason);
+        Assert.Equal(("1", "2"), (refused.Production!.Version, refused.Challenger!.Version));
+        Assert.True(refused.Challenger.Metric > refused.Production.Metric);
+
+        // The reason names the group and both figures, and is the version's tag; version 1 keeps Production
+        Assert.Contains("falls behind it by more than Promotion:MaxGroupAucDrop (0.02) for age under 50 " +
+            $"({underFifty.Length:N0} rows, {labels.Count(l => l):N0} readmitted): val_roc_auc {challenging:F4} against {held:F4}", refused.Reason);
+        Assert.Equal(("rejected", refused.Reason), (refusedVersion.Tag("promotion_decision"), refusedVersion.Tag("promotion_reason")));
+        Assert.Equal("1", holderAfterRefusal);
+
+        // Allowed a drop of 0.1, the same challenger takes Production
+        Assert.True(allowed.Promoted, allowed.Reason);
+        Assert.Contains("beats version 1", allowed.Reason);
+        Assert.Equal("2", (await app.MlflowClient.GetProductionVersionAsync(Model, CancellationToken.None))!.Version);
     }
 
     [Fact]
@@ -532,26 +602,61 @@ public class TrainingTests
         return [.. (await new CleanDataReader(database).ReadAsync(split, CancellationToken.None)).Inputs];
     }
 
-    /// <summary>Registers a new version: a real model of the same pipeline, trained on the labels or on them shuffled.</summary>
-    private static async Task RegisterFastTreeModelAsync(TrainerApp app, bool shuffleLabels)
+    /// <summary>
+    /// Registers a new version, its model folder as the trainer writes it: a real FastTree model of the same pipeline,
+    /// trained on CLEAN DATA's train rows as <paramref name="trainOn"/> makes them.
+    /// </summary>
+    private static async Task<TrainedCandidate> RegisterFastTreeModelAsync(TrainerApp app, Func<List<ModelInput>, List<ModelInput>> trainOn)
     {
-        var train = await InputsAsync(app, DatasetSplit.Train);
-        if (shuffleLabels)
+        var train = trainOn(await InputsAsync(app, DatasetSplit.Train));
+        var trainer = new ModelTrainer(train, await InputsAsync(app, DatasetSplit.Validation));
+        var trained = trainer.Train(Candidates.All.First(c => c.Algorithm == "FastTree"));
+        await ModelPublisher.PublishAsync(app.MlflowClient, trained, trainer.Features, new ModelLineage(["test"], [1], train.Count, 0, "digest"), promote: false);
+        return trained;
+    }
+
+    private static List<ModelInput> ShuffledLabels(List<ModelInput> train)
+    {
+        var random = new Random(7);
+        var labels = train.Select(t => t.Label).OrderBy(_ => random.Next()).ToArray();
+        for (var i = 0; i < train.Count; i++)
         {
-            var random = new Random(7);
-            var labels = train.Select(t => t.Label).OrderBy(_ => random.Next()).ToArray();
-            for (var i = 0; i < train.Count; i++)
-            {
-                train[i].Label = labels[i];
-            }
+            train[i].Label = labels[i];
         }
 
-        var trained = new ModelTrainer(train, await InputsAsync(app, DatasetSplit.Validation)).Train(Candidates.All.First(c => c.Algorithm == "FastTree"));
-        var mlflow = app.MlflowClient;
-        var experimentId = await mlflow.GetOrCreateExperimentAsync(TrainingWorkflow.ExperimentName, CancellationToken.None);
-        var run = await mlflow.StartRunAsync(experimentId, shuffleLabels ? "shuffled-labels" : "fasttree", new Dictionary<string, string>(), null, CancellationToken.None);
-        await mlflow.UploadArtifactAsync(run, "model/model.zip", trained.Model.ToZip(), "application/zip", CancellationToken.None);
-        await mlflow.EnsureRegisteredModelAsync(Model, "readmission within 30 days", CancellationToken.None);
-        await mlflow.Api.CreateModelVersionAsync(new CreateModelVersionRequest(Model, $"runs:/{run.RunId}/model", run.RunId), CancellationToken.None);
+        return train;
+    }
+
+    /// <summary>
+    /// The rows with the labels of the patients under 50 turned against what the data says: as many of them readmitted
+    /// as before, but those with the fewest prior inpatient and emergency visits, the dataset's strongest sign of a
+    /// readmission.
+    /// </summary>
+    private static List<ModelInput> UnderFiftyReadmittedAgainstPriorVisits(List<ModelInput> train)
+    {
+        var group = train.Where(t => t.AgeYears < 50).ToArray();
+        var readmitted = group.Count(t => t.Label);
+        var byPriorVisits = group.Select((row, index) => (row, index)).OrderBy(r => r.row.NumberInpatient + r.row.NumberEmergency).ThenBy(r => r.index).ToArray();
+        for (var i = 0; i < byPriorVisits.Length; i++)
+        {
+            byPriorVisits[i].row.Label = i < readmitted;
+        }
+
+        return train;
+    }
+
+    /// <summary>The same groups with the same counts and, to nine digits, the same figures.</summary>
+    private static void AssertSameGroups(IReadOnlyList<GroupMetrics> expected, IReadOnlyList<GroupMetrics> actual)
+    {
+        Assert.Equal(expected.Select(g => (g.Key, g.Rows, g.Positives, g.TooSmall)), actual.Select(g => (g.Key, g.Rows, g.Positives, g.TooSmall)));
+        foreach (var (e, a) in expected.Zip(actual))
+        {
+            foreach (var (x, y) in new[] { (e.RocAuc?.Value, a.RocAuc?.Value), (e.RocAuc?.Low, a.RocAuc?.Low), (e.RocAuc?.High, a.RocAuc?.High),
+                (e.PredictedPositiveRate, a.PredictedPositiveRate), (e.TruePositiveRate, a.TruePositiveRate), (e.FalsePositiveRate, a.FalsePositiveRate) })
+            {
+                Assert.Equal(x is null, y is null);
+                Assert.Equal(x ?? 0, y ?? 0, 9);
+            }
+        }
     }
 }
