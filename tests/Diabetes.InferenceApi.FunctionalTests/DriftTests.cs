@@ -5,6 +5,7 @@ using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using Diabetes.Core.Cleaning;
 using Diabetes.Core.Encounters;
+using Diabetes.Core.Mlflow;
 using Diabetes.Core.Modeling;
 using Diabetes.Core.Monitoring;
 using Diabetes.Testing;
@@ -142,11 +143,14 @@ public class DriftTests
     }
 
     /// <summary>An inference API with its log, serving the logistic regression (with its reference profile).</summary>
-    internal static async Task<Serving> ServingAsync()
+    internal static Task<Serving> ServingAsync() => ServingAsync(mlflow => TestModels.PublishAsync(mlflow, TestModels.Logistic));
+
+    /// <summary>An inference API with its log in a fresh database, serving the version <paramref name="publish"/> registers.</summary>
+    internal static async Task<Serving> ServingAsync(Func<MlflowClient, Task<ModelVersion>> publish)
     {
         var database = await MonitoringDatabase.CreateAsync();
         var app = await InferenceApp.StartAsync(settings: database.Settings());
-        await app.WaitForVersionAsync((await TestModels.PublishAsync(app.MlflowClient, TestModels.Logistic)).Version);
+        await app.WaitForVersionAsync((await publish(app.MlflowClient)).Version);
         return new Serving(app, database);
     }
 

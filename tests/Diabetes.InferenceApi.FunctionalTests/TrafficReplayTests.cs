@@ -110,19 +110,11 @@ public class TrafficReplayTests(ITestOutputHelper output)
         Assert.Equal((TrafficReplay.NoAnswer, 20, 0), (unanswered.Failed.Keys.Single(), unanswered.Failed[TrafficReplay.NoAnswer].Encounters, unanswered.Answered));
     }
 
-    private sealed record Serving(InferenceApp App, MonitoringDatabase Database) : IAsyncDisposable
-    {
-        public ValueTask DisposeAsync() => App.DisposeAsync();
-    }
-
     /// <summary>An inference API with its log in a fresh database (so drift sees only this traffic), serving the train split's model.</summary>
-    private static async Task<Serving> ServingAsync()
+    private static Task<DriftTests.Serving> ServingAsync()
     {
         var (model, features, lineage) = TrainSplitModel.Value;
-        var database = await MonitoringDatabase.CreateAsync();
-        var app = await InferenceApp.StartAsync(settings: database.Settings());
-        await app.WaitForVersionAsync((await ModelPublisher.PublishAsync(app.MlflowClient, model, features, lineage)).Version);
-        return new Serving(app, database);
+        return DriftTests.ServingAsync(mlflow => ModelPublisher.PublishAsync(mlflow, model, features, lineage));
     }
 
     /// <summary>The tool's run as fast as the API answers (batches of a thousand), its printout in the test's output.</summary>
@@ -135,7 +127,7 @@ public class TrafficReplayTests(ITestOutputHelper output)
     }
 
     /// <summary>Drift over the default window (the last day) once every answered prediction is in the log; its PSI per input in the output.</summary>
-    private async Task<DriftResponse> DriftAsync(Serving serving)
+    private async Task<DriftResponse> DriftAsync(DriftTests.Serving serving)
     {
         await Poll.UntilAsync(() => serving.Database.CountAsync(), count => count == TestSplitSample, $"the {TestSplitSample} predictions to be logged");
         var drift = (await serving.App.CreateClient().GetFromJsonAsync<DriftResponse>("/api/monitoring/drift"))!;
