@@ -45,10 +45,17 @@ public static class PredictionsApi
     }
 
     public static Task<Results<Ok<PredictionResponse>, ValidationProblem, ProblemHttpResult>> PredictAsync(
-        HttpRequest request, EncounterReader reader, ServingState state, ServingTelemetry telemetry, PredictionLog log, CancellationToken cancellationToken) =>
-        AnswerJsonAsync<PredictionResponse>(request, MaxSingleBodyBytes, "predict", telemetry, cancellationToken, (root, activity) =>
+        HttpRequest request, [AsParameters] PredictionQuery query, EncounterReader reader, ServingState state, ServingTelemetry telemetry, PredictionLog log,
+        CancellationToken cancellationToken) =>
+        AnswerJsonAsync<PredictionResponse>(request, MaxSingleBodyBytes, query.Explains ? "predict explain" : "predict", telemetry, cancellationToken, (root, activity) =>
         {
             var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
+            var explainTop = query.ReadTop(errors);
+            if (errors.Count > 0)
+            {
+                return InvalidQuery(errors);
+            }
+
             var input = reader.Read(root, "", errors);
             if (input is null)
             {
@@ -61,13 +68,21 @@ public static class PredictionsApi
             }
 
             activity?.SetTag("model.version", model.Version.Version);
-            return TypedResults.Ok(Predict(model, input, telemetry, log));
+            return TypedResults.Ok(Predict(model, input, root, explainTop, telemetry, log));
         });
 
     public static Task<Results<Ok<PredictionResponse[]>, ValidationProblem, ProblemHttpResult>> PredictBatchAsync(
-        HttpRequest request, EncounterReader reader, ServingState state, ServingTelemetry telemetry, PredictionLog log, CancellationToken cancellationToken) =>
-        AnswerJsonAsync<PredictionResponse[]>(request, MaxBatchBodyBytes, "predict batch", telemetry, cancellationToken, (root, activity) =>
+        HttpRequest request, [AsParameters] PredictionQuery query, EncounterReader reader, ServingState state, ServingTelemetry telemetry, PredictionLog log,
+        CancellationToken cancellationToken) =>
+        AnswerJsonAsync<PredictionResponse[]>(request, MaxBatchBodyBytes, query.Explains ? "predict batch explain" : "predict batch", telemetry, cancellationToken, (root, activity) =>
         {
+            var queryErrors = new Dictionary<string, string[]>(StringComparer.Ordinal);
+            var explainTop = query.ReadTop(queryErrors);
+            if (queryErrors.Count > 0)
+            {
+                return InvalidQuery(queryErrors);
+            }
+
             var count = root.ValueKind == JsonValueKind.Array ? root.GetArrayLength() : -1;
             if (count is < 1 or > MaxBatchSize)
             {
@@ -108,7 +123,7 @@ public static class PredictionsApi
 
             activity?.SetTag("model.version", model.Version.Version);
             activity?.SetTag("batch.size", count);
-            return TypedResults.Ok(inputs.Select(input => Predict(model, input!, telemetry, log)).ToArray());
+            return TypedResults.Ok(root.EnumerateArray().Select((element, i) => Predict(model, inputs[i]!, element, explainTop, telemetry, log)).ToArray());
         });
 
     /// <summary>
@@ -152,16 +167,35 @@ public static class PredictionsApi
             state.Registry?.ProductionVersion, ProblemOf(state)));
     }
 
-    /// <summary>Scores the input and logs the answer (queued, never waited for) under the id the answer carries.</summary>
-    private static PredictionResponse Predict(ServedModel model, ModelInput input, ServingTelemetry telemetry, PredictionLog log)
+    /// <summary>
+    /// Scores the input (explained with its <paramref name="explainTop"/> largest contributions when asked) and logs the
+    /// answer (queued, never waited for) under the id the answer carries.
+    /// </summary>
+    private static PredictionResponse Predict(
+        ServedModel model, ModelInput input, JsonElement request, int? explainTop, ServingTelemetry telemetry, PredictionLog log)
     {
-        var probability = model.Predict(input);
+        var explained = explainTop is null ? null : model.Explain(input);
+        var probability = explained?.Probability ?? model.Predict(input);
         var readmitted = model.Decide(probability);
         telemetry.RecordPrediction(model, readmitted);
         var id = log.Add(model, input, probability, readmitted);
-        return new PredictionResponse(id, readmitted, probability, model.Metadata.Threshold,
-            new ModelReference(model.Version.Name, model.Version.Version, model.Version.RunId, model.Metadata.Algorithm));
+        var reference = new ModelReference(model.Version.Name, model.Version.Version, model.Version.RunId, model.Metadata.Algorithm);
+        if (explainTop is not { } top)
+        {
+            return new PredictionResponse(id, readmitted, probability, model.Metadata.Threshold, reference);
+        }
+
+        var explanation = explained is null ? null : new PredictionExplanation(
+            PredictionExplanation.ScoreUnits,
+            explained.Score,
+            model.Reference?.Baseline is { } baseline ? new ExplanationBaseline(baseline.Score, baseline.Probability, baseline.Rows) : null,
+            explained.Contributions.Take(top).Select(c => new FieldContributionResponse(c.Field, ValueOf(request, c.Field), c.Contribution)).ToArray());
+        return new ExplainedPredictionResponse(id, readmitted, probability, model.Metadata.Threshold, reference, explanation, model.ExplanationUnavailable);
     }
+
+    /// <summary>A field's value as the request gave it (a copy: the request's document is gone when the answer is written); null when left out.</summary>
+    private static JsonElement? ValueOf(JsonElement request, string field) =>
+        EncounterRequestValidator.Field(request, field) is { ValueKind: not JsonValueKind.Undefined } value ? value.Clone() : null;
 
     /// <summary>Reads the body as JSON, or the refusal that says why it cannot be read (a 400, 413 or 415).</summary>
     internal static async Task<(JsonDocument? Document, IResult? Refusal)> ReadJsonAsync(HttpRequest request, long limit, CancellationToken cancellationToken)
@@ -197,6 +231,10 @@ public static class PredictionsApi
                 detail: exception.Message));
         }
     }
+
+    private static ValidationProblem InvalidQuery(IDictionary<string, string[]> errors) =>
+        TypedResults.ValidationProblem(errors, title: "The query has invalid parameters",
+            detail: $"explain is true or false; top is a whole number from 1 to {PredictionQuery.MaxTop}. Nothing was scored.");
 
     private static ValidationProblem Invalid(IDictionary<string, string[]> errors) =>
         TypedResults.ValidationProblem(errors, title: "The request has invalid fields",
