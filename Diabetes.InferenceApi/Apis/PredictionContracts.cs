@@ -54,12 +54,12 @@ public sealed record FieldContributionResponse(string Field, JsonElement? Value,
 /// The query of a prediction request: <c>explain=true</c> adds the explanation, with the <c>top</c> (1 to
 /// <see cref="MaxTop"/>, default <see cref="DefaultTop"/>) largest contributions.
 /// </summary>
-public sealed record PredictionQuery(string? Explain, string? Top)
+public sealed record PredictionQuery([FromQuery(Name = "explain")] string? Explain, [FromQuery(Name = "top")] string? Top)
 {
     public const int DefaultTop = 10;
     public const int MaxTop = 50;
 
-    public bool Explains => string.Equals(Explain, "true", StringComparison.OrdinalIgnoreCase);
+    public bool Explains => bool.TryParse(Explain, out var explains) && explains;
 
     /// <summary>How many contributions to answer (null: no explanation asked), or the errors of the query, by parameter.</summary>
     public int? ReadTop(IDictionary<string, string[]> errors)

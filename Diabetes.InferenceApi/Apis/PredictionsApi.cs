@@ -47,15 +47,9 @@ public static class PredictionsApi
     public static Task<Results<Ok<PredictionResponse>, ValidationProblem, ProblemHttpResult>> PredictAsync(
         HttpRequest request, [AsParameters] PredictionQuery query, EncounterReader reader, ServingState state, ServingTelemetry telemetry, PredictionLog log,
         CancellationToken cancellationToken) =>
-        AnswerJsonAsync<PredictionResponse>(request, MaxSingleBodyBytes, query.Explains ? "predict explain" : "predict", telemetry, cancellationToken, (root, activity) =>
+        AnswerJsonAsync<PredictionResponse>(request, query, MaxSingleBodyBytes, "predict", telemetry, cancellationToken, (root, explainTop, activity) =>
         {
             var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
-            var explainTop = query.ReadTop(errors);
-            if (errors.Count > 0)
-            {
-                return InvalidQuery(errors);
-            }
-
             var input = reader.Read(root, "", errors);
             if (input is null)
             {
@@ -74,15 +68,8 @@ public static class PredictionsApi
     public static Task<Results<Ok<PredictionResponse[]>, ValidationProblem, ProblemHttpResult>> PredictBatchAsync(
         HttpRequest request, [AsParameters] PredictionQuery query, EncounterReader reader, ServingState state, ServingTelemetry telemetry, PredictionLog log,
         CancellationToken cancellationToken) =>
-        AnswerJsonAsync<PredictionResponse[]>(request, MaxBatchBodyBytes, query.Explains ? "predict batch explain" : "predict batch", telemetry, cancellationToken, (root, activity) =>
+        AnswerJsonAsync<PredictionResponse[]>(request, query, MaxBatchBodyBytes, "predict batch", telemetry, cancellationToken, (root, explainTop, activity) =>
         {
-            var queryErrors = new Dictionary<string, string[]>(StringComparer.Ordinal);
-            var explainTop = query.ReadTop(queryErrors);
-            if (queryErrors.Count > 0)
-            {
-                return InvalidQuery(queryErrors);
-            }
-
             var count = root.ValueKind == JsonValueKind.Array ? root.GetArrayLength() : -1;
             if (count is < 1 or > MaxBatchSize)
             {
@@ -127,23 +114,27 @@ public static class PredictionsApi
         });
 
     /// <summary>
-    /// Reads the body as JSON and answers it with <paramref name="answer"/> (or the refusal that says why it cannot be
-    /// read), in a span named <paramref name="operation"/>, timing the whole.
+    /// Reads the query and the body as JSON and answers them with <paramref name="answer"/>, given the number of
+    /// contributions to explain (null: no explanation), or the refusal that says why they cannot be read, in a span named
+    /// <paramref name="operation"/> (with " explain" when asked), timing the whole.
     /// </summary>
     private static async Task<Results<Ok<T>, ValidationProblem, ProblemHttpResult>> AnswerJsonAsync<T>(
-        HttpRequest request, long limit, string operation, ServingTelemetry telemetry, CancellationToken cancellationToken,
-        Func<JsonElement, Activity?, Results<Ok<T>, ValidationProblem, ProblemHttpResult>> answer)
+        HttpRequest request, PredictionQuery query, long limit, string operation, ServingTelemetry telemetry, CancellationToken cancellationToken,
+        Func<JsonElement, int?, Activity?, Results<Ok<T>, ValidationProblem, ProblemHttpResult>> answer)
     {
         var started = Stopwatch.GetTimestamp();
+        operation = query.Explains ? $"{operation} explain" : operation;
         using var activity = ServingTelemetry.ActivitySource.StartActivity(operation);
-        var (document, refusal) = await ReadJsonAsync(request, limit, cancellationToken);
+        var queryErrors = new Dictionary<string, string[]>(StringComparer.Ordinal);
+        var explainTop = query.ReadTop(queryErrors);
+        var (document, refusal) = queryErrors.Count > 0 ? (null, InvalidQuery(queryErrors)) : await ReadJsonAsync(request, limit, cancellationToken);
         using (document)
         {
             var result = refusal switch
             {
                 ValidationProblem invalid => invalid,
                 ProblemHttpResult problem => problem,
-                _ => answer(document!.RootElement, activity),
+                _ => answer(document!.RootElement, explainTop, activity),
             };
             telemetry.RecordDuration(Stopwatch.GetElapsedTime(started), operation);
             return result;

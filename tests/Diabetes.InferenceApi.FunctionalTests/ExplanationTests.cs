@@ -216,6 +216,25 @@ public class ExplanationTests(ITestOutputHelper output)
         }
     }
 
+    [Fact]
+    public async Task TheOpenApiDocumentDescribesExplainAndTop()
+    {
+        // Arrange
+        await using var app = await InferenceApp.StartAsync();
+
+        // Act
+        var document = await app.CreateClient().GetFromJsonAsync<JsonElement>("/openapi/v1.json");
+
+        // Assert
+        foreach (var path in new[] { "/api/predictions", "/api/predictions/batch" })
+        {
+            var parameters = document.GetProperty("paths").GetProperty(path).GetProperty("post").GetProperty("parameters").EnumerateArray()
+                .ToDictionary(p => p.GetProperty("name").GetString()!, p => p.GetProperty("schema"));
+            Assert.Equal("boolean", parameters["explain"].GetProperty("type").GetString());
+            Assert.Equal(PredictionQuery.MaxTop, parameters["top"].GetProperty("maximum").GetInt32());
+        }
+    }
+
     private static async Task<JsonElement> ExplainAsync(InferenceApp app, string path, JsonNode request)
     {
         using var response = await app.PredictAsync(request.DeepClone(), path);
