@@ -15,24 +15,23 @@ namespace Diabetes.Core.Modeling;
 /// </summary>
 public sealed class FieldAttribution
 {
-    private readonly string[] _slotNames;
     /// <summary>For each slot, the indexes in <see cref="Fields"/> of the fields it comes from (one, or a summed input's parts).</summary>
     private readonly int[][] _fieldsOfSlot;
-    /// <summary>For each slot, the summed input it is, or null.</summary>
-    private readonly SummedInput?[] _summedOfSlot;
+    /// <summary>For each slot, the parts of the summed input it is, or null.</summary>
+    private readonly Part[]?[] _partsOfSlot;
 
-    private FieldAttribution(string[] slotNames, int[][] fieldsOfSlot, SummedInput?[] summedOfSlot, string[] fields)
+    private FieldAttribution(string[] slotNames, int[][] fieldsOfSlot, Part[]?[] partsOfSlot, string[] fields)
     {
-        _slotNames = slotNames;
+        SlotNames = slotNames;
         _fieldsOfSlot = fieldsOfSlot;
-        _summedOfSlot = summedOfSlot;
+        _partsOfSlot = partsOfSlot;
         Fields = fields;
     }
 
     /// <summary>The request fields the slots come from, in the order they first appear.</summary>
     public IReadOnlyList<string> Fields { get; }
 
-    public IReadOnlyList<string> SlotNames => _slotNames;
+    public IReadOnlyList<string> SlotNames { get; }
 
     /// <summary>The request fields one slot comes from: one, or the fields a summed input adds up.</summary>
     public IReadOnlyList<string> FieldsOf(int slot) => _fieldsOfSlot[slot].Select(field => Fields[field]).ToArray();
@@ -43,14 +42,14 @@ public sealed class FieldAttribution
     {
         var fields = new List<string>();
         var fieldsOfSlot = new int[slotNames.Count][];
-        var summedOfSlot = new SummedInput?[slotNames.Count];
+        var partsOfSlot = new Part[]?[slotNames.Count];
         for (var slot = 0; slot < slotNames.Count; slot++)
         {
             var input = InputOf(slotNames[slot]) ?? "";
-            if (Summed.TryGetValue(input, out var summed))
+            if (Summed.TryGetValue(input, out var parts))
             {
-                summedOfSlot[slot] = summed;
-                fieldsOfSlot[slot] = [.. summed.Parts.Select(part => IndexOf(part.Field))];
+                partsOfSlot[slot] = parts;
+                fieldsOfSlot[slot] = [.. parts.Select(part => IndexOf(part.Field))];
             }
             else if (MonitoredInput.ByInput.TryGetValue(input, out var monitored))
             {
@@ -62,7 +61,7 @@ public sealed class FieldAttribution
             }
         }
 
-        return new FieldAttribution([.. slotNames], fieldsOfSlot, summedOfSlot, [.. fields]);
+        return new FieldAttribution([.. slotNames], fieldsOfSlot, partsOfSlot, [.. fields]);
 
         int IndexOf(string field)
         {
@@ -87,19 +86,19 @@ public sealed class FieldAttribution
         for (var slot = 0; slot < slots.Length; slot++)
         {
             var contribution = slots[slot];
-            var fields = _fieldsOfSlot[slot];
             if (contribution == 0)
             {
                 continue;
             }
 
-            if (_summedOfSlot[slot] is not { } summed)
+            var fields = _fieldsOfSlot[slot];
+            if (_partsOfSlot[slot] is not { } parts)
             {
                 byField[fields[0]] += contribution;
                 continue;
             }
 
-            var amounts = summed.Parts.Select(part => part.Amount(input)).ToArray();
+            var amounts = parts.Select(part => part.Amount(input)).ToArray();
             var total = amounts.Sum();
             for (var part = 0; part < amounts.Length; part++)
             {
@@ -146,19 +145,17 @@ public sealed class FieldAttribution
     /// <summary>A part of a summed input: the request field and how much it adds to the sum in an encounter.</summary>
     private sealed record Part(string Field, Func<ModelInput, float> Amount);
 
-    private sealed record SummedInput(IReadOnlyList<Part> Parts);
-
     private static readonly IReadOnlyList<MonitoredInput> MedicationInputs =
         EncounterCleaner.KeptMedications.Select(name => MonitoredInput.ByInput[$"{nameof(ModelInput.Medications)}[{name}]"]).ToArray();
 
-    /// <summary>The inputs that add fields up, as the cleaning rules compute them (<see cref="EncounterCleaner"/>).</summary>
-    private static readonly IReadOnlyDictionary<string, SummedInput> Summed = new Dictionary<string, SummedInput>(StringComparer.Ordinal)
+    /// <summary>The inputs that add fields up, and their parts, as the cleaning rules compute them (<see cref="EncounterCleaner"/>).</summary>
+    private static readonly IReadOnlyDictionary<string, Part[]> Summed = new Dictionary<string, Part[]>(StringComparer.Ordinal)
     {
-        [nameof(ModelInput.TotalPriorVisits)] = new([.. new[] { nameof(ModelInput.NumberOutpatient), nameof(ModelInput.NumberEmergency), nameof(ModelInput.NumberInpatient) }
-            .Select(name => MonitoredInput.ByInput[name]).Select(visits => new Part(visits.Field, visits.Number!))]),
-        [nameof(ModelInput.ActiveMedications)] = new([.. MedicationInputs.Select(medication =>
-            new Part(medication.Field, input => medication.Category!(input) != "No" ? 1 : 0))]),
-        [nameof(ModelInput.ChangedMedications)] = new([.. MedicationInputs.Select(medication =>
-            new Part(medication.Field, input => medication.Category!(input) is "Up" or "Down" ? 1 : 0))]),
+        [nameof(ModelInput.TotalPriorVisits)] = [.. new[] { nameof(ModelInput.NumberOutpatient), nameof(ModelInput.NumberEmergency), nameof(ModelInput.NumberInpatient) }
+            .Select(name => MonitoredInput.ByInput[name]).Select(visits => new Part(visits.Field, visits.Number!))],
+        [nameof(ModelInput.ActiveMedications)] = [.. MedicationInputs.Select(medication =>
+            new Part(medication.Field, input => medication.Category!(input) != "No" ? 1 : 0))],
+        [nameof(ModelInput.ChangedMedications)] = [.. MedicationInputs.Select(medication =>
+            new Part(medication.Field, input => medication.Category!(input) is "Up" or "Down" ? 1 : 0))],
     };
 }
