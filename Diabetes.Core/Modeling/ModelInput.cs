@@ -12,6 +12,12 @@ public sealed class ModelInput
     /// <summary>The value a missing category takes, so that "unknown" is a category of its own.</summary>
     public const string MissingCategory = "missing";
 
+    /// <summary>
+    /// What the featurization appends to a categorical column's name for its one-hot encoding, whose slots the feature
+    /// vector names <c>RaceOneHot.Caucasian</c> (and <c>MedicationsOneHot.[0].Steady</c> for the medications).
+    /// </summary>
+    public const string OneHotSuffix = "OneHot";
+
     public static readonly string[] CategoricalColumns =
     [
         nameof(Race), nameof(Gender), nameof(AdmissionType), nameof(DischargeDisposition), nameof(AdmissionSource),

@@ -10,38 +10,49 @@ namespace Diabetes.Core.Modeling;
 /// </summary>
 internal sealed class ModelStages
 {
-    private ModelStages(ITransformer featurizer, ITransformer learner, string featureColumn, SchemaDefinition denseFeatures)
+    private ModelStages(ITransformer featurizer, ITransformer learner, ISingleFeaturePredictionTransformer<object> predictor, SchemaDefinition denseFeatures)
     {
         Featurizer = featurizer;
         Learner = learner;
-        FeatureColumn = featureColumn;
+        Predictor = predictor;
         DenseFeatures = denseFeatures;
     }
 
     public ITransformer Featurizer { get; }
 
+    /// <summary>The learner: its prediction transformer, or a chain of it and the calibrator that follows it (the random forests').</summary>
     public ITransformer Learner { get; }
 
+    /// <summary>The prediction transformer of <see cref="Learner"/>, whose model turns the feature vector into the raw score.</summary>
+    public ISingleFeaturePredictionTransformer<object> Predictor { get; }
+
     /// <summary>The column the featurization writes and the learner reads.</summary>
-    public string FeatureColumn { get; }
+    public string FeatureColumn => Predictor.FeatureColumnName;
 
     /// <summary>How a <see cref="FeatureVector"/> binds to the learner's input column (its name and fixed size).</summary>
     public SchemaDefinition DenseFeatures { get; }
 
     /// <summary>
-    /// The stages of a featurization-then-learner chain whose learner reads a vector of known size; null for any other
-    /// model (a chain ending in a calibrator, whose input is a score), which is run whole.
+    /// The stages of a featurization-then-learner chain whose learner (alone, or in a chain of its own with its
+    /// calibrator) reads a vector of known size; null for any other model (a flat chain ending in a calibrator, whose
+    /// input is a score), which is run whole.
     /// </summary>
     public static ModelStages? Of(ITransformer model, DataViewSchema inputSchema)
     {
-        if (model is not TransformerChain<ITransformer> chain || chain.Count() < 2
-            || chain.LastTransformer is not ISingleFeaturePredictionTransformer<object> learner)
+        if (model is not TransformerChain<ITransformer> chain || chain.Count() < 2)
+        {
+            return null;
+        }
+
+        var learner = chain.LastTransformer;
+        if ((learner as ISingleFeaturePredictionTransformer<object>
+             ?? (learner as IEnumerable<ITransformer>)?.FirstOrDefault() as ISingleFeaturePredictionTransformer<object>) is not { FeatureColumnName: not null } predictor)
         {
             return null;
         }
 
         var featurizer = new TransformerChain<ITransformer>([.. chain.SkipLast(1)]);
-        if (featurizer.GetOutputSchema(inputSchema).GetColumnOrNull(learner.FeatureColumnName) is not
+        if (featurizer.GetOutputSchema(inputSchema).GetColumnOrNull(predictor.FeatureColumnName) is not
             { Type: VectorDataViewType { ItemType: NumberDataViewType itemType, IsKnownSize: true } } features
             || itemType.RawType != typeof(float))
         {
@@ -50,9 +61,9 @@ internal sealed class ModelStages
 
         var definition = SchemaDefinition.Create(typeof(FeatureVector));
         var column = definition[nameof(FeatureVector.Features)];
-        column.ColumnName = learner.FeatureColumnName;
+        column.ColumnName = predictor.FeatureColumnName;
         column.ColumnType = features.Type;
-        return new ModelStages(featurizer, learner, learner.FeatureColumnName, definition);
+        return new ModelStages(featurizer, learner, predictor, definition);
     }
 
     /// <summary>

@@ -11,20 +11,35 @@ public sealed class ReadmissionModel
 {
     public const string ProbabilityColumn = nameof(ModelOutput.Probability);
 
-    private readonly MLContext _ml;
-    private readonly ModelStages? _stages;
+    private readonly Lazy<(ContributionStage? Stage, string? Unavailable)> _contributions;
 
     public ReadmissionModel(MLContext ml, ITransformer transformer, DataViewSchema inputSchema)
     {
-        _ml = ml;
+        Ml = ml;
         Transformer = transformer;
         InputSchema = inputSchema;
-        _stages = ModelStages.Of(transformer, inputSchema);
+        Stages = ModelStages.Of(transformer, inputSchema);
+        _contributions = new(() => ContributionStage.Of(ml, Stages, inputSchema));
     }
 
     public ITransformer Transformer { get; }
 
     public DataViewSchema InputSchema { get; }
+
+    /// <summary>
+    /// Why this model's predictions cannot be explained (see <see cref="ReadmissionScorer.Explain"/>), or null when they
+    /// can. The first call builds what explaining needs; serving calls it when it loads the model.
+    /// </summary>
+    public string? ExplanationUnavailable => _contributions.Value.Unavailable;
+
+    /// <summary>The request fields the slots of the feature vector come from; null when <see cref="ExplanationUnavailable"/>.</summary>
+    public FieldAttribution? Fields => _contributions.Value.Stage?.Fields;
+
+    internal MLContext Ml { get; }
+
+    internal ModelStages? Stages { get; }
+
+    internal ContributionStage? Contributions => _contributions.Value.Stage;
 
     public static ReadmissionModel Load(byte[] zip)
     {
@@ -38,25 +53,30 @@ public sealed class ReadmissionModel
     /// Probabilities in the order of <paramref name="rows"/>, in two stages with dense features between them (see
     /// <see cref="ModelStages"/>). Safe to call from several threads.
     /// </summary>
-    public float[] Predict(IEnumerable<ModelInput> rows)
+    public float[] Predict(IEnumerable<ModelInput> rows) => Scored(rows).GetColumn<float>(ProbabilityColumn).ToArray();
+
+    /// <summary>Like <see cref="Predict"/>, with the learner's raw score (before calibration) beside each probability.</summary>
+    public ModelOutput[] PredictWithScores(IEnumerable<ModelInput> rows) => Ml.Data.CreateEnumerable<ModelOutput>(Scored(rows), reuseRowObject: false).ToArray();
+
+    private IDataView Scored(IEnumerable<ModelInput> rows)
     {
-        var input = _ml.Data.LoadFromEnumerable(rows);
-        if (_stages is null)
+        var input = Ml.Data.LoadFromEnumerable(rows);
+        if (Stages is null)
         {
-            return Transformer.Transform(input).GetColumn<float>(ProbabilityColumn).ToArray();
+            return Transformer.Transform(input);
         }
 
-        var features = _ml.Data.LoadFromEnumerable(_stages.Dense(_stages.Featurizer.Transform(input)), _stages.DenseFeatures);
-        return _stages.Learner.Transform(features).GetColumn<float>(ProbabilityColumn).ToArray();
+        var features = Ml.Data.LoadFromEnumerable(Stages.Dense(Stages.Featurizer.Transform(input)), Stages.DenseFeatures);
+        return Stages.Learner.Transform(features);
     }
 
     /// <summary>A single-row scorer: fast, but not safe to share between threads (pool it).</summary>
-    public ReadmissionScorer CreateScorer() => new(_ml, Transformer, _stages, InputSchema);
+    public ReadmissionScorer CreateScorer() => new(this);
 
     public byte[] ToZip()
     {
         using var stream = new MemoryStream();
-        _ml.Model.Save(Transformer, InputSchema, stream);
+        Ml.Model.Save(Transformer, InputSchema, stream);
         return stream.ToArray();
     }
 }

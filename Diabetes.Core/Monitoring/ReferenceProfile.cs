@@ -45,12 +45,23 @@ public sealed record InputProfile(string Input, string Field, string Kind, IRead
 }
 
 /// <summary>
+/// The model's score for its reference population, the validation split: the learner's mean raw score there (the units
+/// of a prediction's contributions, see <see cref="ReadmissionScorer.Explain"/>) and its mean probability.
+/// </summary>
+public sealed record ScoreBaseline(double Score, double Probability, long Rows)
+{
+    public static ScoreBaseline? Of(IReadOnlyCollection<ModelOutput> validation) => validation.Count == 0
+        ? null
+        : new(validation.Average(o => (double)o.Score), validation.Average(o => (double)o.Probability), validation.Count);
+}
+
+/// <summary>
 /// <c>reference_profile.json</c> of a model folder: what the model was trained on, to compare the requests it gets with.
 /// For each model input the training split's distribution (numbers in quantile bins, categories by frequency with an
 /// <see cref="OtherCategory"/> bin for the rare and the unseen), and the distribution of the model's own probabilities on validation with
-/// the share it predicted positive there.
+/// the share it predicted positive there; and its <see cref="ScoreBaseline"/> (none in profiles written before baselines).
 /// </summary>
-public sealed record ReferenceProfile(IReadOnlyList<InputProfile> Inputs, InputProfile Score, double PositiveRate)
+public sealed record ReferenceProfile(IReadOnlyList<InputProfile> Inputs, InputProfile Score, double PositiveRate, ScoreBaseline? Baseline = null)
 {
     public const string FileName = "reference_profile.json";
     /// <summary>The label of the bin of rare and unseen categories (not "other", which is an ICD-9 group of its own).</summary>

@@ -15,6 +15,7 @@ public static class EncounterOpenApi
     public static Task DescribeSingleRequest(OpenApiOperation operation, OpenApiOperationTransformerContext context, CancellationToken cancellationToken)
     {
         operation.RequestBody = Body(Encounter(), TypicalEncounter.ToRequest(), "One encounter: the dataset's columns without the ids and the outcome.");
+        DescribeQuery(operation);
         return Task.CompletedTask;
     }
 
@@ -22,7 +23,27 @@ public static class EncounterOpenApi
     {
         var batch = new OpenApiSchema { Type = JsonSchemaType.Array, Items = Encounter(), MinItems = 1, MaxItems = PredictionsApi.MaxBatchSize };
         operation.RequestBody = Body(batch, new JsonArray(TypicalEncounter.ToRequest(), TypicalEncounter.ToRequest()), $"1 to {PredictionsApi.MaxBatchSize:N0} encounters.");
+        DescribeQuery(operation);
         return Task.CompletedTask;
+    }
+
+    /// <summary><c>explain</c> and <c>top</c>, which are read as text (to name a bad one in a 400), with their real types.</summary>
+    private static void DescribeQuery(OpenApiOperation operation)
+    {
+        foreach (var parameter in operation.Parameters?.OfType<OpenApiParameter>() ?? [])
+        {
+            (parameter.Description, parameter.Schema) = parameter.Name switch
+            {
+                "explain" => ("true: add `explanation`, the learner's raw score, the model's baseline on validation and the largest contributions to the score by request field",
+                    new OpenApiSchema { Type = JsonSchemaType.Boolean, Default = false }),
+                "top" => ("How many contributions the explanation holds, largest first by size",
+                    new OpenApiSchema
+                    {
+                        Type = JsonSchemaType.Integer, Minimum = "1", Maximum = PredictionQuery.MaxTop.ToString(CultureInfo.InvariantCulture), Default = PredictionQuery.DefaultTop,
+                    }),
+                _ => (parameter.Description, parameter.Schema),
+            };
+        }
     }
 
     private static OpenApiRequestBody Body(OpenApiSchema schema, JsonNode example, string description) => new()

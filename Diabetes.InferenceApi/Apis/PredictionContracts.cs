@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Mvc;
@@ -11,7 +12,72 @@ public sealed record ModelReference(string Name, string Version, string? RunId, 
 /// One prediction: its id (the key of its row in the prediction log, under which its outcome is reported), the
 /// probability, the decision at the model's threshold, and the model that made it.
 /// </summary>
-public sealed record PredictionResponse(Guid PredictionId, bool ReadmittedWithin30Days, double Probability, double Threshold, ModelReference Model);
+[JsonDerivedType(typeof(ExplainedPredictionResponse))]
+public record PredictionResponse(Guid PredictionId, bool ReadmittedWithin30Days, double Probability, double Threshold, ModelReference Model);
+
+/// <summary>
+/// A prediction asked with <c>explain=true</c>: the same answer, with <c>explanation</c>; when the model's predictions
+/// cannot be explained, <c>explanation</c> is null and <c>explanationUnavailable</c> says why.
+/// </summary>
+public sealed record ExplainedPredictionResponse(
+    Guid PredictionId,
+    bool ReadmittedWithin30Days,
+    double Probability,
+    double Threshold,
+    ModelReference Model,
+    PredictionExplanation? Explanation,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? ExplanationUnavailable)
+    : PredictionResponse(PredictionId, ReadmittedWithin30Days, Probability, Threshold, Model);
+
+/// <summary>
+/// Why this probability: the learner's raw score for the encounter (the probability is calibrated from it), the
+/// model's score for its reference population (null for a version trained before baselines were recorded), and the
+/// largest contributions to the score by request field, largest first by size (positive ones raised the risk,
+/// negative ones lowered it). <c>units</c> says what the numbers are.
+/// </summary>
+public sealed record PredictionExplanation(string Units, double Score, ExplanationBaseline? Baseline, IReadOnlyList<FieldContributionResponse> Contributions)
+{
+    public const string ScoreUnits =
+        "the learner's raw score, before its calibration into a probability; contributions are raw (not normalized), in the same units";
+}
+
+/// <summary>The model's mean raw score and mean probability over its reference population (the validation split, <c>encounters</c> rows).</summary>
+public sealed record ExplanationBaseline(double Score, double Probability, long Encounters);
+
+/// <summary>
+/// What one request field contributed to the score: <c>field</c> is the request's own name, <c>value</c> its value as the
+/// request gave it (null when left out), <c>contribution</c> the sum over every model input that field produced.
+/// </summary>
+public sealed record FieldContributionResponse(string Field, JsonElement? Value, double Contribution);
+
+/// <summary>
+/// The query of a prediction request: <c>explain=true</c> adds the explanation, with the <c>top</c> (1 to
+/// <see cref="MaxTop"/>, default <see cref="DefaultTop"/>) largest contributions.
+/// </summary>
+public sealed record PredictionQuery([FromQuery(Name = "explain")] string? Explain, [FromQuery(Name = "top")] string? Top)
+{
+    public const int DefaultTop = 10;
+    public const int MaxTop = 50;
+
+    public bool Explains => bool.TryParse(Explain, out var explains) && explains;
+
+    /// <summary>How many contributions to answer (null: no explanation asked), or the errors of the query, by parameter.</summary>
+    public int? ReadTop(IDictionary<string, string[]> errors)
+    {
+        if (Explain is not null && !bool.TryParse(Explain, out _))
+        {
+            errors["explain"] = [$"'{Explain}' is neither true nor false"];
+        }
+
+        var top = DefaultTop;
+        if (Top is not null && !(int.TryParse(Top, NumberStyles.None, CultureInfo.InvariantCulture, out top) && top is >= 1 and <= MaxTop))
+        {
+            errors["top"] = [$"'{Top}' is not a whole number from 1 to {MaxTop}"];
+        }
+
+        return Explains ? top : null;
+    }
+}
 
 /// <summary>Whether MLflow answered the last look at the registry, and since when it has not.</summary>
 public sealed record MlflowStatus(bool Reachable, DateTimeOffset? LastAnsweredAt, DateTimeOffset? UnreachableSince, string? LastError);
@@ -45,6 +111,7 @@ public sealed record LoadProblemResponse(string Version, string Reason, bool Rej
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web)]
 [JsonSerializable(typeof(PredictionResponse))]
 [JsonSerializable(typeof(PredictionResponse[]))]
+[JsonSerializable(typeof(ExplainedPredictionResponse))]
 [JsonSerializable(typeof(ServedModelResponse))]
 [JsonSerializable(typeof(MlflowStatus))]
 [JsonSerializable(typeof(LoadProblemResponse))]

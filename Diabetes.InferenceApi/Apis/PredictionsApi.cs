@@ -50,8 +50,9 @@ public static class PredictionsApi
     }
 
     public static Task<Results<Ok<PredictionResponse>, ValidationProblem, ProblemHttpResult>> PredictAsync(
-        HttpRequest request, EncounterReader reader, ServingState state, ServingTelemetry telemetry, PredictionLog log, CancellationToken cancellationToken) =>
-        AnswerJsonAsync<PredictionResponse>(request, MaxSingleBodyBytes, "predict", telemetry, cancellationToken, (root, activity) =>
+        HttpRequest request, [AsParameters] PredictionQuery query, EncounterReader reader, ServingState state, ServingTelemetry telemetry, PredictionLog log,
+        CancellationToken cancellationToken) =>
+        AnswerJsonAsync<PredictionResponse>(request, query, MaxSingleBodyBytes, "predict", telemetry, cancellationToken, (root, explainTop, activity) =>
         {
             var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
             var input = reader.Read(root, "", errors);
@@ -66,12 +67,13 @@ public static class PredictionsApi
             }
 
             activity?.SetTag("model.version", model.Version.Version);
-            return TypedResults.Ok(Predict(model, input, telemetry, log));
+            return TypedResults.Ok(Predict(model, input, root, explainTop, telemetry, log));
         });
 
     public static Task<Results<Ok<PredictionResponse[]>, ValidationProblem, ProblemHttpResult>> PredictBatchAsync(
-        HttpRequest request, EncounterReader reader, ServingState state, ServingTelemetry telemetry, PredictionLog log, CancellationToken cancellationToken) =>
-        AnswerJsonAsync<PredictionResponse[]>(request, MaxBatchBodyBytes, "predict batch", telemetry, cancellationToken, (root, activity) =>
+        HttpRequest request, [AsParameters] PredictionQuery query, EncounterReader reader, ServingState state, ServingTelemetry telemetry, PredictionLog log,
+        CancellationToken cancellationToken) =>
+        AnswerJsonAsync<PredictionResponse[]>(request, query, MaxBatchBodyBytes, "predict batch", telemetry, cancellationToken, (root, explainTop, activity) =>
         {
             var count = root.ValueKind == JsonValueKind.Array ? root.GetArrayLength() : -1;
             if (count is < 1 or > MaxBatchSize)
@@ -113,27 +115,31 @@ public static class PredictionsApi
 
             activity?.SetTag("model.version", model.Version.Version);
             activity?.SetTag("batch.size", count);
-            return TypedResults.Ok(inputs.Select(input => Predict(model, input!, telemetry, log)).ToArray());
+            return TypedResults.Ok(root.EnumerateArray().Select((element, i) => Predict(model, inputs[i]!, element, explainTop, telemetry, log)).ToArray());
         });
 
     /// <summary>
-    /// Reads the body as JSON and answers it with <paramref name="answer"/> (or the refusal that says why it cannot be
-    /// read), in a span named <paramref name="operation"/>, timing the whole.
+    /// Reads the query and the body as JSON and answers them with <paramref name="answer"/>, given the number of
+    /// contributions to explain (null: no explanation), or the refusal that says why they cannot be read, in a span named
+    /// <paramref name="operation"/> (with " explain" when asked), timing the whole.
     /// </summary>
     private static async Task<Results<Ok<T>, ValidationProblem, ProblemHttpResult>> AnswerJsonAsync<T>(
-        HttpRequest request, long limit, string operation, ServingTelemetry telemetry, CancellationToken cancellationToken,
-        Func<JsonElement, Activity?, Results<Ok<T>, ValidationProblem, ProblemHttpResult>> answer)
+        HttpRequest request, PredictionQuery query, long limit, string operation, ServingTelemetry telemetry, CancellationToken cancellationToken,
+        Func<JsonElement, int?, Activity?, Results<Ok<T>, ValidationProblem, ProblemHttpResult>> answer)
     {
         var started = Stopwatch.GetTimestamp();
+        operation = query.Explains ? $"{operation} explain" : operation;
         using var activity = ServingTelemetry.ActivitySource.StartActivity(operation);
-        var (document, refusal) = await ReadJsonAsync(request, limit, cancellationToken);
+        var queryErrors = new Dictionary<string, string[]>(StringComparer.Ordinal);
+        var explainTop = query.ReadTop(queryErrors);
+        var (document, refusal) = queryErrors.Count > 0 ? (null, InvalidQuery(queryErrors)) : await ReadJsonAsync(request, limit, cancellationToken);
         using (document)
         {
             var result = refusal switch
             {
                 ValidationProblem invalid => invalid,
                 ProblemHttpResult problem => problem,
-                _ => answer(document!.RootElement, activity),
+                _ => answer(document!.RootElement, explainTop, activity),
             };
             telemetry.RecordDuration(Stopwatch.GetElapsedTime(started), operation);
             return result;
@@ -157,16 +163,35 @@ public static class PredictionsApi
             state.Registry?.ProductionVersion, ProblemOf(state)));
     }
 
-    /// <summary>Scores the input and logs the answer (queued, never waited for) under the id the answer carries.</summary>
-    private static PredictionResponse Predict(ServedModel model, ModelInput input, ServingTelemetry telemetry, PredictionLog log)
+    /// <summary>
+    /// Scores the input (explained with its <paramref name="explainTop"/> largest contributions when asked) and logs the
+    /// answer (queued, never waited for) under the id the answer carries.
+    /// </summary>
+    private static PredictionResponse Predict(
+        ServedModel model, ModelInput input, JsonElement request, int? explainTop, ServingTelemetry telemetry, PredictionLog log)
     {
-        var probability = model.Predict(input);
+        var explained = explainTop is null ? null : model.Explain(input);
+        var probability = explained?.Probability ?? model.Predict(input);
         var readmitted = model.Decide(probability);
         telemetry.RecordPrediction(model, readmitted);
         var id = log.Add(model, input, probability, readmitted);
-        return new PredictionResponse(id, readmitted, probability, model.Metadata.Threshold,
-            new ModelReference(model.Version.Name, model.Version.Version, model.Version.RunId, model.Metadata.Algorithm));
+        var reference = new ModelReference(model.Version.Name, model.Version.Version, model.Version.RunId, model.Metadata.Algorithm);
+        if (explainTop is not { } top)
+        {
+            return new PredictionResponse(id, readmitted, probability, model.Metadata.Threshold, reference);
+        }
+
+        var explanation = explained is null ? null : new PredictionExplanation(
+            PredictionExplanation.ScoreUnits,
+            explained.Score,
+            model.Reference?.Baseline is { } baseline ? new ExplanationBaseline(baseline.Score, baseline.Probability, baseline.Rows) : null,
+            explained.Contributions.Take(top).Select(c => new FieldContributionResponse(c.Field, ValueOf(request, c.Field), c.Contribution)).ToArray());
+        return new ExplainedPredictionResponse(id, readmitted, probability, model.Metadata.Threshold, reference, explanation, model.ExplanationUnavailable);
     }
+
+    /// <summary>A field's value as the request gave it (a copy: the request's document is gone when the answer is written); null when left out.</summary>
+    private static JsonElement? ValueOf(JsonElement request, string field) =>
+        EncounterRequestValidator.Field(request, field) is { ValueKind: not JsonValueKind.Undefined } value ? value.Clone() : null;
 
     /// <summary>Reads the body as JSON, or the refusal that says why it cannot be read (a 400, 413 or 415).</summary>
     internal static async Task<(JsonDocument? Document, IResult? Refusal)> ReadJsonAsync(HttpRequest request, long limit, CancellationToken cancellationToken)
@@ -202,6 +227,10 @@ public static class PredictionsApi
                 detail: exception.Message));
         }
     }
+
+    private static ValidationProblem InvalidQuery(IDictionary<string, string[]> errors) =>
+        TypedResults.ValidationProblem(errors, title: "The query has invalid parameters",
+            detail: $"explain is true or false; top is a whole number from 1 to {PredictionQuery.MaxTop}. Nothing was scored.");
 
     private static ValidationProblem Invalid(IDictionary<string, string[]> errors) =>
         TypedResults.ValidationProblem(errors, title: "The request has invalid fields",

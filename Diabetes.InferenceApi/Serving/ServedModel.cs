@@ -19,6 +19,8 @@ public sealed class ServedModel
         Metadata = metadata;
         Metrics = metrics;
         LoadedAt = loadedAt;
+        // What explaining needs is built now, with the model, not by the first request that asks.
+        ExplanationUnavailable = model.ExplanationUnavailable;
         _scorers = new DefaultObjectPool<ReadmissionScorer>(new ScorerPolicy(model), MaxKeptScorers);
 
         // Scorers are built now, off the request path, so that the first requests after a swap do not pay for them.
@@ -50,13 +52,25 @@ public sealed class ServedModel
     /// <summary>Why there is no <see cref="Reference"/>: no profile in the model folder, or one that cannot be read.</summary>
     public string? ReferenceProblem { get; init; }
 
+    /// <summary>Why this version's predictions cannot be explained; null when they can.</summary>
+    public string? ExplanationUnavailable { get; }
+
     /// <summary>The probability of readmission within 30 days. Safe to call from any number of threads.</summary>
-    public double Predict(ModelInput input)
+    public double Predict(ModelInput input) => Score(input, static (scorer, input) => scorer.Predict(input));
+
+    /// <summary>
+    /// The probability as <see cref="Predict"/> answers it, with the contribution of each request field to the
+    /// learner's score; null when <see cref="ExplanationUnavailable"/>. Safe to call from any number of threads.
+    /// </summary>
+    public ExplainedPrediction? Explain(ModelInput input) => Score(input, static (scorer, input) => scorer.Explain(input));
+
+    /// <summary>Runs <paramref name="score"/> on a scorer of the pool (static lambdas: nothing allocated per request).</summary>
+    private T Score<T>(ModelInput input, Func<ReadmissionScorer, ModelInput, T> score)
     {
         var scorer = _scorers.Get();
         try
         {
-            return scorer.Predict(input);
+            return score(scorer, input);
         }
         finally
         {

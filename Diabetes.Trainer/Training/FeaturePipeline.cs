@@ -51,8 +51,8 @@ public sealed class FeaturePipeline
             pipeline = pipeline.Append<ITransformer>(ml.Transforms.Conversion.MapValue($"{column}Capped", map, column));
         }
 
-        var encoded = ModelInput.CategoricalColumns.Select(c => new InputOutputColumnPair($"{c}OneHot", $"{c}Capped"))
-            .Append(new InputOutputColumnPair($"{nameof(ModelInput.Medications)}OneHot", nameof(ModelInput.Medications)))
+        var encoded = ModelInput.CategoricalColumns.Select(c => new InputOutputColumnPair($"{c}{ModelInput.OneHotSuffix}", $"{c}Capped"))
+            .Append(new InputOutputColumnPair($"{nameof(ModelInput.Medications)}{ModelInput.OneHotSuffix}", nameof(ModelInput.Medications)))
             .ToArray();
         return pipeline
             .Append<ITransformer>(ml.Transforms.Categorical.OneHotEncoding(encoded))

@@ -68,10 +68,11 @@ public sealed class ModelTrainer
         var fitted = learner.Append(candidate.CreateTrainer(ml)).Fit(_featurizedTraining);
         var model = new ReadmissionModel(_ml, new TransformerChain<ITransformer>([.. _featurizer, .. fitted]), _inputSchema);
         var trainTime = stopwatch.Elapsed;
-        var probabilities = model.Predict(_validation);
+        var outputs = model.PredictWithScores(_validation);
+        var probabilities = outputs.Select(o => o.Probability).ToArray();
         var threshold = BinaryMetrics.BestF1Threshold(probabilities, _validationLabels);
         return new TrainedCandidate(candidate, model, BinaryMetrics.Compute(probabilities, _validationLabels, threshold), trainTime,
-            ReferenceProfile.Create(_trainingProfile, probabilities, threshold), probabilities);
+            ReferenceProfile.Create(_trainingProfile, probabilities, threshold) with { Baseline = ScoreBaseline.Of(outputs) }, probabilities);
     }
 
     /// <summary>

@@ -7,7 +7,8 @@ namespace Diabetes.Web.Clients;
 /// <summary>The inference API, as the web page uses it (<c>https+http://inference</c>).</summary>
 public interface IInferenceApi
 {
-    [Post("/api/predictions")]
+    /// <summary>A prediction with every field's contribution (at most 50): the page shows the five largest of each sign.</summary>
+    [Post("/api/predictions?explain=true&top=50")]
     Task<IApiResponse<Prediction>> PredictAsync([Body] JsonObject encounter, CancellationToken cancellationToken);
 
     [Get("/api/model")]
@@ -26,7 +27,16 @@ public interface IInferenceApi
 
 public sealed record ModelReference(string Name, string Version, string? RunId, string Algorithm);
 
-public sealed record Prediction(bool ReadmittedWithin30Days, double Probability, double Threshold, ModelReference Model);
+public sealed record Prediction(
+    bool ReadmittedWithin30Days, double Probability, double Threshold, ModelReference Model, Explanation? Explanation, string? ExplanationUnavailable);
+
+/// <summary>Why a probability: the learner's raw score, the model's score for its validation split, and each field's part in the score.</summary>
+public sealed record Explanation(double Score, ExplanationBaseline? Baseline, IReadOnlyList<FieldContribution> Contributions);
+
+public sealed record ExplanationBaseline(double Score, double Probability, long Encounters);
+
+/// <summary>A request field, its value as sent and what it added to the score (negative: it lowered the risk).</summary>
+public sealed record FieldContribution(string Field, JsonElement? Value, double Contribution);
 
 public sealed record ServedModel(string Name, string Version, string? RunId, string Algorithm, DateTimeOffset TrainedAt, int TrainRows, IReadOnlyList<int> Batches);
 

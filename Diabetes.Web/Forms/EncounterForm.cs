@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using Diabetes.Core.Cleaning;
 using Diabetes.Core.Encounters;
@@ -35,8 +36,8 @@ public static class EncounterForm
         ["admission_type_id"] = "Admission type", ["admission_source_id"] = "Admission source", ["discharge_disposition_id"] = "Discharge disposition",
         ["time_in_hospital"] = "Days in hospital", ["medical_specialty"] = "Admitting specialty",
         ["num_lab_procedures"] = "Lab procedures", ["num_procedures"] = "Other procedures", ["num_medications"] = "Distinct medications",
-        ["number_outpatient"] = "Outpatient visits, prior year", ["number_emergency"] = "Emergency visits, prior year",
-        ["number_inpatient"] = "Inpatient stays, prior year", ["number_diagnoses"] = "Diagnoses entered",
+        ["number_outpatient"] = "Outpatient visits in the past year", ["number_emergency"] = "Emergency visits in the past year",
+        ["number_inpatient"] = "Inpatient visits in the past year", ["number_diagnoses"] = "Diagnoses entered",
         ["diag_1"] = "Primary diagnosis", ["diag_2"] = "Secondary diagnosis", ["diag_3"] = "Additional diagnosis",
         ["max_glu_serum"] = "Max glucose serum", ["A1Cresult"] = "HbA1c result", ["change"] = "Diabetes medication changed", ["diabetesMed"] = "Diabetes medication prescribed",
     };
@@ -53,6 +54,20 @@ public static class EncounterForm
 
     public static IReadOnlyList<FormSection> Sections { get; } =
         Layout.Select(s => new FormSection(s.Title, s.Fields.Select(f => Field(EncounterSchema.Get(f))).ToArray())).ToArray();
+
+    /// <summary>
+    /// A field and its value as a person reads them, "Inpatient visits in the past year: 3", "Admission type: 1 –
+    /// Emergency": the field's label, and the label of the value's choice when the field has choices.
+    /// </summary>
+    public static string Describe(string name, JsonElement? value)
+    {
+        var field = FieldsByName.GetValueOrDefault(name);
+        var text = value is { ValueKind: JsonValueKind.String or JsonValueKind.Number } given ? given.ToString() : Unknown;
+        var shown = field?.Options.FirstOrDefault(o => o.Value == text)?.Label ?? (text == Unknown ? "unknown" : text);
+        return $"{field?.Label ?? name}: {shown}";
+    }
+
+    private static readonly Dictionary<string, FormField> FieldsByName = Sections.SelectMany(s => s.Fields).ToDictionary(f => f.Name, StringComparer.Ordinal);
 
     /// <summary>The typical patient, field by field as the form holds it.</summary>
     public static Dictionary<string, string?> TypicalValues() => TypicalEncounter.Fields.ToDictionary(

@@ -7,8 +7,26 @@ using Refit;
 
 namespace Diabetes.Web.Pages;
 
-/// <summary>What a prediction showed: the probability, the decision and the model version that made it.</summary>
-public sealed record PredictionView(Prediction Prediction, ServedModel? Model);
+/// <summary>
+/// What a prediction showed: the probability, the decision and the model version that made it, and why: the fields
+/// that raised the risk most and those that lowered it most, each as "field: value" with its contribution.
+/// </summary>
+public sealed record PredictionView(Prediction Prediction, ServedModel? Model)
+{
+    /// <summary>How many fields of each sign are shown.</summary>
+    public const int Shown = 5;
+
+    public IReadOnlyList<(string Label, double Contribution)> Raised => Largest(raised: true);
+
+    public IReadOnlyList<(string Label, double Contribution)> Lowered => Largest(raised: false);
+
+    private (string Label, double Contribution)[] Largest(bool raised) => Prediction.Explanation?.Contributions
+        .Where(c => raised ? c.Contribution > 0 : c.Contribution < 0)
+        .OrderByDescending(c => Math.Abs(c.Contribution))
+        .Take(Shown)
+        .Select(c => (EncounterForm.Describe(c.Field, c.Value), c.Contribution))
+        .ToArray() ?? [];
+}
 
 /// <summary>The prediction form: a patient's values in, the Production model's answer out.</summary>
 public sealed class IndexModel(IInferenceApi inference, ILogger<IndexModel> logger) : PageModel

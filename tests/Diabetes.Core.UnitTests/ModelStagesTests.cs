@@ -33,6 +33,48 @@ public class ModelStagesTests
     }
 
     [Fact]
+    public void ALearnerInAChainOfItsOwnWithItsCalibratorIsRunInStages()
+    {
+        // Arrange: as the trainer fits its random forests, the learner then its calibrator, in a chain of their own
+        var estimator = new EstimatorChain<ITransformer>()
+            .Append<ITransformer>(Ml.Transforms.Concatenate("Features", ModelInput.NumericColumns))
+            .Append<ITransformer>(Ml.BinaryClassification.Trainers.FastForest(nameof(ModelInput.Label), "Features", numberOfTrees: 20)
+                .Append(Ml.BinaryClassification.Calibrators.Platt(nameof(ModelInput.Label))));
+        var model = new ReadmissionModel(Ml, estimator.Fit(Training), Training.Schema);
+
+        // Act
+        var stages = ModelStages.Of(model.Transformer, model.InputSchema);
+        var predicted = model.Predict(Rows);
+        var scorer = model.CreateScorer();
+
+        // Assert: the same probabilities, one by one too, and explained
+        Assert.Equal("Features", stages?.FeatureColumn);
+        Assert.Equal(WholeModel(model), predicted, (a, b) => Math.Abs(a - b) < 1e-6);
+        Assert.Equal(predicted.Take(50), Rows.Take(50).Select(scorer.Predict));
+        Assert.Null(model.ExplanationUnavailable);
+        Assert.Equal(predicted[0], scorer.Explain(Rows[0])!.Probability);
+    }
+
+    [Fact]
+    public void ALearnerWithoutFeatureContributionsSaysSo()
+    {
+        // Arrange: a locally deep SVM, calibrated
+        var estimator = new EstimatorChain<ITransformer>()
+            .Append<ITransformer>(Ml.Transforms.Concatenate("Features", ModelInput.NumericColumns))
+            .Append<ITransformer>(Ml.BinaryClassification.Trainers.LdSvm(nameof(ModelInput.Label), "Features", numberOfIterations: 100)
+                .Append(Ml.BinaryClassification.Calibrators.Platt(nameof(ModelInput.Label))));
+        var model = new ReadmissionModel(Ml, estimator.Fit(Training), Training.Schema);
+
+        // Act
+        var scorer = model.CreateScorer();
+
+        // Assert
+        Assert.Contains("no feature contribution calculation for LdSvmModelParameters", model.ExplanationUnavailable);
+        Assert.Null(scorer.Explain(Rows[0]));
+        Assert.InRange(scorer.Predict(Rows[0]), 0, 1);
+    }
+
+    [Fact]
     public void AChainEndingInACalibratorIsRunWhole()
     {
         // Arrange: learner and calibrator side by side in one flat chain; the calibrator reads the scalar score
@@ -46,9 +88,10 @@ public class ModelStagesTests
         var stages = ModelStages.Of(model.Transformer, model.InputSchema);
         var predicted = model.Predict(Rows);
 
-        // Assert
+        // Assert: and cannot be explained, for want of the feature vector between the stages
         Assert.Null(stages);
         Assert.Equal(WholeModel(model), predicted);
+        Assert.StartsWith("the model is not a featurization followed by a learner", model.ExplanationUnavailable);
     }
 
     private static float[] WholeModel(ReadmissionModel model) =>

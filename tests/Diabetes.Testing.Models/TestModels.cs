@@ -1,4 +1,5 @@
 using System.Text;
+using Microsoft.ML;
 using Diabetes.Core.Mlflow;
 using Diabetes.Core.Modeling;
 using Diabetes.Core.Monitoring;
@@ -12,13 +13,33 @@ namespace Diabetes.Testing.Models;
 /// </summary>
 public static class TestModels
 {
-    private static readonly Lazy<(TrainedCandidate Trained, FeaturePipeline Features)[]> Models = new(Train);
+    private static readonly Lazy<IReadOnlyList<ModelInput>> Validation = new(() => TestEncounters.All.Skip(8_000).Take(2_000).Select(r => r.Input).ToArray());
+
+    /// <summary>The trainer of every model here: its featurization is fitted once, on the first 8,000 encounters.</summary>
+    private static readonly Lazy<ModelTrainer> Trainer = new(() => new ModelTrainer(TestEncounters.All.Take(8_000).Select(r => r.Input).ToList(), Validation.Value));
+
+    private static readonly Lazy<TrainedCandidate> LogisticModel = new(() => Train(c => c.Algorithm.Contains("Logistic", StringComparison.Ordinal)));
+    private static readonly Lazy<TrainedCandidate> FastTreeModel = new(() => Train(c => c.Algorithm == "FastTree"));
+    private static readonly Lazy<TrainedCandidate> LightGbmModel = new(() => Train(c => c.Algorithm == "LightGbm"));
+    private static readonly Lazy<TrainedCandidate> FastForestModel = new(() => Train(c => c.Algorithm == "FastForest"));
+    private static readonly Lazy<TrainedCandidate> LdSvmModel = new(() => Train(new Candidate("LdSvm", new Dictionary<string, string>(), true,
+        ml => ml.BinaryClassification.Trainers.LdSvm(nameof(ModelInput.Label), FeaturePipeline.FeaturesColumn, nameof(ModelTrainer.FeaturizedRow.Weight))
+            .Append(ml.BinaryClassification.Calibrators.Platt(nameof(ModelInput.Label))))));
 
     /// <summary>A logistic regression (version 1 in most tests).</summary>
-    public static TrainedCandidate Logistic => Models.Value[0].Trained;
+    public static TrainedCandidate Logistic => LogisticModel.Value;
 
     /// <summary>A boosted tree model, which answers other probabilities than <see cref="Logistic"/>.</summary>
-    public static TrainedCandidate FastTree => Models.Value[1].Trained;
+    public static TrainedCandidate FastTree => FastTreeModel.Value;
+
+    /// <summary>The trainer's first LightGBM candidate (1,500 rounds), trained when first asked for.</summary>
+    public static TrainedCandidate LightGbm => LightGbmModel.Value;
+
+    /// <summary>The trainer's random forest, with its Platt calibrator after it, trained when first asked for.</summary>
+    public static TrainedCandidate FastForest => FastForestModel.Value;
+
+    /// <summary>A model whose learner (a locally deep SVM, calibrated) has no feature contribution calculation in ML.NET.</summary>
+    public static TrainedCandidate WithoutContributions => LdSvmModel.Value;
 
     /// <summary>
     /// Publishes one of these models as the trainer would (see <see cref="ModelPublisher"/>); <paramref name="withPlots"/>
@@ -27,7 +48,7 @@ public static class TestModels
     public static Task<ModelVersion> PublishAsync(
         MlflowClient mlflow, TrainedCandidate model, bool promote = true, string? artifactRoot = null, Func<string, byte[], byte[]?>? tamper = null,
         bool withPlots = false) =>
-        ModelPublisher.PublishAsync(mlflow, model, Models.Value.Single(m => m.Trained == model).Features, new ModelLineage(["test"], [1], 8_000, 2_000, "digest"),
+        ModelPublisher.PublishAsync(mlflow, model, Trainer.Value.Features, new ModelLineage(["test"], [1], 8_000, 2_000, "digest"),
             promote, artifactRoot, tamper, withPlots ? run => UploadPlotsAsync(mlflow, run, model) : null);
 
     private static async Task UploadPlotsAsync(MlflowClient mlflow, RunInfo run, TrainedCandidate model)
@@ -60,15 +81,14 @@ public static class TestModels
     public static byte[] Corrupt(string path, byte[] content) =>
         path.EndsWith(ModelArtifacts.ModelFile, StringComparison.Ordinal) ? Encoding.UTF8.GetBytes("not a zip") : content;
 
-    private static readonly Lazy<IReadOnlyList<ModelInput>> Validation = new(() => TestEncounters.All.Skip(8_000).Take(2_000).Select(r => r.Input).ToArray());
+    private static TrainedCandidate Train(Func<Candidate, bool> candidate) => Train(Candidates.All.First(candidate));
 
-    private static (TrainedCandidate, FeaturePipeline)[] Train()
+    /// <summary>One model at a time: the trainer shares its featurized rows between candidates, as in a training job.</summary>
+    private static TrainedCandidate Train(Candidate candidate)
     {
-        var trainer = new ModelTrainer(TestEncounters.All.Take(8_000).Select(r => r.Input).ToList(), Validation.Value);
-        return
-        [
-            (trainer.Train(Candidates.All.First(c => c.Algorithm.Contains("Logistic", StringComparison.Ordinal))), trainer.Features),
-            (trainer.Train(Candidates.All.First(c => c.Algorithm == "FastTree")), trainer.Features),
-        ];
+        lock (Trainer)
+        {
+            return Trainer.Value.Train(candidate);
+        }
     }
 }

@@ -1,10 +1,14 @@
 extern alias inference;
 extern alias web;
 
+using System.Net.Http.Json;
+using System.Text.Json;
 using System.Text.RegularExpressions;
 using Diabetes.MlflowDouble;
 using Diabetes.Testing;
 using Microsoft.Playwright;
+using web::Diabetes.Web.Forms;
+using web::Diabetes.Web.Pages;
 
 namespace Diabetes.Web.BrowserTests;
 
@@ -34,6 +38,40 @@ public class WebPageTests(WebSystem system)
         await Assertions.Expect(page.Locator("#model-version")).ToContainTextAsync("diabetes-readmission version 1 (LbfgsLogisticRegression, trained on 8,000 encounters");
         await Assertions.Expect(page.Locator("#decision")).ToContainTextAsync("threshold");
         await Chromium.ScreenshotAsync(page, "predict");
+    }
+
+    [Fact]
+    public async Task ThePredictionShowsWhatRaisedTheRiskAndWhatLoweredItWithReadableLabels()
+    {
+        // Arrange: the API's own explanation of the typical patient, the five largest contributions of each sign
+        var page = await system.OpenAsync("/");
+        using var api = new HttpClient { BaseAddress = system.InferenceAddress };
+        using var response = await api.PostAsJsonAsync("/api/predictions?explain=true&top=50", EncounterForm.ToRequest(EncounterForm.TypicalValues()));
+        var contributions = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("explanation").GetProperty("contributions")
+            .EnumerateArray().Select(c => (Field: c.GetProperty("field").GetString()!, Value: c.GetProperty("value"), Contribution: c.GetProperty("contribution").GetDouble()))
+            .ToArray();
+        string[] Labels(bool raised) => contributions.Where(c => raised ? c.Contribution > 0 : c.Contribution < 0)
+            .Take(PredictionView.Shown).Select(c => EncounterForm.Describe(c.Field, c.Value)).ToArray();
+
+        // Act
+        await page.Locator("#predict").ClickAsync();
+        await Assertions.Expect(page.Locator("#explanation")).ToBeVisibleAsync();
+
+        // Assert: each chart shows its five with "field: value" labels, in the API's order, largest first
+        foreach (var (chart, raised) in new[] { ("#raised", true), ("#lowered", false) })
+        {
+            var labels = Labels(raised);
+            Assert.Equal(PredictionView.Shown, labels.Length);
+            var texts = await page.Locator($"{chart} svg text").AllTextContentsAsync();
+            var shown = texts.Select(text => text.Trim()).Where(labels.Contains).ToArray();
+            Assert.Equal(labels, shown);
+        }
+
+        Assert.Equal("Inpatient visits in the past year: 3", EncounterForm.Describe("number_inpatient", JsonSerializer.SerializeToElement(3)));
+        Assert.Equal("Admission type: 1 – Emergency", EncounterForm.Describe("admission_type_id", JsonSerializer.SerializeToElement(1)));
+        Assert.Equal("Age (years): 70–80", EncounterForm.Describe("age", JsonSerializer.SerializeToElement("[70-80)")));
+        await Assertions.Expect(page.Locator("#explanation .note")).ToContainTextAsync("the average patient of the validation split (2,000 encounters)");
+        await Chromium.ScreenshotAsync(page, "predict-explained");
     }
 
     [Fact]

@@ -34,6 +34,8 @@ public sealed class WebSystem : IAsyncLifetime
 
     public Uri WebAddress => _web.BaseAddress;
 
+    public Uri InferenceAddress => _inference.BaseAddress;
+
     public async Task InitializeAsync()
     {
         Mlflow = await MlflowServerDouble.StartAsync();
