@@ -18,6 +18,9 @@ public static class ModelArtifacts
     public const string MetadataFile = "metadata.json";
     public const string InputExampleFile = "input_example.json";
 
+    /// <summary>The model card of a registered version: Markdown at the root of its run's artifacts, beside <c>slices.json</c>.</summary>
+    public const string ModelCardFile = "model_card.md";
+
     /// <summary>How the JSON files the trainer writes into MLflow are written and read: snake_case, indented.</summary>
     internal static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web)
     {

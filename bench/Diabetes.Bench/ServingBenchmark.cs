@@ -227,6 +227,7 @@ public static partial class ServingBenchmark
         }
 
         return true;
+    }
 
     /// <summary>
     /// The cost of <c>explain=true</c> (every contribution computed, the ten largest answered): single predictions at
