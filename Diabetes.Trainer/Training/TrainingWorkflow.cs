@@ -12,10 +12,11 @@ namespace Diabetes.Trainer.Training;
 /// <summary>
 /// A training job from CLEAN DATA to a registered model version: the parent run, one child run per candidate
 /// (params, validation metrics, training dataset, model folder), the best candidate judged once on the test set
-/// (test metrics and plots) and per patient group, and its registration as a new version of <see cref="ModelName"/>.
+/// (test metrics and plots) and per patient group, its model card, and its registration as a new version of
+/// <see cref="ModelName"/>.
 /// </summary>
 public sealed class TrainingWorkflow(CleanDataReader data, MlflowClient mlflow, JobLeases leases, IOptions<TrainingOptions> options,
-    TimeProvider timeProvider, ILogger<TrainingWorkflow> logger)
+    IOptions<PromotionOptions> promotionOptions, TimeProvider timeProvider, ILogger<TrainingWorkflow> logger)
 {
     public const string ExperimentName = ModelArtifacts.RegisteredModelName;
     public const string ModelName = ModelArtifacts.RegisteredModelName;
@@ -106,8 +107,9 @@ public sealed class TrainingWorkflow(CleanDataReader data, MlflowClient mlflow, 
                 ["minimum_category_count"] = FeaturePipeline.MinimumCategoryCount.ToString(CultureInfo.InvariantCulture),
             }, cancellationToken: cancellationToken);
 
-            // Only the best candidate so far is kept: every other model is dropped once it is logged.
+            // Only the best candidate so far is kept: every other model is dropped once it is logged, and summed up for the card.
             (RunInfo Run, TrainedCandidate Trained)? best = null;
+            var tried = new List<CandidateSummary>();
             for (var i = 0; i < candidates.Count; i++)
             {
                 job.Stage($"candidate {i + 1} of {candidates.Count}: {candidates[i].Name}");
@@ -122,6 +124,8 @@ public sealed class TrainingWorkflow(CleanDataReader data, MlflowClient mlflow, 
                     best = (current, trained);
                 }
 
+                tried.Add(CandidateSummary.Of(current.RunId, trained));
+
                 job.CandidateFinished(new CandidateResult(current.RunId, trained.Candidate.Algorithm, trained.Candidate.Name,
                     trained.Candidate.Parameters, Prefixed("val_", ModelFolder.Metrics(trained.Validation), trained.TrainSeconds)));
                 current = null;
@@ -131,6 +135,11 @@ public sealed class TrainingWorkflow(CleanDataReader data, MlflowClient mlflow, 
             job.Stage("testing the best candidate");
             var figures = await LogBestAsync(parent, bestRun, chosen, validation.Inputs, test.Inputs, cancellationToken);
             var testMetrics = figures.Test?.Metrics;
+
+            // The card before the version, so that no registered version lacks one.
+            job.Stage("writing the model card");
+            var card = ModelCard.Describe(job.Id, bestRun.RunId, chosen, figures, tried, snapshot, promotionOptions.Value.MaxGroupAucDrop, timeProvider.GetUtcNow());
+            await UploadAsync(bestRun, card.ToArtifact(), cancellationToken);
 
             job.Stage("registering");
             // The version only under a lease just renewed: a trainer that lost the job never registers one.
