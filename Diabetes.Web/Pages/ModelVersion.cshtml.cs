@@ -127,6 +127,9 @@ public sealed class ModelVersionModel(MlflowClient mlflow, ILogger<ModelVersionM
 
     // How the header and the group table write their figures.
 
+    /// <summary>The decision threshold to four decimals, as the model card writes it.</summary>
+    public static string Threshold(double threshold) => threshold.ToString("F4", CultureInfo.InvariantCulture);
+
     /// <summary>The split as a heading: "Validation", "Test".</summary>
     public static string SplitName(SplitSlices split) => CultureInfo.InvariantCulture.TextInfo.ToTitleCase(split.Split);
 

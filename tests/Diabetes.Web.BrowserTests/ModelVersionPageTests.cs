@@ -7,6 +7,7 @@ using Diabetes.Core.Modeling;
 using Diabetes.MlflowDouble;
 using Diabetes.Testing;
 using Diabetes.Testing.Models;
+using Diabetes.Trainer.Training;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
 using static System.FormattableString;
@@ -39,13 +40,18 @@ public partial class ModelVersionPageTests(WebSystem system)
         await Assertions.Expect(page.Locator("#decision")).ToHaveTextAsync("promoted on 2026-12-01T10:00:00+00:00");
         await Assertions.Expect(page.Locator("#reason")).ToHaveTextAsync(WebSystem.FirstReason);
 
-        // Assert: the card rendered, its headings in order (below the page's own) and a real figure of the model in its table
-        await Assertions.Expect(page.Locator("#card").Locator("h3, h4, h5, h6")).ToHaveTextAsync(Headings(card));
-        await Assertions.Expect(page.Locator("#card td", new PageLocatorOptions { HasText = Invariant($"{TestModels.Logistic.Validation.RocAuc:F4}") }).First).ToBeVisibleAsync();
+        // Assert: the card rendered, its headings in order (below the page's own), its sections among them, and a real
+        // figure of the model in its metrics table: the validation ROC-AUC with its interval
+        var headings = Headings(card);
+        Assert.Equal(ModelCard.Sections, headings.Intersect(ModelCard.Sections));
+        await Assertions.Expect(page.Locator("#card").Locator("h3, h4, h5, h6")).ToHaveTextAsync(headings);
+        var rocAucRow = page.Locator("#card tr").Filter(new LocatorFilterOptions { Has = page.GetByRole(AriaRole.Cell, new() { Name = "ROC-AUC [95 % CI]", Exact = true }) });
+        await Assertions.Expect(rocAucRow.Locator("td").Nth(1))
+            .ToHaveTextAsync(new Regex($@"^{Regex.Escape(Invariant($"{TestModels.Logistic.Validation.RocAuc:F4}"))} \[0\.\d{{4}}, 0\.\d{{4}}\]$"));
 
         // Assert: the group table of each split, row by row as slices.json has it, the groups too small said so
         await Assertions.Expect(page.Locator("#groups-rule")).ToContainTextAsync(
-            Invariant($"At the model's threshold of {slices.Threshold:F3}") + $" (a probability at or above it predicts readmission). A group with fewer than {slices.MinimumPerClass} readmitted");
+            Invariant($"At the model's threshold of {slices.Threshold:F4}") + $" (a probability at or above it predicts readmission). A group with fewer than {slices.MinimumPerClass} readmitted");
         Assert.Equal(["validation", "test"], slices.Splits.Select(s => s.Split));
         Assert.Contains(slices.Splits[0].Groups, g => g.TooSmall);
         Assert.Contains(slices.Splits[0].Groups, g => !g.TooSmall);
@@ -115,8 +121,8 @@ public partial class ModelVersionPageTests(WebSystem system)
 
             [Open the record](javascript:window.cardLinkRan=true)
             """;
-        await using var site = await SiteWithOwnMlflow.StartAsync(system, async (mlflow, files, version) =>
-            await files.AddToAsync(mlflow, version, $"{files.Card}\n\n{Tampered}"));
+        await using var site = await SiteWithOwnMlflow.StartAsync(system);
+        await site.RewriteCardAsync(card => $"{card}\n\n{Tampered}");
 
         // Act
         var page = await Chromium.NewPageAsync(system.Browser);
@@ -128,7 +134,7 @@ public partial class ModelVersionPageTests(WebSystem system)
         await Assertions.Expect(page.Locator("#card")).ToContainTextAsync("<img src=\"x\" onerror=\"window.cardImageRan = true\">");
         Assert.Equal(0, await page.Locator("#card script, #card img, #card a[href^='javascript']").CountAsync());
         Assert.Equal("", await page.EvaluateAsync<string>("() => ['cardScriptRan', 'cardImageRan', 'cardLinkRan'].filter(name => name in window).join()"));
-        await Assertions.Expect(page.Locator("#card h4").First).ToHaveTextAsync("Intended use");
+        await Assertions.Expect(page.Locator("#card h4").First).ToHaveTextAsync(ModelCard.Sections[0]);
         await Chromium.ScreenshotAsync(page, "model-version-tampered-card");
     }
 
@@ -136,7 +142,7 @@ public partial class ModelVersionPageTests(WebSystem system)
     public async Task WhenTheArtifactStoreFailsTheCardAndTheGroupTableSaySoAndThePlotsStillShow()
     {
         // Arrange: the store fails the next two downloads, which are the card's and slices.json's
-        await using var site = await SiteWithOwnMlflow.StartAsync(system, (mlflow, files, version) => files.AddToAsync(mlflow, version));
+        await using var site = await SiteWithOwnMlflow.StartAsync(system);
         site.Mlflow.FailingDownloads = 2;
 
         // Act
@@ -187,11 +193,16 @@ public partial class ModelVersionPageTests(WebSystem system)
     {
         await using var services = MlflowClients.Create(server.BaseAddress);
         var mlflow = services.GetRequiredService<MlflowClient>();
-        var found = (await mlflow.Api.GetModelVersionAsync(ModelArtifacts.RegisteredModelName, version, CancellationToken.None)).ModelVersion;
-        var root = (await mlflow.Api.GetRunAsync(found.RunId!, CancellationToken.None)).Run.Info.ArtifactUri;
-        var card = await mlflow.DownloadArtifactAsync(root, ModelArtifacts.ModelCardFile, CancellationToken.None);
-        var slices = await mlflow.DownloadArtifactAsync(root, ModelSlices.FileName, CancellationToken.None);
+        var run = await RunOfAsync(mlflow, version);
+        var card = await mlflow.DownloadArtifactAsync(run.ArtifactUri, ModelArtifacts.ModelCardFile, CancellationToken.None);
+        var slices = await mlflow.DownloadArtifactAsync(run.ArtifactUri, ModelSlices.FileName, CancellationToken.None);
         return (Encoding.UTF8.GetString(card), ModelSlices.Parse(slices));
+    }
+
+    private static async Task<RunInfo> RunOfAsync(MlflowClient mlflow, string version)
+    {
+        var found = (await mlflow.Api.GetModelVersionAsync(ModelArtifacts.RegisteredModelName, version, CancellationToken.None)).ModelVersion;
+        return (await mlflow.Api.GetRunAsync(found.RunId!, CancellationToken.None)).Run.Info;
     }
 
     /// <summary>The headings of a Markdown text, outside code blocks, in order.</summary>
@@ -224,7 +235,7 @@ public partial class ModelVersionPageTests(WebSystem system)
     [GeneratedRegex(@"^#{1,6}\s+(?<text>.+?)\s*#*\s*$")]
     private static partial Regex HeadingLine();
 
-    /// <summary>A site of its own and an MLflow double of its own, holding version 1 (in Production) with its plots and what <c>addFiles</c> adds.</summary>
+    /// <summary>A site of its own and an MLflow double of its own, holding version 1 (in Production) with its plots, group table and card.</summary>
     private sealed class SiteWithOwnMlflow : IAsyncDisposable
     {
         private ServiceHost<web::Program> _site = null!;
@@ -233,18 +244,26 @@ public partial class ModelVersionPageTests(WebSystem system)
 
         public Uri Address => _site.BaseAddress;
 
-        public static async Task<SiteWithOwnMlflow> StartAsync(WebSystem system, Func<MlflowClient, ChosenModelFiles, ModelVersion, Task> addFiles)
+        public static async Task<SiteWithOwnMlflow> StartAsync(WebSystem system)
         {
             var own = new SiteWithOwnMlflow { Mlflow = await MlflowServerDouble.StartAsync() };
             await using (var services = MlflowClients.Create(own.Mlflow.BaseAddress))
             {
-                var mlflow = services.GetRequiredService<MlflowClient>();
-                var version = await TestModels.PublishAsync(mlflow, TestModels.Logistic, withPlots: true);
-                await addFiles(mlflow, ChosenModelFiles.Of(TestModels.Logistic), version);
+                await TestModels.PublishAsync(services.GetRequiredService<MlflowClient>(), TestModels.Logistic, withPlots: true, withCard: true);
             }
 
             own._site = new ServiceHost<web::Program>(system.WebSettings(system.InferenceAddress, own.Mlflow.BaseAddress));
             return own;
+        }
+
+        /// <summary>Replaces version 1's card with what <paramref name="rewrite"/> makes of it, as someone with access to the store could.</summary>
+        public async Task RewriteCardAsync(Func<string, string> rewrite)
+        {
+            await using var services = MlflowClients.Create(Mlflow.BaseAddress);
+            var mlflow = services.GetRequiredService<MlflowClient>();
+            var run = await RunOfAsync(mlflow, "1");
+            var card = Encoding.UTF8.GetString(await mlflow.DownloadArtifactAsync(run.ArtifactUri, ModelArtifacts.ModelCardFile, CancellationToken.None));
+            await mlflow.UploadArtifactAsync(run, ModelArtifacts.ModelCardFile, Encoding.UTF8.GetBytes(rewrite(card)), "text/markdown", CancellationToken.None);
         }
 
         public async ValueTask DisposeAsync()

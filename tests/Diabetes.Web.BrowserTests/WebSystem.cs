@@ -31,9 +31,6 @@ public sealed class WebSystem : IAsyncLifetime
 
     public MlflowServerDouble Mlflow { get; private set; } = null!;
 
-    /// <summary>The group table and model card in the run of version 1.</summary>
-    public ChosenModelFiles FirstFiles { get; private set; } = null!;
-
     public IBrowser Browser { get; private set; } = null!;
 
     public Uri WebAddress => _web.BaseAddress;
@@ -48,9 +45,7 @@ public sealed class WebSystem : IAsyncLifetime
             // Version 1 holds Production; version 2 was compared and kept out, as the trainer's promotion tags them.
             // Version 1 has a model card and a group table; version 2 has neither, as a version trained before them.
             var mlflow = services.GetRequiredService<MlflowClient>();
-            var first = await TestModels.PublishAsync(mlflow, TestModels.Logistic, withPlots: true);
-            FirstFiles = ChosenModelFiles.Of(TestModels.Logistic);
-            await FirstFiles.AddToAsync(mlflow, first);
+            var first = await TestModels.PublishAsync(mlflow, TestModels.Logistic, withPlots: true, withCard: true);
             await TagDecisionAsync(mlflow, first.Version, PromotionTags.Promoted, FirstReason);
             var second = await TestModels.PublishAsync(mlflow, TestModels.FastTree, promote: false);
             await TagDecisionAsync(mlflow, second.Version, PromotionTags.Rejected, SecondReason);
