@@ -10,11 +10,8 @@ using Microsoft.AspNetCore.Mvc.RazorPages;
 
 namespace Diabetes.Web.Pages;
 
-/// <summary>A file of a version's run as the page got it: its content, or none (the run has no such file), or why it cannot be read.</summary>
-public sealed record RunFile<T>(T? Content, string? Problem) where T : class
-{
-    public bool IsAbsent => Content is null && Problem is null;
-}
+/// <summary>A file of a version's run as the page got it: its content, or why it cannot be read, or neither (the run has no such file).</summary>
+public sealed record RunFile<T>(T? Content, string? Problem) where T : class;
 
 /// <summary>
 /// One registered version: what the registry says of it (stage, aliases, promotion), its model card, its figures per
