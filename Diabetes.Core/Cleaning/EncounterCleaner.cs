@@ -34,6 +34,9 @@ public static partial class EncounterCleaner
     public const string ExcludedExpired = "expired";
     public const string ExcludedHospice = "hospice";
 
+    /// <summary>The reason CLEAN DATA records for an encounter whose values break the dataset's rules (<see cref="CleaningResult.Invalid"/>).</summary>
+    public const string ExcludedInvalid = "invalid";
+
     /// <summary>Discharge dispositions meaning the patient died (11, 19, 20, 21): a readmission is impossible.</summary>
     public static readonly FrozenSet<int> ExpiredDispositions = FrozenSet.Create(11, 19, 20, 21);
 

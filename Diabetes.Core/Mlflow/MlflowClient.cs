@@ -220,6 +220,27 @@ public sealed class MlflowClient(IMlflowApi api, IServiceProvider services, Time
         return await response.Content.ReadAsByteArrayAsync(cancellationToken);
     }
 
+    /// <summary>
+    /// A file below an artifact root, or null when the store says it is not there. MLflow answers a missing file with
+    /// the same 500 as a store it cannot reach: the listing tells the two apart, and a store that fails is thrown.
+    /// </summary>
+    public async Task<byte[]?> FindArtifactAsync(string artifactRoot, string path, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await DownloadArtifactAsync(artifactRoot, path, cancellationToken);
+        }
+        catch (Exception exception) when (exception is MlflowException or Minio.Exceptions.MinioException)
+        {
+            if (!await ArtifactExistsAsync(artifactRoot, path, cancellationToken))
+            {
+                return null;
+            }
+
+            throw;
+        }
+    }
+
     public async Task EnsureRegisteredModelAsync(string name, string description, CancellationToken cancellationToken)
     {
         try

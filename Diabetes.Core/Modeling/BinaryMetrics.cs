@@ -23,9 +23,18 @@ public readonly record struct ConfusionMatrix(long TruePositives, long FalsePosi
 }
 
 /// <summary>
-/// ROC-AUC and its 95 % confidence interval; <see cref="double.NaN"/> where undefined (see <see cref="BinaryMetrics.RocAucWithInterval"/>).
+/// ROC-AUC, its 95 % confidence interval and the standard error the interval was drawn from; <see cref="double.NaN"/>
+/// where undefined (see <see cref="BinaryMetrics.RocAucWithInterval"/>), the standard error also in a file written
+/// before it was recorded.
 /// </summary>
-public readonly record struct RocAucInterval(double Value, double Low, double High);
+public readonly record struct RocAucInterval(double Value, double Low, double High, double StandardError = double.NaN)
+{
+    /// <summary>Nothing known: what JSON fills in, so that a figure the file leaves out stays <see cref="double.NaN"/>, not 0.</summary>
+    public RocAucInterval()
+        : this(double.NaN, double.NaN, double.NaN)
+    {
+    }
+}
 
 /// <summary>One point of a curve (ROC: false positive rate, true positive rate; PR: recall, precision).</summary>
 public readonly record struct CurvePoint(double X, double Y, double Threshold);
@@ -146,8 +155,10 @@ public sealed record BinaryMetrics(
     /// each positive's placement is the share of negatives it outranks, each negative's the share of positives that
     /// outrank it (ties counting half); the area is the positives' mean placement, and its variance the two placements'
     /// sample variances over their class sizes, s²₁₀/m + s²₀₁/n. The interval is the area ± 1.96 standard errors, cut
-    /// to [0, 1]. Unlike Hanley and McNeil's formula it assumes no distribution of the scores. The value is
-    /// <see cref="double.NaN"/> when a class is missing, the bounds also when a class has a single member (no variance).
+    /// to [0, 1]; the standard error is given as computed, so it says how sure the area is even where the interval is
+    /// cut. Unlike Hanley and McNeil's formula it assumes no distribution of the scores. The value is
+    /// <see cref="double.NaN"/> when a class is missing, the bounds and the standard error also when a class has a
+    /// single member (no variance).
     /// </summary>
     public static RocAucInterval RocAucWithInterval(IReadOnlyList<float> probabilities, IReadOnlyList<bool> labels)
     {
@@ -173,8 +184,9 @@ public sealed record BinaryMetrics(
         }
 
         var variance = positiveSquares / (positives - 1) / positives + negativeSquares / (negatives - 1) / negatives;
-        var margin = NormalQuantile975 * Math.Sqrt(variance);
-        return new RocAucInterval(value, Math.Max(0, value - margin), Math.Min(1, value + margin));
+        var standardError = Math.Sqrt(variance);
+        var margin = NormalQuantile975 * standardError;
+        return new RocAucInterval(value, Math.Max(0, value - margin), Math.Min(1, value + margin), standardError);
     }
 
     /// <summary>Area under the precision-recall curve as average precision (the step-wise sum scikit-learn uses).</summary>

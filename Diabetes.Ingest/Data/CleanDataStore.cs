@@ -14,7 +14,7 @@ public sealed class CleanDataStore([FromKeyedServices(CleanDataStore.ConnectionN
     public const string ConnectionName = "cleandata";
 
     /// <summary>The reason given for a row whose values break the dataset's rules.</summary>
-    public const string InvalidReason = "invalid";
+    public const string InvalidReason = EncounterCleaner.ExcludedInvalid;
 
     private const long WriteLock = 0x434C_4541_4E44_41; // "CLEANDA"
 

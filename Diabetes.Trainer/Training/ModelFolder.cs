@@ -8,7 +8,7 @@ using Diabetes.Core.Monitoring;
 
 namespace Diabetes.Trainer.Training;
 
-/// <summary>A file of the model folder: its path below the run's artifact root, bytes and content type.</summary>
+/// <summary>A file of a run's artifacts (the model folder, the card, …): its path below the artifact root, bytes and content type.</summary>
 public sealed record ArtifactFile(string Path, byte[] Content, string ContentType);
 
 /// <summary>
@@ -21,6 +21,9 @@ public static class ModelFolder
 {
     public const string Path = ModelArtifacts.FolderPath;
     public const string MlNetVersion = "5.0.1";
+
+    /// <summary>How the decision threshold is chosen, as <c>metadata.json</c> and the model card say it.</summary>
+    public const string ThresholdRule = "the probability with the best F1 on the validation set";
 
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
 
@@ -63,15 +66,15 @@ public static class ModelFolder
             """;
     }
 
-    private static string InputExample() => JsonSerializer.Serialize(
-        TypicalEncounter.ToRequest(), Indented);
+    /// <summary><c>input_example.json</c>: a typical encounter as a prediction request.</summary>
+    public static string InputExample() => JsonSerializer.Serialize(TypicalEncounter.ToRequest(), Indented);
 
     private static ModelMetadata Metadata(TrainedCandidate trained, FeaturePipeline features, ModelLineage lineage, DateTimeOffset created) => new(
         ModelName: TrainingWorkflow.ModelName,
         Algorithm: trained.Candidate.Algorithm,
         Parameters: trained.Candidate.Parameters,
         Threshold: trained.Validation.Threshold,
-        ThresholdRule: "the probability with the best F1 on the validation set",
+        ThresholdRule: ThresholdRule,
         Label: "readmitted_within_30_days (readmitted = '<30')",
         Features: FeaturePipeline.InputColumns,
         CategoriesKept: features.KeptCategories,

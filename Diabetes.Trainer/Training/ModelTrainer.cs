@@ -7,13 +7,18 @@ using Microsoft.ML.Data;
 namespace Diabetes.Trainer.Training;
 
 /// <summary>
-/// A candidate fitted on the training rows and judged on validation, with the reference its requests will be compared
-/// with (the training split's inputs, its probabilities on validation), and those probabilities, for whatever else
-/// judges the chosen model on validation without scoring it again.
+/// A candidate fitted on the training rows and judged on validation (its metrics, and its ROC-AUC's 95 % interval,
+/// which says how far apart two candidates must be to differ), with the reference its requests will be compared with
+/// (the training split's inputs, its probabilities on validation), and those probabilities, for whatever else judges
+/// the chosen model on validation without scoring it again.
 /// </summary>
 public sealed record TrainedCandidate(
-    Candidate Candidate, ReadmissionModel Model, BinaryMetrics Validation, TimeSpan TrainTime, ReferenceProfile Reference,
-    IReadOnlyList<float> ValidationProbabilities);
+    Candidate Candidate, ReadmissionModel Model, BinaryMetrics Validation, RocAucInterval ValidationRocAuc, TimeSpan TrainTime,
+    ReferenceProfile Reference, IReadOnlyList<float> ValidationProbabilities)
+{
+    /// <summary>The learner's fit in seconds, to the millisecond, as logged (<c>train_seconds</c>).</summary>
+    public double TrainSeconds => Math.Round(TrainTime.TotalSeconds, 3);
+}
 
 /// <summary>
 /// Fits candidates. The featurization is fitted once and its output kept in memory for every candidate, which fits
@@ -71,7 +76,8 @@ public sealed class ModelTrainer
         var outputs = model.PredictWithScores(_validation);
         var probabilities = outputs.Select(o => o.Probability).ToArray();
         var threshold = BinaryMetrics.BestF1Threshold(probabilities, _validationLabels);
-        return new TrainedCandidate(candidate, model, BinaryMetrics.Compute(probabilities, _validationLabels, threshold), trainTime,
+        return new TrainedCandidate(candidate, model, BinaryMetrics.Compute(probabilities, _validationLabels, threshold),
+            BinaryMetrics.RocAucWithInterval(probabilities, _validationLabels), trainTime,
             ReferenceProfile.Create(_trainingProfile, probabilities, threshold) with { Baseline = ScoreBaseline.Of(outputs) }, probabilities);
     }
 
@@ -111,7 +117,8 @@ public sealed class ModelTrainer
         public float Weight;
     }
 
-    private static double ClassWeight(IReadOnlyList<ModelInput> training)
+    /// <summary>The weight of a readmitted training row (<see cref="PositiveWeight"/>) for these rows.</summary>
+    public static double ClassWeight(IReadOnlyList<ModelInput> training)
     {
         var positives = training.Count(r => r.Label);
         return positives == 0 ? 1 : Math.Sqrt((double)(training.Count - positives) / positives);

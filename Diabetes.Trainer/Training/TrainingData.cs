@@ -47,8 +47,19 @@ public sealed record SplitData(
     }
 }
 
-/// <summary>What a training job reads: the three splits of CLEAN DATA as of one moment.</summary>
-public sealed record TrainingSnapshot(SplitData Train, SplitData Validation, SplitData Test);
+/// <summary>How many encounters of a split the cleaning left out for one reason (<c>expired</c>, <c>hospice</c>, <c>invalid</c>).</summary>
+public sealed record ExcludedEncounters(DatasetSplit Split, string Reason, int Rows);
+
+/// <summary>
+/// What a training job reads: the three splits of CLEAN DATA as of one moment, and the encounters the cleaning left
+/// out of the batches read.
+/// </summary>
+public sealed record TrainingSnapshot(SplitData Train, SplitData Validation, SplitData Test, IReadOnlyList<ExcludedEncounters> Excluded)
+{
+    /// <summary>Where a model trained on this snapshot comes from: the source files of train and validation, the train batches.</summary>
+    public ModelLineage Lineage() =>
+        new([.. Train.SourceSha256.Union(Validation.SourceSha256)], Train.Batches, Train.Count, Validation.Count, Train.Digest);
+}
 
 /// <summary>Reads CLEAN DATA (<c>clean_encounters</c> in the <c>cleandata</c> database) split by split.</summary>
 public sealed class CleanDataReader([FromKeyedServices(CleanDataReader.ConnectionName)] NpgsqlDataSource dataSource)
@@ -64,19 +75,49 @@ public sealed class CleanDataReader([FromKeyedServices(CleanDataReader.Connectio
 
     /// <summary>
     /// Train, validation and test in one repeatable-read transaction: the three splits as of one moment, each cleaned
-    /// batch (one transaction of the clean step) wholly in or wholly out, whatever commits while they are read.
+    /// batch (one transaction of the clean step, its left-out encounters included) wholly in or wholly out, whatever
+    /// commits while they are read.
     /// </summary>
     public async Task<TrainingSnapshot> ReadSnapshotAsync(CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(IsolationLevel.RepeatableRead, cancellationToken);
         await connection.ExecuteAsync("SET TRANSACTION READ ONLY", cancellationToken);
+        var train = await ReadAsync(connection, DatasetSplit.Train, cancellationToken);
         var snapshot = new TrainingSnapshot(
-            await ReadAsync(connection, DatasetSplit.Train, cancellationToken),
+            train,
             await ReadAsync(connection, DatasetSplit.Validation, cancellationToken),
-            await ReadAsync(connection, DatasetSplit.Test, cancellationToken));
+            await ReadAsync(connection, DatasetSplit.Test, cancellationToken),
+            await ReadExcludedAsync(connection, train.Batches, cancellationToken));
         await transaction.CommitAsync(cancellationToken);
         return snapshot;
+    }
+
+    /// <summary>
+    /// The encounters the ingest service's cleaning left out (<c>excluded_encounters</c>), by split and reason, of the
+    /// train batches read and of validation and test; none when nothing was cleaned yet.
+    /// </summary>
+    private static async Task<IReadOnlyList<ExcludedEncounters>> ReadExcludedAsync(
+        NpgsqlConnection connection, IReadOnlyList<int> trainBatches, CancellationToken cancellationToken)
+    {
+        if (!await connection.ScalarAsync<bool>($"SELECT to_regclass('{ExcludedEncounterTable.Name}') IS NOT NULL", cancellationToken))
+        {
+            return [];
+        }
+
+        await using var command = connection.CreateCommand($"""
+            SELECT split, reason, count(*)::int FROM {ExcludedEncounterTable.Name}
+            WHERE split <> 'train' OR batch_number = ANY(@batches)
+            GROUP BY split, reason ORDER BY split, reason
+            """, ("batches", trainBatches.ToArray()));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var excluded = new List<ExcludedEncounters>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            excluded.Add(new ExcludedEncounters(SplitRule.Parse(reader.GetString(0)), reader.GetString(1), reader.GetInt32(2)));
+        }
+
+        return excluded;
     }
 
     private static async Task<SplitData> ReadAsync(NpgsqlConnection connection, DatasetSplit split, CancellationToken cancellationToken)

@@ -12,10 +12,11 @@ namespace Diabetes.Trainer.Training;
 /// <summary>
 /// A training job from CLEAN DATA to a registered model version: the parent run, one child run per candidate
 /// (params, validation metrics, training dataset, model folder), the best candidate judged once on the test set
-/// (test metrics and plots), and its registration as a new version of <see cref="ModelName"/>.
+/// (test metrics and plots) and per patient group, its model card, and its registration as a new version of
+/// <see cref="ModelName"/>.
 /// </summary>
 public sealed class TrainingWorkflow(CleanDataReader data, MlflowClient mlflow, JobLeases leases, IOptions<TrainingOptions> options,
-    TimeProvider timeProvider, ILogger<TrainingWorkflow> logger)
+    IOptions<PromotionOptions> promotionOptions, TimeProvider timeProvider, ILogger<TrainingWorkflow> logger)
 {
     public const string ExperimentName = ModelArtifacts.RegisteredModelName;
     public const string ModelName = ModelArtifacts.RegisteredModelName;
@@ -81,9 +82,10 @@ public sealed class TrainingWorkflow(CleanDataReader data, MlflowClient mlflow, 
         try
         {
             job.Stage("reading CLEAN DATA");
-            var (train, validation, test) = await data.ReadSnapshotAsync(cancellationToken);
+            var snapshot = await data.ReadSnapshotAsync(cancellationToken);
+            var (train, validation, test, _) = snapshot;
             EnsureTrainable(train, validation);
-            var lineage = new ModelLineage([.. train.SourceSha256.Union(validation.SourceSha256)], train.Batches, train.Count, validation.Count, train.Digest);
+            var lineage = snapshot.Lineage();
             var candidates = options.Value.SelectedCandidates();
             var dataDigest = CleanDataDigest(train, validation, test);
             if (!job.Force && await TrainedOnAlreadyAsync(dataDigest, cancellationToken) is { } trainedOn)
@@ -105,8 +107,9 @@ public sealed class TrainingWorkflow(CleanDataReader data, MlflowClient mlflow, 
                 ["minimum_category_count"] = FeaturePipeline.MinimumCategoryCount.ToString(CultureInfo.InvariantCulture),
             }, cancellationToken: cancellationToken);
 
-            // Only the best candidate so far is kept: every other model is dropped once it is logged.
+            // Only the best candidate so far is kept: every other model is dropped once it is logged, and summed up for the card.
             (RunInfo Run, TrainedCandidate Trained)? best = null;
+            var tried = new List<CandidateSummary>();
             for (var i = 0; i < candidates.Count; i++)
             {
                 job.Stage($"candidate {i + 1} of {candidates.Count}: {candidates[i].Name}");
@@ -121,14 +124,22 @@ public sealed class TrainingWorkflow(CleanDataReader data, MlflowClient mlflow, 
                     best = (current, trained);
                 }
 
+                tried.Add(CandidateSummary.Of(current.RunId, trained));
+
                 job.CandidateFinished(new CandidateResult(current.RunId, trained.Candidate.Algorithm, trained.Candidate.Name,
-                    trained.Candidate.Parameters, Prefixed("val_", ModelFolder.Metrics(trained.Validation), trained.TrainTime)));
+                    trained.Candidate.Parameters, Prefixed("val_", ModelFolder.Metrics(trained.Validation), trained.TrainSeconds)));
                 current = null;
             }
 
             var (bestRun, chosen) = best!.Value;
             job.Stage("testing the best candidate");
-            var testMetrics = await LogBestAsync(parent, bestRun, chosen, validation.Inputs, test, cancellationToken);
+            var figures = await LogBestAsync(parent, bestRun, chosen, validation.Inputs, test.Inputs, cancellationToken);
+            var testMetrics = figures.Test?.Metrics;
+
+            // The card before the version, so that no registered version lacks one.
+            job.Stage("writing the model card");
+            var card = ModelCard.Describe(job.Id, bestRun.RunId, chosen, figures, tried, snapshot, promotionOptions.Value.MaxGroupAucDrop, timeProvider.GetUtcNow());
+            await UploadAsync(bestRun, card.ToArtifact(), cancellationToken);
 
             job.Stage("registering");
             // The version only under a lease just renewed: a trainer that lost the job never registers one.
@@ -232,78 +243,57 @@ public sealed class TrainingWorkflow(CleanDataReader data, MlflowClient mlflow, 
     private async Task LogCandidateAsync(RunInfo run, TrainedCandidate trained, FeaturePipeline features, SplitData train, ModelLineage lineage, CancellationToken cancellationToken)
     {
         await mlflow.LogAsync(run.RunId,
-            metrics: Prefixed("val_", ModelFolder.Metrics(trained.Validation), trained.TrainTime),
+            metrics: Prefixed("val_", ModelFolder.Metrics(trained.Validation), trained.TrainSeconds),
             parameters: new Dictionary<string, string>(trained.Candidate.Parameters) { ["algorithm"] = trained.Candidate.Algorithm },
             tags: new Dictionary<string, string> { ["algorithm"] = trained.Candidate.Algorithm, [CandidateTag] = trained.Candidate.Name },
             cancellationToken: cancellationToken);
         await mlflow.LogDatasetAsync(run.RunId, DatasetOf(train, lineage), "training", cancellationToken);
         foreach (var file in ModelFolder.Build(run.RunId, trained, features, lineage, timeProvider.GetUtcNow()))
         {
-            await mlflow.UploadArtifactAsync(run, file.Path, file.Content, file.ContentType, cancellationToken);
+            await UploadAsync(run, file, cancellationToken);
         }
 
         await mlflow.EndRunAsync(run.RunId, MlflowNames.Finished, cancellationToken);
     }
 
     /// <summary>
-    /// The test set, used once: the chosen model's test metrics, its plots and its figures per patient group; null when
-    /// there is no usable test set.
+    /// The test set, used once, and the chosen model's figures per patient group and importance of inputs
+    /// (<see cref="ChosenModelFigures"/>): test metrics and plots when there is a usable test set, the importance plot,
+    /// <c>slices.json</c> and its plot, and each group's figures as metrics (<c>val_roc_auc.race.Caucasian</c>,
+    /// <c>test_tpr.age.70_and_over</c>, …).
     /// </summary>
-    private async Task<BinaryMetrics?> LogBestAsync(
-        RunInfo parent, RunInfo bestRun, TrainedCandidate best, IReadOnlyList<ModelInput> validation, SplitData test, CancellationToken cancellationToken)
+    private async Task<ChosenModelFigures> LogBestAsync(
+        RunInfo parent, RunInfo bestRun, TrainedCandidate best, IReadOnlyList<ModelInput> validation, IReadOnlyList<ModelInput> test,
+        CancellationToken cancellationToken)
     {
-        BinaryMetrics? testMetrics = null;
-        float[]? probabilities = null;
-        if (test.HasBothOutcomes)
+        var figures = ChosenModelFigures.Measure(best, validation, test);
+        if (figures is { Test: { } tested, TestProbabilities: { } probabilities })
         {
-            var testLabels = test.Inputs.Select(r => r.Label).ToArray();
-            probabilities = best.Model.Predict(test.Inputs);
-            testMetrics = BinaryMetrics.Compute(probabilities, testLabels, best.Validation.Threshold);
+            var testLabels = test.Select(r => r.Label).ToArray();
             await UploadPlotAsync(bestRun, "plots/roc_curve.png", Plots.Roc(probabilities, testLabels, $"ROC curve on the test set - {best.Candidate.Algorithm}"), cancellationToken);
             await UploadPlotAsync(bestRun, "plots/precision_recall_curve.png", Plots.PrecisionRecall(probabilities, testLabels, $"Precision-recall on the test set - {best.Candidate.Algorithm}"), cancellationToken);
-            await UploadPlotAsync(bestRun, "plots/confusion_matrix.png", Plots.Confusion(testMetrics.Confusion, testMetrics.Threshold, "Confusion matrix on the test set"), cancellationToken);
+            await UploadPlotAsync(bestRun, "plots/confusion_matrix.png", Plots.Confusion(tested.Metrics.Confusion, tested.Metrics.Threshold, "Confusion matrix on the test set"), cancellationToken);
         }
 
-        var importance = PermutationImportance.Compute(best.Model, validation);
         await UploadPlotAsync(bestRun, "plots/feature_importance.png",
-            Plots.FeatureImportance(importance, $"Permutation importance on validation ({Math.Min(validation.Count, PermutationImportance.MaxRows):N0} rows)"), cancellationToken);
+            Plots.FeatureImportance(figures.Importance, $"Permutation importance on validation ({figures.ImportanceRows:N0} rows)"), cancellationToken);
         await mlflow.UploadArtifactAsync(bestRun, "feature_importance.json",
-            JsonSerializer.SerializeToUtf8Bytes(importance.Select(i => new { feature = i.Feature, roc_auc_drop = i.RocAucDrop })), "application/json", cancellationToken);
+            JsonSerializer.SerializeToUtf8Bytes(figures.Importance.Select(i => new { feature = i.Feature, roc_auc_drop = i.RocAucDrop })), "application/json", cancellationToken);
+        foreach (var file in figures.GroupArtifacts(best.Candidate.Algorithm))
+        {
+            await UploadAsync(bestRun, file, cancellationToken);
+        }
 
-        var groupValues = await LogSlicesAsync(bestRun, best, validation, test.Inputs, probabilities, cancellationToken);
-        var testValues = testMetrics is null ? new Dictionary<string, double>() : Prefixed("test_", ModelFolder.Metrics(testMetrics), null);
+        var testValues = figures.Test is null ? new Dictionary<string, double>() : Prefixed("test_", ModelFolder.Metrics(figures.Test.Metrics), null);
+        var groupValues = figures.Slices.Splits.SelectMany(split =>
+            Prefixed(SplitRule.Parse(split.Split) == DatasetSplit.Validation ? "val_" : "test_", split.Metrics(), null));
         await mlflow.LogAsync(bestRun.RunId, metrics: new Dictionary<string, double>(testValues.Concat(groupValues)),
             tags: new Dictionary<string, string> { ["chosen"] = "true" }, cancellationToken: cancellationToken);
         await mlflow.LogAsync(parent.RunId,
             metrics: new Dictionary<string, double>(testValues) { ["best_val_roc_auc"] = best.Validation.RocAuc },
             tags: new Dictionary<string, string> { [BestRunTag] = bestRun.RunId, ["best_algorithm"] = best.Candidate.Name },
             cancellationToken: cancellationToken);
-        return testMetrics;
-    }
-
-    /// <summary>
-    /// The chosen model per patient group, from the probabilities it already gave on validation and, when there is a
-    /// usable test set, on test: <c>slices.json</c> and its plot in the run; answers the figures as metrics
-    /// (<c>val_roc_auc.race.Caucasian</c>, <c>test_tpr.age.70_and_over</c>, …) for the caller to log with the others.
-    /// </summary>
-    private async Task<IReadOnlyDictionary<string, double>> LogSlicesAsync(RunInfo bestRun, TrainedCandidate best, IReadOnlyList<ModelInput> validation,
-        IReadOnlyList<ModelInput> test, float[]? testProbabilities, CancellationToken cancellationToken)
-    {
-        var threshold = best.Validation.Threshold;
-        var measured = new List<(string Prefix, SplitSlices Slices)>
-        {
-            ("val_", SplitSlices.Measure(DatasetSplit.Validation, validation, best.ValidationProbabilities, threshold)),
-        };
-        if (testProbabilities is not null)
-        {
-            measured.Add(("test_", SplitSlices.Measure(DatasetSplit.Test, test, testProbabilities, threshold)));
-        }
-
-        var slices = new ModelSlices(threshold, PatientGroups.MinimumPerClass, [.. measured.Select(m => m.Slices)]);
-        await mlflow.UploadArtifactAsync(bestRun, ModelSlices.FileName, slices.ToJson(), "application/json", cancellationToken);
-        await UploadPlotAsync(bestRun, "plots/slices_roc_auc.png",
-            Plots.GroupRocAuc(slices.Splits, $"ROC AUC per patient group - {best.Candidate.Algorithm}"), cancellationToken);
-        return measured.SelectMany(m => Prefixed(m.Prefix, m.Slices.Metrics(), null)).ToDictionary(m => m.Key, m => m.Value);
+        return figures;
     }
 
     private async Task<ModelVersion> RegisterAsync(
@@ -365,6 +355,9 @@ public sealed class TrainingWorkflow(CleanDataReader data, MlflowClient mlflow, 
     private Task UploadPlotAsync(RunInfo run, string path, byte[] png, CancellationToken cancellationToken) =>
         mlflow.UploadArtifactAsync(run, path, png, "image/png", cancellationToken);
 
+    private Task UploadAsync(RunInfo run, ArtifactFile file, CancellationToken cancellationToken) =>
+        mlflow.UploadArtifactAsync(run, file.Path, file.Content, file.ContentType, cancellationToken);
+
     private static Dataset DatasetOf(SplitData split, ModelLineage lineage) => new(
         $"diabetes-clean-{split.Split.ToName()}",
         split.Digest[..16],
@@ -381,12 +374,12 @@ public sealed class TrainingWorkflow(CleanDataReader data, MlflowClient mlflow, 
         JsonSerializer.Serialize(new { mlflow_colspec = FeaturePipeline.InputColumns.Select(c => new { type = "string", name = c }) }),
         JsonSerializer.Serialize(new { num_rows = split.Count, readmitted_within_30_days = split.Positives }));
 
-    private static Dictionary<string, double> Prefixed(string prefix, IReadOnlyDictionary<string, double> metrics, TimeSpan? trainTime)
+    private static Dictionary<string, double> Prefixed(string prefix, IReadOnlyDictionary<string, double> metrics, double? trainSeconds)
     {
         var values = metrics.ToDictionary(m => prefix + m.Key, m => m.Value);
-        if (trainTime is { } time)
+        if (trainSeconds is { } seconds)
         {
-            values["train_seconds"] = Math.Round(time.TotalSeconds, 3);
+            values["train_seconds"] = seconds;
         }
 
         return values;

@@ -1,3 +1,4 @@
+using Diabetes.Core.Mlflow;
 using Polly.CircuitBreaker;
 using Polly.Timeout;
 using Refit;
@@ -17,4 +18,11 @@ public static class ServiceFaults
         ApiExceptionBase and not ApiException => exception.InnerException is { } cause && IsUnreachable(cause),
         _ => false,
     };
+
+    /// <summary>
+    /// Whether MLflow or its artifact store failed a read: an error answer of MLflow, of the object store, or no object
+    /// store configured for an <c>s3://</c> root (<see cref="InvalidOperationException"/>), or either one unreachable.
+    /// </summary>
+    public static bool IsMlflowFault(Exception exception) =>
+        exception is MlflowException or Minio.Exceptions.MinioException or InvalidOperationException || IsUnreachable(exception);
 }

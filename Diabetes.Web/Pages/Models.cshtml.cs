@@ -14,20 +14,14 @@ public sealed record VersionRow(ModelVersion Version, IReadOnlyDictionary<string
     public string? Reason => Version.Tag(PromotionTags.Reason);
     public string? DecidedAt => Version.Tag(PromotionTags.At);
     public double? Metric(string key) => Metrics.TryGetValue(key, out var value) ? value : null;
+
+    /// <summary>A metric as the pages write it (four decimals), or a dash when the run has none.</summary>
+    public string MetricText(string key) => Metric(key)?.ToString("F4", CultureInfo.InvariantCulture) ?? "–";
 }
 
-/// <summary>Every registered version, which one holds Production and since when, and the Production model's plots.</summary>
+/// <summary>Every registered version, which one holds Production and since when, and the Production model's plots; each links to its own page.</summary>
 public sealed class ModelsModel(MlflowClient mlflow, ILogger<ModelsModel> logger) : PageModel
 {
-    /// <summary>The plots the trainer logs for the chosen model, under <c>plots/</c> in its run.</summary>
-    public static readonly IReadOnlyList<(string File, string Title)> PlotFiles =
-    [
-        ("roc_curve", "ROC curve (test set)"),
-        ("precision_recall_curve", "Precision and recall (test set)"),
-        ("confusion_matrix", "Confusion matrix (test set, at the model's threshold)"),
-        ("feature_importance", "Feature importance (validation set)"),
-    ];
-
     public static readonly IReadOnlyList<string> MetricColumns = ["val_roc_auc", "val_pr_auc", "val_f1", "test_roc_auc", "test_pr_auc", "test_f1"];
 
     public IReadOnlyList<VersionRow> Versions { get; private set; } = [];
@@ -36,6 +30,9 @@ public sealed class ModelsModel(MlflowClient mlflow, ILogger<ModelsModel> logger
 
     /// <summary>Whether Production is held by alias too (the stage alone is the older way).</summary>
     public bool ProductionHasAlias { get; private set; }
+
+    /// <summary>The plots of the Production version's run.</summary>
+    public VersionPlots? ProductionPlots { get; private set; }
 
     public string? Problem { get; private set; }
 
@@ -50,11 +47,14 @@ public sealed class ModelsModel(MlflowClient mlflow, ILogger<ModelsModel> logger
                 rows.Add(new VersionRow(version, await mlflow.GetRunMetricsAsync(version, cancellationToken)));
             }
 
-
             Versions = rows;
             var production = await mlflow.GetProductionVersionAsync(ModelArtifacts.RegisteredModelName, cancellationToken);
             Production = rows.FirstOrDefault(r => r.Version.Version == production?.Version);
             ProductionHasAlias = production?.Aliases?.Contains(MlflowClient.ProductionAlias) == true;
+            if (Production?.Version.RunId is { } runId)
+            {
+                ProductionPlots = await VersionPlots.ListAsync(mlflow, Production.Version.Version, runId, logger, cancellationToken);
+            }
         }
         catch (Exception exception) when (exception is MlflowException || ServiceFaults.IsUnreachable(exception))
         {
@@ -66,7 +66,7 @@ public sealed class ModelsModel(MlflowClient mlflow, ILogger<ModelsModel> logger
     /// <summary>One plot of a version's run, read from MLflow's artifacts: 404 when there is none, 503 when MLflow is down.</summary>
     public async Task<IActionResult> OnGetPlotAsync(string version, string plot, CancellationToken cancellationToken)
     {
-        if (PlotFiles.All(p => p.File != plot))
+        if (VersionPlots.Known.FirstOrDefault(p => p.File == plot) is not { } known)
         {
             return NotFound();
         }
@@ -79,33 +79,19 @@ public sealed class ModelsModel(MlflowClient mlflow, ILogger<ModelsModel> logger
                 return NotFound();
             }
 
+            // A plot never drawn (the trainer draws the test plots only when the test set has both outcomes) is not found.
             var run = (await mlflow.Api.GetRunAsync(found.RunId, cancellationToken)).Run;
-            var path = $"plots/{plot}.png";
-            try
-            {
-                return File(await mlflow.DownloadArtifactAsync(run.Info.ArtifactUri, path, cancellationToken), "image/png");
-            }
-            catch (MlflowException)
-            {
-                // MLflow answers a missing file and a failing store alike; a plot never drawn (the trainer draws the
-                // test plots only when the test set has both outcomes) is not found, a failing store is rethrown.
-                if (!await mlflow.ArtifactExistsAsync(run.Info.ArtifactUri, path, cancellationToken))
-                {
-                    return NotFound();
-                }
-
-                throw;
-            }
+            return await mlflow.FindArtifactAsync(run.Info.ArtifactUri, known.Path, cancellationToken) is { } png
+                ? File(png, "image/png")
+                : NotFound();
         }
-        catch (Exception exception) when (exception is MlflowResourceNotFoundException or MlflowInvalidParameterException
-                                              or Minio.Exceptions.ObjectNotFoundException)
+        catch (Exception exception) when (exception is MlflowResourceNotFoundException or MlflowInvalidParameterException)
         {
             // A version or run that is not there, or a version number that is not one.
             logger.LogInformation("No plot {Plot} for version {Version}: {Error}", plot, version, exception.Message);
             return NotFound();
         }
-        catch (Exception exception) when (exception is MlflowException or Minio.Exceptions.MinioException or InvalidOperationException
-                                              || ServiceFaults.IsUnreachable(exception))
+        catch (Exception exception) when (ServiceFaults.IsMlflowFault(exception))
         {
             logger.LogWarning(exception, "MLflow or its store cannot give plot {Plot} of version {Version}", plot, version);
             return StatusCode(StatusCodes.Status503ServiceUnavailable);

@@ -248,6 +248,23 @@ public abstract class MlflowClientTests(string serverVersion)
     }
 
     [Fact]
+    public async Task FindArtifactTellsAFileNeverWrittenFromAStoreThatFails()
+    {
+        // Arrange
+        await using var mlflow = await StartAsync();
+        var run = await NewRunAsync(mlflow);
+        var card = Encoding.UTF8.GetBytes("# Model card");
+        await mlflow.Client.UploadArtifactAsync(run, "model_card.md", card, "text/markdown", CancellationToken.None);
+
+        // Act and assert: a file there, a file never written, and a file there while the store fails
+        Assert.Equal(card, await mlflow.Client.FindArtifactAsync(run.ArtifactUri, "model_card.md", CancellationToken.None));
+        Assert.Null(await mlflow.Client.FindArtifactAsync(run.ArtifactUri, "slices.json", CancellationToken.None));
+        mlflow.Server.FailingDownloads = 1;
+        var error = await Assert.ThrowsAsync<MlflowException>(() => mlflow.Client.FindArtifactAsync(run.ArtifactUri, "model_card.md", CancellationToken.None));
+        Assert.Contains("Could not connect to the endpoint URL", error.ServerMessage);
+    }
+
+    [Fact]
     public async Task ReadsAndWritesArtifactsStraightInS3WhenTheRootIsAnS3Uri()
     {
         // Arrange: a run whose artifact root is in the S3 server (a tracking server without --serve-artifacts)

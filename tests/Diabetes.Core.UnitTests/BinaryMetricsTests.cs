@@ -60,6 +60,9 @@ public class BinaryMetricsTests
         Assert.Equal(0.75, auc.Value, 12);
         Assert.Equal(0.75 - 1.959963984540054 * Math.Sqrt(0.125), auc.Low, 12);
         Assert.Equal(1.0, auc.High);
+
+        // The interval is cut at 1, the standard error is not: it cannot be had back from the bounds
+        Assert.Equal(Math.Sqrt(0.125), auc.StandardError, 12);
     }
 
     [Fact]
@@ -96,7 +99,7 @@ public class BinaryMetricsTests
 
         Assert.True(double.IsNaN(allNegative.Value) && double.IsNaN(allNegative.Low) && double.IsNaN(allNegative.High));
         Assert.Equal(1.0, onePositive.Value);
-        Assert.True(double.IsNaN(onePositive.Low) && double.IsNaN(onePositive.High));
+        Assert.True(double.IsNaN(onePositive.Low) && double.IsNaN(onePositive.High) && double.IsNaN(onePositive.StandardError));
     }
 
     [Fact]

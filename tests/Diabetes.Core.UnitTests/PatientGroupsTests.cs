@@ -117,11 +117,29 @@ public class PatientGroupsTests
         var caucasian = split.GetProperty("groups")[0];
         Assert.Equal(["attribute", "group", "key", "rows", "positives", "too_small", "roc_auc", "predicted_positive_rate", "true_positive_rate", "false_positive_rate"],
             caucasian.EnumerateObject().Select(p => p.Name));
-        Assert.Equal(["value", "low", "high"], caucasian.GetProperty("roc_auc").EnumerateObject().Select(p => p.Name));
+        Assert.Equal(["value", "low", "high", "standard_error"], caucasian.GetProperty("roc_auc").EnumerateObject().Select(p => p.Name));
         Assert.Equal(JsonValueKind.Null, split.GetProperty("groups")[3].GetProperty("roc_auc").ValueKind);
         Assert.Equal(Encoding.UTF8.GetString(json), Encoding.UTF8.GetString(parsed.ToJson()));
         Assert.Equal(slices.Of(DatasetSplit.Validation)!.Groups, parsed.Of(DatasetSplit.Validation)!.Groups);
         Assert.Null(parsed.Of(DatasetSplit.Test));
+    }
+
+    [Fact]
+    public void ASlicesFileWrittenBeforeStandardErrorsReadsThemAsUnknown()
+    {
+        // Arrange: a group's interval as slices.json held it before it recorded the standard error
+        var json = """
+            {"threshold": 0.5, "minimum_per_class": 30, "splits": [{"split": "validation", "rows": 80, "positives": 40, "groups": [
+              {"attribute": "race", "group": "Caucasian", "key": "race.Caucasian", "rows": 80, "positives": 40, "too_small": false,
+               "roc_auc": {"value": 0.7, "low": 0.6, "high": 0.8}, "predicted_positive_rate": 0.5, "true_positive_rate": 0.6, "false_positive_rate": 0.4}]}]}
+            """u8.ToArray();
+
+        // Act
+        var auc = ModelSlices.Parse(json).Splits[0].Groups[0].RocAuc!.Value;
+
+        // Assert
+        Assert.Equal((0.7, 0.6, 0.8), (auc.Value, auc.Low, auc.High));
+        Assert.True(double.IsNaN(auc.StandardError));
     }
 
     private static void AssertInterval(double value, double standardError, RocAucInterval interval)
@@ -129,6 +147,7 @@ public class PatientGroupsTests
         Assert.Equal(value, interval.Value, 12);
         Assert.Equal(Math.Max(0, value - Z975 * standardError), interval.Low, 12);
         Assert.Equal(Math.Min(1, value + Z975 * standardError), interval.High, 12);
+        Assert.Equal(standardError, interval.StandardError, 12);
     }
 
     /// <summary>The sample variance of values given as (value, how many times).</summary>

@@ -1,8 +1,10 @@
 using System.Text;
 using Microsoft.ML;
+using Diabetes.Core.Encounters;
 using Diabetes.Core.Mlflow;
 using Diabetes.Core.Modeling;
 using Diabetes.Core.Monitoring;
+using Diabetes.Trainer;
 using Diabetes.Trainer.Training;
 
 namespace Diabetes.Testing.Models;
@@ -17,6 +19,16 @@ public static class TestModels
 
     /// <summary>The trainer of every model here: its featurization is fitted once, on the first 8,000 encounters.</summary>
     private static readonly Lazy<ModelTrainer> Trainer = new(() => new ModelTrainer(TestEncounters.All.Take(8_000).Select(r => r.Input).ToList(), Validation.Value));
+
+    /// <summary>
+    /// The data of these models as a training job would read it, for their model cards: the train and validation rows
+    /// above, and the encounters after them as the test split.
+    /// </summary>
+    private static readonly Lazy<TrainingSnapshot> Data = new(() => new TrainingSnapshot(
+        Split(DatasetSplit.Train, [.. TestEncounters.All.Take(8_000).Select(r => r.Input)]),
+        Split(DatasetSplit.Validation, Validation.Value),
+        Split(DatasetSplit.Test, [.. TestEncounters.All.Skip(10_000).Select(r => r.Input)]),
+        []));
 
     private static readonly Lazy<TrainedCandidate> LogisticModel = new(() => Train(c => c.Algorithm.Contains("Logistic", StringComparison.Ordinal)));
     private static readonly Lazy<TrainedCandidate> FastTreeModel = new(() => Train(c => c.Algorithm == "FastTree"));
@@ -43,13 +55,41 @@ public static class TestModels
 
     /// <summary>
     /// Publishes one of these models as the trainer would (see <see cref="ModelPublisher"/>); <paramref name="withPlots"/>
-    /// adds the plots the trainer draws for a chosen model (on the validation rows here).
+    /// adds the plots the trainer draws for a chosen model (on the validation rows here), <paramref name="withCard"/>
+    /// what a job's chosen run carries besides: <c>slices.json</c>, <c>plots/slices_roc_auc.png</c> and
+    /// <c>model_card.md</c>, from the model's own figures on these models' validation and test rows.
     /// </summary>
     public static Task<ModelVersion> PublishAsync(
         MlflowClient mlflow, TrainedCandidate model, bool promote = true, string? artifactRoot = null, Func<string, byte[], byte[]?>? tamper = null,
-        bool withPlots = false) =>
+        bool withPlots = false, bool withCard = false) =>
         ModelPublisher.PublishAsync(mlflow, model, Trainer.Value.Features, new ModelLineage(["test"], [1], 8_000, 2_000, "digest"),
-            promote, artifactRoot, tamper, withPlots ? run => UploadPlotsAsync(mlflow, run, model) : null);
+            promote, artifactRoot, tamper, withPlots || withCard ? async run =>
+            {
+                if (withPlots)
+                {
+                    await UploadPlotsAsync(mlflow, run, model);
+                }
+
+                if (withCard)
+                {
+                    await UploadCardAsync(mlflow, run, model);
+                }
+            } : null);
+
+    /// <summary>The group figures and card of <paramref name="model"/> as the chosen and only candidate of a job over <see cref="Data"/>.</summary>
+    private static async Task UploadCardAsync(MlflowClient mlflow, RunInfo run, TrainedCandidate model)
+    {
+        var data = Data.Value;
+        var figures = ChosenModelFigures.Measure(model, data.Validation.Inputs, data.Test.Inputs);
+        var card = ModelCard.Describe("test-models", run.RunId, model, figures, [CandidateSummary.Of(run.RunId, model)], data,
+            new PromotionOptions().MaxGroupAucDrop, DateTimeOffset.UtcNow);
+        foreach (var file in figures.GroupArtifacts(model.Candidate.Algorithm).Append(card.ToArtifact()))
+        {
+            await mlflow.UploadArtifactAsync(run, file.Path, file.Content, file.ContentType, CancellationToken.None);
+        }
+    }
+
+    private static SplitData Split(DatasetSplit split, IReadOnlyList<ModelInput> inputs) => new(split, inputs, split == DatasetSplit.Train ? [1] : [], ["test"], "digest");
 
     private static async Task UploadPlotsAsync(MlflowClient mlflow, RunInfo run, TrainedCandidate model)
     {

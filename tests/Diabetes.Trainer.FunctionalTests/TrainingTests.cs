@@ -172,6 +172,109 @@ public class TrainingTests
     }
 
     [Fact]
+    public async Task TheChosenRunCarriesAModelCardWithTheJobsRealFiguresBeforeItsVersionIsRegistered()
+    {
+        // Arrange: CLEAN DATA from the dataset's first 6,000 encounters, with those the cleaning left out; two families of candidates
+        await using var app = await TrainerApp.StartAsync(encounters: 6_000, algorithms: "FastTree,LbfgsLogisticRegression");
+        var mlflow = app.MlflowClient;
+
+        // Act
+        var job = await app.WaitForJobAsync((await app.StartTrainingAsync()).Job.Id);
+
+        // Assert: the card is in the chosen run, uploaded before the version was created
+        Assert.True(job.Status == nameof(TrainingStatus.Succeeded), job.Error);
+        var parent = (await mlflow.Api.GetRunAsync(job.ParentRunId!, CancellationToken.None)).Run;
+        var best = (await mlflow.Api.GetRunAsync(job.BestRunId!, CancellationToken.None)).Run;
+        var markdown = Encoding.UTF8.GetString(await mlflow.DownloadArtifactAsync(best.Info.ArtifactUri, ModelArtifacts.ModelCardFile, CancellationToken.None));
+        var lines = markdown.Split('\n');
+        var requests = app.Mlflow.Requests().Select(r => r.PathAndQuery).ToList();
+        Assert.True(requests.FindIndex(r => r.EndsWith($"/{ModelArtifacts.ModelCardFile}", StringComparison.Ordinal))
+            < requests.FindIndex(r => r.Contains("/model-versions/create", StringComparison.Ordinal)), string.Join("\n", requests));
+
+        // Its sections in order, under the chosen candidate's name, with the run, the job and the threshold
+        Assert.Equal($"# {Model}: {best.Data!.Tag(TrainingWorkflow.CandidateTag)}", lines[0]);
+        Assert.StartsWith($"Run `{best.Info.RunId}` of training job `{job.Id}`, trained ", lines[2]);
+        Assert.Contains($"Decision threshold {Figure(best, "val_threshold")}, {ModelFolder.ThresholdRule}", lines[2]);
+        Assert.Equal(ModelCard.Sections.Select(s => $"## {s}"), lines.Where(l => l.StartsWith("## ", StringComparison.Ordinal)));
+
+        // The lineage the job's run logged: source, batches, CLEAN DATA's digest, rows per split
+        Assert.Contains($"| source file (SHA-256) | `{parent.Data!.ParamValue("source_sha256")}` |", lines);
+        Assert.Contains($"| train batches | {parent.Data.ParamValue("batches")!.Replace(",", ", ", StringComparison.Ordinal)} |", lines);
+        Assert.Contains($"digest `{parent.Data.ParamValue(TrainingWorkflow.CleanDataDigestTag)}`", markdown);
+        foreach (var split in new[] { "train", "validation", "test" })
+        {
+            Assert.Contains(lines, l => l.StartsWith($"| {split} | {int.Parse(parent.Data.ParamValue($"{split}_rows")!):N0} | ", StringComparison.Ordinal));
+        }
+
+        // What the cleaning left out, as CLEAN DATA counts it per reason and split (every batch was read)
+        var excluded = await ExcludedAsync(app);
+        Assert.Contains(excluded, e => e.Reason == "expired");
+        foreach (var reason in excluded.Select(e => e.Reason).Distinct())
+        {
+            var counts = new[] { "train", "validation", "test" }.Select(split => excluded.Where(e => e.Reason == reason && e.Split == split).Sum(e => e.Rows));
+            Assert.Contains(lines, l => l.StartsWith($"| {reason}", StringComparison.Ordinal) && l.EndsWith($" | {string.Join(" | ", counts.Select(c => c.ToString("N0")))} |", StringComparison.Ordinal));
+        }
+
+        // Every candidate's run with its validation ROC-AUC, PR-AUC and seconds as logged; the chosen one marked
+        var children = (await mlflow.Api.SearchRunsAsync(new SearchRunsRequest([parent.Info.ExperimentId],
+            $"tags.`{MlflowNames.ParentRunIdTag}` = '{parent.Info.RunId}'"), CancellationToken.None)).Runs!;
+        Assert.Equal(job.Candidates.Count, children.Count);
+        foreach (var child in children)
+        {
+            var name = child.Data!.Tag(TrainingWorkflow.CandidateTag)!;
+            Assert.Contains(lines, l => l.StartsWith($"| {(child.Info.RunId == best.Info.RunId ? $"**{name}** (chosen)" : name)} | `{child.Info.RunId}` | {Figure(child, "val_roc_auc")} [", StringComparison.Ordinal)
+                && l.EndsWith($"| {Figure(child, "val_pr_auc")} | {child.Data.MetricValue("train_seconds")!.Value:0.000} |", StringComparison.Ordinal));
+        }
+
+        Assert.Contains("Margin over the runner-up", markdown);
+
+        // The metrics as logged, validation and test, with the test estimate's standard error
+        Assert.Contains($"| ROC-AUC [95 % CI] | {Figure(best, "val_roc_auc")} [", markdown);
+        Assert.Contains(lines, l => l.StartsWith("| ROC-AUC [95 % CI] |", StringComparison.Ordinal) && l.Contains($"| {Figure(best, "test_roc_auc")} [", StringComparison.Ordinal));
+        foreach (var (row, metric) in new[] { ("PR-AUC", "pr_auc"), ("F1", "f1"), ("precision", "precision"), ("recall", "recall"), ("Brier score", "brier"), ("log-loss", "log_loss") })
+        {
+            Assert.Contains($"| {row} | {Figure(best, $"val_{metric}")} | {Figure(best, $"test_{metric}")} |", lines);
+        }
+
+        Assert.Contains($"Test ROC-AUC {Figure(best, "test_roc_auc")} has a standard error of ", markdown);
+
+        // The groups with the rows and readmitted rows of slices.json, scored or too small
+        var slices = ModelSlices.Parse(await mlflow.DownloadArtifactAsync(best.Info.ArtifactUri, ModelSlices.FileName, CancellationToken.None));
+        foreach (var split in slices.Splits)
+        {
+            var table = lines.SkipWhile(l => !l.StartsWith($"### {char.ToUpperInvariant(split.Split[0])}{split.Split[1..]} ({split.Rows:N0} rows", StringComparison.Ordinal))
+                .Skip(4).TakeWhile(l => l.StartsWith('|')).ToArray();
+            Assert.Equal(split.Groups.Select(g => $"| {g} | {g.Rows:N0} | {g.Positives:N0} | " +
+                (g.RocAuc is { } auc ? $"{auc.Value:F4} [{auc.Low:F4}, {auc.High:F4}] | {g.PredictedPositiveRate:F4} | {g.TruePositiveRate:F4} | {g.FalsePositiveRate:F4} |" : "too small")),
+                table.Select(l => l.Contains("too small", StringComparison.Ordinal) ? l[..(l.IndexOf("too small", StringComparison.Ordinal) + "too small".Length)] : l));
+        }
+
+        // How to call it: the run's own input example and MLflow URI
+        var example = Encoding.UTF8.GetString(await mlflow.DownloadArtifactAsync(best.Info.ArtifactUri, $"model/{ModelArtifacts.InputExampleFile}", CancellationToken.None));
+        Assert.Contains(example.TrimEnd(), markdown);
+        Assert.Contains($"`runs:/{best.Info.RunId}/model`", markdown);
+        Assert.Equal(best.Info.RunId, (await mlflow.Api.GetModelVersionAsync(Model, job.RegisteredVersion!, CancellationToken.None)).ModelVersion.RunId);
+    }
+
+    /// <summary>A metric of a run as the card writes it: four decimals.</summary>
+    private static string Figure(Run run, string metric) => run.Data!.MetricValue(metric)!.Value.ToString("F4", System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>The encounters CLEAN DATA records as left out by the cleaning, counted by split and reason.</summary>
+    private static async Task<List<(string Split, string Reason, int Rows)>> ExcludedAsync(TrainerApp app)
+    {
+        await using var connection = new NpgsqlConnection(app.CleanConnectionString);
+        await connection.OpenAsync();
+        await using var reader = await new NpgsqlCommand($"SELECT split, reason, count(*)::int FROM {ExcludedEncounterTable.Name} GROUP BY 1, 2", connection).ExecuteReaderAsync();
+        var excluded = new List<(string, string, int)>();
+        while (await reader.ReadAsync())
+        {
+            excluded.Add((reader.GetString(0), reader.GetString(1), reader.GetInt32(2)));
+        }
+
+        return excluded;
+    }
+
+    [Fact]
     public async Task ABetterChallengerTakesProductionAndTheOldHolderIsArchived()
     {
         // Arrange: version 1, trained on shuffled labels, holds Production; version 2 learnt the real labels

@@ -17,7 +17,10 @@ public sealed class ServiceHost<TProgram> : ServiceFactory<TProgram> where TProg
     public ServiceHost(IReadOnlyDictionary<string, string?> settings)
     {
         _settings = settings;
-        UseKestrel(0);
+        // Kestrel on a port the system picks, asked for through the service's own "urls" setting: UseKestrel(0) sets
+        // the port by changing the server's addresses after the service has built its host, which races with a
+        // minimal-hosting service that starts binding at once ("Addresses cannot be modified after the server has started").
+        UseKestrel();
         StartServer();
         BaseAddress = new Uri(Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
     }
@@ -26,6 +29,7 @@ public sealed class ServiceHost<TProgram> : ServiceFactory<TProgram> where TProg
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
+        builder.UseSetting(WebHostDefaults.ServerUrlsKey, "http://127.0.0.1:0");
         foreach (var (key, value) in _settings)
         {
             builder.UseSetting(key, value);

@@ -96,7 +96,7 @@ public class WebPageTests(WebSystem system)
     }
 
     [Fact]
-    public async Task TheModelsPageShowsTheProductionVersionItsHistoryAndItsPlots()
+    public async Task TheModelsPageShowsTheProductionVersionItsHistoryAndItsPlotsAndLinksEachVersionToItsPage()
     {
         // Act
         var page = await system.OpenAsync("/models");
@@ -111,12 +111,10 @@ public class WebPageTests(WebSystem system)
         await Assertions.Expect(rows.Nth(0)).ToContainTextAsync("rejected");
         await Assertions.Expect(rows.Nth(1)).ToContainTextAsync("Production, alias production");
         await Assertions.Expect(rows.Nth(1)).ToContainTextAsync("promoted");
-        foreach (var plot in new[] { "roc_curve", "precision_recall_curve", "confusion_matrix", "feature_importance" })
-        {
-            var image = page.Locator($"#plot-{plot}");
-            await Assertions.Expect(image).ToBeVisibleAsync();
-            Assert.True(await image.EvaluateAsync<int>("img => img.complete ? img.naturalWidth : 0") > 100, $"{plot} did not load");
-        }
+        await Assertions.Expect(rows.Nth(0).GetByRole(AriaRole.Link)).ToHaveAttributeAsync("href", "/models/2");
+        await Assertions.Expect(rows.Nth(1).GetByRole(AriaRole.Link)).ToHaveAttributeAsync("href", "/models/1");
+        await Assertions.Expect(page.Locator("#production-card")).ToHaveAttributeAsync("href", "/models/1");
+        await ModelVersionPageTests.AssertPlotsLoadedAsync(page, ["roc_curve", "precision_recall_curve", "confusion_matrix", "feature_importance", "slices_roc_auc"]);
 
         await Chromium.ScreenshotAsync(page, "models");
     }

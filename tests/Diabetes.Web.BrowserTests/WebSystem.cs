@@ -16,7 +16,8 @@ namespace Diabetes.Web.BrowserTests;
 /// <summary>
 /// The parts the web page talks to, all real but MLflow: the ingest service on PostgreSQL and S3 with the dataset's
 /// validation, test and first train batch loaded and cleaned; the MLflow double holding a Production model with its
-/// plots; the inference API serving it; the web site; and Debian's Chromium driven by Playwright.
+/// plots, group table and model card, and a version without them; the inference API serving the first; the web site;
+/// and Debian's Chromium driven by Playwright.
 /// </summary>
 public sealed class WebSystem : IAsyncLifetime
 {
@@ -42,8 +43,9 @@ public sealed class WebSystem : IAsyncLifetime
         await using (var services = MlflowClients.Create(Mlflow.BaseAddress))
         {
             // Version 1 holds Production; version 2 was compared and kept out, as the trainer's promotion tags them.
+            // Version 1 has a model card and a group table; version 2 has neither, as a version trained before them.
             var mlflow = services.GetRequiredService<MlflowClient>();
-            var first = await TestModels.PublishAsync(mlflow, TestModels.Logistic, withPlots: true);
+            var first = await TestModels.PublishAsync(mlflow, TestModels.Logistic, withPlots: true, withCard: true);
             await TagDecisionAsync(mlflow, first.Version, PromotionTags.Promoted, FirstReason);
             var second = await TestModels.PublishAsync(mlflow, TestModels.FastTree, promote: false);
             await TagDecisionAsync(mlflow, second.Version, PromotionTags.Rejected, SecondReason);
@@ -77,12 +79,15 @@ public sealed class WebSystem : IAsyncLifetime
         Browser = await Chromium.LaunchAsync(_playwright);
     }
 
-    /// <summary>The web site's settings, with the inference API at <paramref name="inferenceAddress"/>.</summary>
-    public IReadOnlyDictionary<string, string?> WebSettings(Uri inferenceAddress) => new Dictionary<string, string?>
+    /// <summary>
+    /// The web site's settings, with the inference API at <paramref name="inferenceAddress"/> and MLflow at
+    /// <paramref name="mlflowAddress"/> (default: the double of this system).
+    /// </summary>
+    public IReadOnlyDictionary<string, string?> WebSettings(Uri inferenceAddress, Uri? mlflowAddress = null) => new Dictionary<string, string?>
     {
         ["services:inference:http:0"] = inferenceAddress.ToString(),
         ["services:ingest:http:0"] = _ingest.BaseAddress.ToString(),
-        ["services:mlflow:http:0"] = Mlflow.BaseAddress.ToString(),
+        ["services:mlflow:http:0"] = (mlflowAddress ?? Mlflow.BaseAddress).ToString(),
     };
 
     public async Task<IPage> OpenAsync(string path)
