@@ -2,7 +2,8 @@ namespace Diabetes.Core.Cleaning;
 
 /// <summary>
 /// One encounter after cleaning: typed, missing values as <c>null</c>, with the engineered features.
-/// Property order is the column order of <c>clean_encounters</c> after its key columns.
+/// Property order is the column order of <c>clean_encounters</c> after its key columns (<see cref="CountedMedications"/>
+/// is not stored).
 /// </summary>
 public sealed record CleanEncounter
 {
@@ -45,6 +46,11 @@ public sealed record CleanEncounter
     public required int ActiveMedications { get; init; }
     /// <summary>How many doses went <c>Up</c> or <c>Down</c> during the encounter.</summary>
     public required int ChangedMedications { get; init; }
+    /// <summary>
+    /// The values of <see cref="EncounterCleaner.CountedMedications"/> the two counts above were made of (<c>No</c> for a
+    /// missing one), for explaining a prediction; not stored in CLEAN DATA, so empty when read back from it.
+    /// </summary>
+    public IReadOnlyList<string> CountedMedications { get; init; } = [];
     /// <summary>The label, <c>readmitted = '&lt;30'</c>; <c>null</c> when the outcome is not known (a prediction request).</summary>
     public bool? ReadmittedWithin30Days { get; init; }
 }

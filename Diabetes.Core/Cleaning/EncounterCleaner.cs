@@ -49,7 +49,19 @@ public static partial class EncounterCleaner
     public static readonly IReadOnlyList<string> KeptMedications =
         EncounterSchema.MedicationNames.Where(name => !DroppedColumns.Contains(name)).ToArray();
 
+    /// <summary>
+    /// The medications <see cref="CleanEncounter.ActiveMedications"/> and <see cref="CleanEncounter.ChangedMedications"/>
+    /// count: all of the dataset's, the dropped ones too.
+    /// </summary>
+    public static readonly IReadOnlyList<string> CountedMedications = EncounterSchema.MedicationNames;
+
     public static readonly IReadOnlyList<string> MedicationValues = ["No", "Steady", "Up", "Down"];
+
+    /// <summary>Whether a medication's value counts as prescribed (<see cref="CleanEncounter.ActiveMedications"/>).</summary>
+    public static bool IsActive(string medication) => medication != "No";
+
+    /// <summary>Whether a medication's value counts as changed (<see cref="CleanEncounter.ChangedMedications"/>).</summary>
+    public static bool IsChanged(string medication) => medication is "Up" or "Down";
     public static readonly IReadOnlyList<string> MaxGluSerumValues = ["None", "Norm", ">200", ">300"];
     public static readonly IReadOnlyList<string> A1CResultValues = ["None", "Norm", ">7", ">8"];
     public static readonly IReadOnlyList<string> ChangeValues = ["No", "Ch"];
@@ -88,7 +100,7 @@ public static partial class EncounterCleaner
         }
 
         var medications = KeptMedications.Select(name => reader.OneOf(name, MedicationValues)).ToArray();
-        var allMedications = EncounterSchema.MedicationNames.Select(name => Missing(raw[name]) ?? "No").ToArray();
+        var countedMedications = CountedMedications.Select(name => Missing(raw[name]) ?? "No").ToArray();
         var outpatient = reader.Integer("number_outpatient");
         var emergency = reader.Integer("number_emergency");
         var inpatient = reader.Integer("number_inpatient");
@@ -124,8 +136,9 @@ public static partial class EncounterCleaner
             Change = reader.OneOf("change", ChangeValues),
             DiabetesMed = reader.OneOf("diabetesMed", DiabetesMedValues),
             TotalPriorVisits = (outpatient ?? 0) + (emergency ?? 0) + (inpatient ?? 0),
-            ActiveMedications = allMedications.Count(value => value != "No"),
-            ChangedMedications = allMedications.Count(value => value is "Up" or "Down"),
+            ActiveMedications = countedMedications.Count(IsActive),
+            ChangedMedications = countedMedications.Count(IsChanged),
+            CountedMedications = countedMedications,
             ReadmittedWithin30Days = requireLabel ? reader.OneOf("readmitted", ReadmittedValues) == "<30" : null,
         };
 

@@ -28,19 +28,22 @@ internal sealed class ContributionStage
 
     public FieldAttribution Fields { get; }
 
-    /// <summary>The stage for a model run in <paramref name="stages"/>, or why its predictions cannot be explained.</summary>
-    public static (ContributionStage? Stage, string? Unavailable) Of(MLContext ml, ModelStages? stages, DataViewSchema inputSchema)
+    /// <summary>
+    /// The stage for a model run in <paramref name="stages"/>, or why its predictions cannot be explained. It never
+    /// throws for the model's sake: a model that cannot be explained still predicts.
+    /// </summary>
+    public static (ContributionStage? Stage, ExplanationProblem? Problem) Of(MLContext ml, ModelStages? stages, DataViewSchema inputSchema)
     {
         if (stages is null)
         {
-            return (null, "the model is not a featurization followed by a learner on a vector of known size, so it is scored whole");
+            return (null, new("the model is not a featurization followed by a learner on a vector of known size, so it is scored whole"));
         }
 
         var features = stages.Featurizer.GetOutputSchema(inputSchema)[stages.FeatureColumn];
         var size = ((VectorDataViewType)features.Type).Size;
         if (!features.HasSlotNames())
         {
-            return (null, $"the feature vector '{stages.FeatureColumn}' does not name its slots, so they cannot be traced back to request fields");
+            return (null, new($"the feature vector '{stages.FeatureColumn}' does not name its slots, so they cannot be traced back to request fields"));
         }
 
         var slotNames = default(VBuffer<ReadOnlyMemory<char>>);
@@ -52,12 +55,13 @@ internal sealed class ContributionStage
         }
         catch (ArgumentException exception)
         {
-            return (null, exception.Message);
+            // Our own message: it names the slot no request field accounts for.
+            return (null, new(exception.Message));
         }
 
         if (Calculation(ml, stages.Predictor, size) is not { } calculation)
         {
-            return (null, $"ML.NET has no feature contribution calculation for {LearnerName(stages.Predictor.Model)}");
+            return (null, new($"ML.NET has no feature contribution calculation for {LearnerName(stages.Predictor.Model)}"));
         }
 
         try
@@ -68,9 +72,10 @@ internal sealed class ContributionStage
             stage.CreateEngine(ml, stages).Predict(new FeatureVector { Features = new float[size] });
             return (stage, null);
         }
-        catch (Exception exception) when (exception is InvalidOperationException or ArgumentException)
+        catch (Exception exception) when (exception is not OutOfMemoryException)
         {
-            return (null, $"ML.NET cannot calculate the contributions of {LearnerName(stages.Predictor.Model)}: {exception.Message}");
+            // Whatever ML.NET throws here, the model still predicts: it is served without explanations.
+            return (null, new($"ML.NET cannot calculate the contributions of {LearnerName(stages.Predictor.Model)}", exception));
         }
     }
 
@@ -100,6 +105,12 @@ internal sealed class ContributionStage
         ? $"{calibrated.SubModel.GetType().Name} calibrated by {calibrated.Calibrator.GetType().Name}"
         : model.GetType().Name;
 }
+
+/// <summary>
+/// Why a model's predictions cannot be explained: a short reason, fit for an answer and the clinicians' page, and the
+/// exception behind it, if one was thrown, for the log.
+/// </summary>
+public sealed record ExplanationProblem(string Reason, Exception? Exception = null);
 
 /// <summary>The contribution of each slot of a feature vector to the learner's score; public because ML.NET binds its members.</summary>
 public sealed class ContributionVector

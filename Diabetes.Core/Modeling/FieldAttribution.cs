@@ -10,8 +10,9 @@ namespace Diabetes.Core.Modeling;
 /// <c>A1Cresult</c>, <c>diag_1</c>, …). A one-hot slot belongs to the field whose category it encodes (<c>diag_1</c>
 /// feeds both its ICD-9 group and its code), a number to the field it was read from (<c>age</c> for its bracket's
 /// midpoint). A model input that adds fields up (prior visits: outpatient, emergency and inpatient; active and changed
-/// medications: one for each medication) hands each of those fields the share it adds to the sum in the encounter at
-/// hand, in equal shares when the sum is zero, so nothing is lost or counted twice.
+/// medications: one for each medication the cleaner counts, the two the model does not read too) hands each of those
+/// fields the share it adds to the sum in the encounter at hand, in equal shares when the sum is zero, so nothing is
+/// lost or counted twice.
 /// </summary>
 public sealed class FieldAttribution
 {
@@ -19,22 +20,25 @@ public sealed class FieldAttribution
     private readonly int[][] _fieldsOfSlot;
     /// <summary>For each slot, the parts of the summed input it is, or null.</summary>
     private readonly Part[]?[] _partsOfSlot;
+    /// <summary>Whether a slot is a medication count, whose shares need <see cref="ModelInput.CountedMedications"/>.</summary>
+    private readonly bool _readsCountedMedications;
 
     private FieldAttribution(string[] slotNames, int[][] fieldsOfSlot, Part[]?[] partsOfSlot, string[] fields)
     {
         SlotNames = slotNames;
         _fieldsOfSlot = fieldsOfSlot;
         _partsOfSlot = partsOfSlot;
+        _readsCountedMedications = slotNames.Any(name => name is nameof(ModelInput.ActiveMedications) or nameof(ModelInput.ChangedMedications));
         Fields = fields;
     }
 
     /// <summary>The request fields the slots come from, in the order they first appear.</summary>
     public IReadOnlyList<string> Fields { get; }
 
-    public IReadOnlyList<string> SlotNames { get; }
+    internal IReadOnlyList<string> SlotNames { get; }
 
     /// <summary>The request fields one slot comes from: one, or the fields a summed input adds up.</summary>
-    public IReadOnlyList<string> FieldsOf(int slot) => _fieldsOfSlot[slot].Select(field => Fields[field]).ToArray();
+    internal IReadOnlyList<string> FieldsOf(int slot) => _fieldsOfSlot[slot].Select(field => Fields[field]).ToArray();
 
     /// <summary>The map for a feature vector whose slots have these names.</summary>
     /// <exception cref="ArgumentException">A slot that comes from no model input this code knows.</exception>
@@ -80,8 +84,16 @@ public sealed class FieldAttribution
     /// The contributions of <paramref name="slots"/> (one per slot) summed per request field, in <see cref="Fields"/>'
     /// order; <paramref name="input"/> decides the shares of the summed inputs.
     /// </summary>
+    /// <exception cref="ArgumentException">The input does not carry the medications its counts were made of (read back from CLEAN DATA).</exception>
     public double[] Sum(ReadOnlySpan<float> slots, ModelInput input)
     {
+        if (_readsCountedMedications && input.CountedMedications.Count != EncounterCleaner.CountedMedications.Count)
+        {
+            throw new ArgumentException(
+                $"The encounter carries {input.CountedMedications.Count} medication values, not the {EncounterCleaner.CountedMedications.Count} its medication counts were made of.",
+                nameof(input));
+        }
+
         var byField = new double[Fields.Count];
         for (var slot = 0; slot < slots.Length; slot++)
         {
@@ -145,17 +157,16 @@ public sealed class FieldAttribution
     /// <summary>A part of a summed input: the request field and how much it adds to the sum in an encounter.</summary>
     private sealed record Part(string Field, Func<ModelInput, float> Amount);
 
-    private static readonly IReadOnlyList<MonitoredInput> MedicationInputs =
-        EncounterCleaner.KeptMedications.Select(name => MonitoredInput.ByInput[$"{nameof(ModelInput.Medications)}[{name}]"]).ToArray();
+    /// <summary>The parts of a medication count: each medication the cleaner counts, by the value it counted.</summary>
+    private static Part[] MedicationParts(Func<string, bool> counts) =>
+        [.. EncounterCleaner.CountedMedications.Select((name, index) => new Part(name, input => counts(input.CountedMedications[index]) ? 1 : 0))];
 
     /// <summary>The inputs that add fields up, and their parts, as the cleaning rules compute them (<see cref="EncounterCleaner"/>).</summary>
     private static readonly IReadOnlyDictionary<string, Part[]> Summed = new Dictionary<string, Part[]>(StringComparer.Ordinal)
     {
         [nameof(ModelInput.TotalPriorVisits)] = [.. new[] { nameof(ModelInput.NumberOutpatient), nameof(ModelInput.NumberEmergency), nameof(ModelInput.NumberInpatient) }
             .Select(name => MonitoredInput.ByInput[name]).Select(visits => new Part(visits.Field, visits.Number!))],
-        [nameof(ModelInput.ActiveMedications)] = [.. MedicationInputs.Select(medication =>
-            new Part(medication.Field, input => medication.Category!(input) != "No" ? 1 : 0))],
-        [nameof(ModelInput.ChangedMedications)] = [.. MedicationInputs.Select(medication =>
-            new Part(medication.Field, input => medication.Category!(input) is "Up" or "Down" ? 1 : 0))],
+        [nameof(ModelInput.ActiveMedications)] = MedicationParts(EncounterCleaner.IsActive),
+        [nameof(ModelInput.ChangedMedications)] = MedicationParts(EncounterCleaner.IsChanged),
     };
 }

@@ -71,6 +71,14 @@ public sealed class ModelInput
     public float ActiveMedications { get; set; }
     public float ChangedMedications { get; set; }
 
+    /// <summary>
+    /// What <see cref="ActiveMedications"/> and <see cref="ChangedMedications"/> were counted from
+    /// (<see cref="CleanEncounter.CountedMedications"/>): an explanation shares those counts among the medications. Not
+    /// a column of the model.
+    /// </summary>
+    [NoColumn]
+    public IReadOnlyList<string> CountedMedications { get; set; } = [];
+
     /// <summary>Readmitted within 30 days; false when unknown (serving ignores it).</summary>
     public bool Label { get; set; }
 
@@ -115,6 +123,7 @@ public sealed class ModelInput
         TotalPriorVisits = encounter.TotalPriorVisits,
         ActiveMedications = encounter.ActiveMedications,
         ChangedMedications = encounter.ChangedMedications,
+        CountedMedications = encounter.CountedMedications,
         Label = encounter.ReadmittedWithin30Days == true,
     };
 

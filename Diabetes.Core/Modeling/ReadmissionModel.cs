@@ -11,7 +11,7 @@ public sealed class ReadmissionModel
 {
     public const string ProbabilityColumn = nameof(ModelOutput.Probability);
 
-    private readonly Lazy<(ContributionStage? Stage, string? Unavailable)> _contributions;
+    private readonly Lazy<(ContributionStage? Stage, ExplanationProblem? Problem)> _contributions;
 
     public ReadmissionModel(MLContext ml, ITransformer transformer, DataViewSchema inputSchema)
     {
@@ -30,10 +30,13 @@ public sealed class ReadmissionModel
     /// Why this model's predictions cannot be explained (see <see cref="ReadmissionScorer.Explain"/>), or null when they
     /// can. The first call builds what explaining needs; serving calls it when it loads the model.
     /// </summary>
-    public string? ExplanationUnavailable => _contributions.Value.Unavailable;
+    public ExplanationProblem? ExplanationProblem => _contributions.Value.Problem;
+
+    /// <summary>The reason of <see cref="ExplanationProblem"/>; null when the predictions can be explained.</summary>
+    public string? ExplanationUnavailable => ExplanationProblem?.Reason;
 
     /// <summary>The request fields the slots of the feature vector come from; null when <see cref="ExplanationUnavailable"/>.</summary>
-    public FieldAttribution? Fields => _contributions.Value.Stage?.Fields;
+    internal FieldAttribution? Fields => _contributions.Value.Stage?.Fields;
 
     internal MLContext Ml { get; }
 

@@ -22,7 +22,7 @@ public static class EncounterOpenApi
     public static Task DescribeBatchRequest(OpenApiOperation operation, OpenApiOperationTransformerContext context, CancellationToken cancellationToken)
     {
         var batch = new OpenApiSchema { Type = JsonSchemaType.Array, Items = Encounter(), MinItems = 1, MaxItems = PredictionsApi.MaxBatchSize };
-        operation.RequestBody = Body(batch, new JsonArray(TypicalEncounter.ToRequest(), TypicalEncounter.ToRequest()), $"1 to {PredictionsApi.MaxBatchSize:N0} encounters.");
+        operation.RequestBody = Body(batch, new JsonArray(TypicalEncounter.ToRequest(), TypicalEncounter.ToRequest()), $"1 to {PredictionsApi.MaxBatchSize:N0} encounters; 1 to {PredictionsApi.MaxExplainedBatchSize:N0} with explain=true.");
         DescribeQuery(operation);
         return Task.CompletedTask;
     }

@@ -76,7 +76,7 @@ public sealed class EncounterReader(IValidator<JsonElement> validator)
             var value = EncounterRequestValidator.Field(request, column.SourceName);
             values[column.Ordinal] = value.ValueKind switch
             {
-                JsonValueKind.Number => EncounterRequestValidator.WholeNumber(value)!.Value.ToString(CultureInfo.InvariantCulture),
+                JsonValueKind.Number => EncounterJson.WholeNumber(value)!.Value.ToString(CultureInfo.InvariantCulture),
                 JsonValueKind.String => value.GetString(),
                 _ => null,
             };

@@ -31,22 +31,6 @@ public sealed class EncounterRequestValidator : AbstractValidator<JsonElement>
     public static JsonElement Field(JsonElement request, string name) =>
         request.TryGetProperty(name, out var value) ? value : default;
 
-    /// <summary>
-    /// The whole number a JSON number holds (<c>4</c>, and <c>4.0</c> as data tools write integer columns with gaps),
-    /// or <c>null</c> for a fraction or a number beyond the range of an int.
-    /// </summary>
-    public static int? WholeNumber(JsonElement value)
-    {
-        if (value.TryGetInt32(out var number))
-        {
-            return number;
-        }
-
-        return value.TryGetDecimal(out var exact) && exact == decimal.Truncate(exact) && exact is >= int.MinValue and <= int.MaxValue
-            ? (int)exact
-            : null;
-    }
-
     /// <summary>Whether a value stands for "unknown": absent, <c>null</c> or the dataset's <c>?</c>.</summary>
     public static bool IsUnknown(JsonElement value) =>
         value.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null
@@ -128,25 +112,25 @@ public sealed class EncounterRequestValidator : AbstractValidator<JsonElement>
             .WithMessage($"is required: {Expected(name)}")
             .Must(value => value.ValueKind == JsonValueKind.Number)
             .WithMessage((_, value) => $"must be a JSON number, not {Describe(value)}")
-            .Must(value => WholeNumber(value) is not null)
+            .Must(value => EncounterJson.WholeNumber(value) is not null)
             .WithMessage((_, value) => $"{value.GetRawText()} is not {Expected(name)}");
         if (EncounterDomain.Codes(name) is { } codes)
         {
-            checks = checks.Must(value => codes.ContainsKey(WholeNumber(value)!.Value))
-                .WithMessage((_, value) => $"{WholeNumber(value)!.Value} is not {Expected(name)}");
+            checks = checks.Must(value => codes.ContainsKey(EncounterJson.WholeNumber(value)!.Value))
+                .WithMessage((_, value) => $"{EncounterJson.WholeNumber(value)!.Value} is not {Expected(name)}");
         }
         else
         {
             var (min, max) = EncounterDomain.CountRanges[name];
-            checks = checks.Must(value => WholeNumber(value)!.Value >= min && WholeNumber(value)!.Value <= max)
-                .WithMessage((_, value) => $"{WholeNumber(value)!.Value} is not {Expected(name)}");
+            checks = checks.Must(value => EncounterJson.WholeNumber(value)!.Value >= min && EncounterJson.WholeNumber(value)!.Value <= max)
+                .WithMessage((_, value) => $"{EncounterJson.WholeNumber(value)!.Value} is not {Expected(name)}");
         }
 
         if (name == "discharge_disposition_id")
         {
-            checks = checks.Must(value => !EncounterCleaner.IsExcluded(WholeNumber(value)!.Value))
+            checks = checks.Must(value => !EncounterCleaner.IsExcluded(EncounterJson.WholeNumber(value)!.Value))
                 .WithMessage((_, value) =>
-                    $"{WholeNumber(value)!.Value} means the patient died or went to hospice; the model does not score such encounters (a readmission is impossible or not the outcome that matters)");
+                    $"{EncounterJson.WholeNumber(value)!.Value} means the patient died or went to hospice; the model does not score such encounters (a readmission is impossible or not the outcome that matters)");
         }
 
         return checks;

@@ -59,23 +59,26 @@ public sealed record PredictionQuery([FromQuery(Name = "explain")] string? Expla
     public const int DefaultTop = 10;
     public const int MaxTop = 50;
 
-    public bool Explains => bool.TryParse(Explain, out var explains) && explains;
-
-    /// <summary>How many contributions to answer (null: no explanation asked), or the errors of the query, by parameter.</summary>
-    public int? ReadTop(IDictionary<string, string[]> errors)
+    /// <summary>
+    /// How many contributions to answer (null: no explanation asked), and the errors of the query by parameter (null
+    /// when there are none): each parameter parsed once, nothing allocated for a valid query.
+    /// </summary>
+    public (int? ExplainTop, Dictionary<string, string[]>? Errors) Read()
     {
-        if (Explain is not null && !bool.TryParse(Explain, out _))
+        Dictionary<string, string[]>? errors = null;
+        var explains = false;
+        if (Explain is not null && !bool.TryParse(Explain, out explains))
         {
-            errors["explain"] = [$"'{Explain}' is neither true nor false"];
+            (errors ??= new(StringComparer.Ordinal))["explain"] = [$"'{Explain}' is neither true nor false"];
         }
 
         var top = DefaultTop;
         if (Top is not null && !(int.TryParse(Top, NumberStyles.None, CultureInfo.InvariantCulture, out top) && top is >= 1 and <= MaxTop))
         {
-            errors["top"] = [$"'{Top}' is not a whole number from 1 to {MaxTop}"];
+            (errors ??= new(StringComparer.Ordinal))["top"] = [$"'{Top}' is not a whole number from 1 to {MaxTop}"];
         }
 
-        return Explains ? top : null;
+        return (explains ? top : null, errors);
     }
 }
 

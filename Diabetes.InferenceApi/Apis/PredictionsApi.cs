@@ -10,10 +10,16 @@ using Microsoft.AspNetCore.Mvc;
 
 namespace Diabetes.InferenceApi.Apis;
 
-public static class PredictionsApi
+public static partial class PredictionsApi
 {
     /// <summary>The most encounters one batch request may hold.</summary>
     public const int MaxBatchSize = 1_000;
+
+    /// <summary>
+    /// The most encounters a batch asked to explain may hold: an explanation costs about ten predictions (a thousand
+    /// explained encounters hold a core for about two seconds).
+    /// </summary>
+    public const int MaxExplainedBatchSize = 100;
 
     /// <summary>A batch's errors are listed up to this many; the rest of the batch is not checked.</summary>
     public const int MaxBatchErrors = 100;
@@ -39,7 +45,7 @@ public static class PredictionsApi
             .AddOpenApiOperationTransformer(EncounterOpenApi.DescribeSingleRequest);
         api.MapPost("/predictions/batch", PredictBatchAsync)
             .WithName("PredictBatch")
-            .WithSummary($"Predictions for 1 to {MaxBatchSize:N0} encounters, in their order, all by one model version")
+            .WithSummary($"Predictions for 1 to {MaxBatchSize:N0} encounters ({MaxExplainedBatchSize} with explain=true), in their order, all by one model version")
             .WithMetadata(new RequestSizeLimitAttribute(MaxBatchBodyBytes))
             .AddOpenApiOperationTransformer(EncounterOpenApi.DescribeBatchRequest);
         api.MapGet("/model", GetModel)
@@ -51,7 +57,7 @@ public static class PredictionsApi
 
     public static Task<Results<Ok<PredictionResponse>, ValidationProblem, ProblemHttpResult>> PredictAsync(
         HttpRequest request, [AsParameters] PredictionQuery query, EncounterReader reader, ServingState state, ServingTelemetry telemetry, PredictionLog log,
-        CancellationToken cancellationToken) =>
+        ILogger<ServedModel> logger, CancellationToken cancellationToken) =>
         AnswerJsonAsync<PredictionResponse>(request, query, MaxSingleBodyBytes, "predict", telemetry, cancellationToken, (root, explainTop, activity) =>
         {
             var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
@@ -67,22 +73,22 @@ public static class PredictionsApi
             }
 
             activity?.SetTag("model.version", model.Version.Version);
-            return TypedResults.Ok(Predict(model, input, root, explainTop, telemetry, log));
+            return TypedResults.Ok(Predict(model, input, root, explainTop, telemetry, log, logger));
         });
 
     public static Task<Results<Ok<PredictionResponse[]>, ValidationProblem, ProblemHttpResult>> PredictBatchAsync(
         HttpRequest request, [AsParameters] PredictionQuery query, EncounterReader reader, ServingState state, ServingTelemetry telemetry, PredictionLog log,
-        CancellationToken cancellationToken) =>
+        ILogger<ServedModel> logger, CancellationToken cancellationToken) =>
         AnswerJsonAsync<PredictionResponse[]>(request, query, MaxBatchBodyBytes, "predict batch", telemetry, cancellationToken, (root, explainTop, activity) =>
         {
             var count = root.ValueKind == JsonValueKind.Array ? root.GetArrayLength() : -1;
-            if (count is < 1 or > MaxBatchSize)
+            if (count is < 1 or > MaxBatchSize || (explainTop is not null && count > MaxExplainedBatchSize))
             {
                 return Invalid(new Dictionary<string, string[]>
                 {
                     [EncounterRequestValidator.BodyKey] = [count < 0
                         ? "must be a JSON array of encounters"
-                        : $"holds {count:N0} encounters; a batch holds 1 to {MaxBatchSize:N0}"],
+                        : $"holds {count:N0} encounters; a batch holds 1 to {MaxBatchSize:N0}, or 1 to {MaxExplainedBatchSize:N0} with explain=true"],
                 });
             }
 
@@ -115,7 +121,7 @@ public static class PredictionsApi
 
             activity?.SetTag("model.version", model.Version.Version);
             activity?.SetTag("batch.size", count);
-            return TypedResults.Ok(root.EnumerateArray().Select((element, i) => Predict(model, inputs[i]!, element, explainTop, telemetry, log)).ToArray());
+            return TypedResults.Ok(root.EnumerateArray().Select((element, i) => Predict(model, inputs[i]!, element, explainTop, telemetry, log, logger)).ToArray());
         });
 
     /// <summary>
@@ -128,18 +134,19 @@ public static class PredictionsApi
         Func<JsonElement, int?, Activity?, Results<Ok<T>, ValidationProblem, ProblemHttpResult>> answer)
     {
         var started = Stopwatch.GetTimestamp();
-        operation = query.Explains ? $"{operation} explain" : operation;
+        var (explainTop, queryErrors) = query.Read();
+        operation = explainTop is null ? operation : $"{operation} explain";
         using var activity = ServingTelemetry.ActivitySource.StartActivity(operation);
-        var queryErrors = new Dictionary<string, string[]>(StringComparer.Ordinal);
-        var explainTop = query.ReadTop(queryErrors);
-        var (document, refusal) = queryErrors.Count > 0 ? (null, InvalidQuery(queryErrors)) : await ReadJsonAsync(request, limit, cancellationToken);
+        var (document, refusal) = queryErrors is not null ? (null, InvalidQuery(queryErrors)) : await ReadJsonAsync(request, limit, cancellationToken);
         using (document)
         {
             var result = refusal switch
             {
                 ValidationProblem invalid => invalid,
                 ProblemHttpResult problem => problem,
-                _ => answer(document!.RootElement, explainTop, activity),
+                // An explanation answers the request's own values, written after the document is disposed: one copy
+                // of the request, which they point into, and none per value.
+                _ => answer(explainTop is null ? document!.RootElement : document!.RootElement.Clone(), explainTop, activity),
             };
             telemetry.RecordDuration(Stopwatch.GetElapsedTime(started), operation);
             return result;
@@ -165,12 +172,20 @@ public static class PredictionsApi
 
     /// <summary>
     /// Scores the input (explained with its <paramref name="explainTop"/> largest contributions when asked) and logs the
-    /// answer (queued, never waited for) under the id the answer carries.
+    /// answer (queued, never waited for) under the id the answer carries. An explanation that fails is logged and
+    /// counted, and the prediction is answered without it.
     /// </summary>
     private static PredictionResponse Predict(
-        ServedModel model, ModelInput input, JsonElement request, int? explainTop, ServingTelemetry telemetry, PredictionLog log)
+        ServedModel model, ModelInput input, JsonElement request, int? explainTop, ServingTelemetry telemetry, PredictionLog log, ILogger logger)
     {
-        var explained = explainTop is null ? null : model.Explain(input);
+        var outcome = explainTop is null ? default : model.Explain(input);
+        if (outcome.Failure is { } failure)
+        {
+            telemetry.RecordExplanationFailure(model);
+            LogExplanationFailed(logger, failure, model.Version.Version);
+        }
+
+        var explained = outcome.Explained;
         var probability = explained?.Probability ?? model.Predict(input);
         var readmitted = model.Decide(probability);
         telemetry.RecordPrediction(model, readmitted);
@@ -186,12 +201,15 @@ public static class PredictionsApi
             explained.Score,
             model.Reference?.Baseline is { } baseline ? new ExplanationBaseline(baseline.Score, baseline.Probability, baseline.Rows) : null,
             explained.Contributions.Take(top).Select(c => new FieldContributionResponse(c.Field, ValueOf(request, c.Field), c.Contribution)).ToArray());
-        return new ExplainedPredictionResponse(id, readmitted, probability, model.Metadata.Threshold, reference, explanation, model.ExplanationUnavailable);
+        return new ExplainedPredictionResponse(id, readmitted, probability, model.Metadata.Threshold, reference, explanation, outcome.Unavailable);
     }
 
-    /// <summary>A field's value as the request gave it (a copy: the request's document is gone when the answer is written); null when left out.</summary>
+    /// <summary>A field's value as the request gave it (<paramref name="request"/> outlives the request's document); null when left out.</summary>
     private static JsonElement? ValueOf(JsonElement request, string field) =>
-        EncounterRequestValidator.Field(request, field) is { ValueKind: not JsonValueKind.Undefined } value ? value.Clone() : null;
+        EncounterRequestValidator.Field(request, field) is { ValueKind: not JsonValueKind.Undefined } value ? value : null;
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Explaining a prediction of version {Version} failed; it was answered without explanation")]
+    private static partial void LogExplanationFailed(ILogger logger, Exception exception, string version);
 
     /// <summary>Reads the body as JSON, or the refusal that says why it cannot be read (a 400, 413 or 415).</summary>
     internal static async Task<(JsonDocument? Document, IResult? Refusal)> ReadJsonAsync(HttpRequest request, long limit, CancellationToken cancellationToken)

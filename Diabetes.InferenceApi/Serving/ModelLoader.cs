@@ -12,7 +12,7 @@ public sealed class ModelRejectedException(string message, Exception? inner = nu
 /// <summary>
 /// Fetches a version's model folder (through the MLflow server, or straight from S3 for <c>s3://</c> roots), loads it
 /// and checks it before it may serve: the model must score its own <c>input_example.json</c>, read through the same
-/// validation and cleaning as a request, to a probability.
+/// validation and cleaning as a request, to a probability; a model that cannot explain it serves without explanations.
 /// </summary>
 public sealed class ModelLoader(MlflowClient mlflow, EncounterReader reader, TimeProvider timeProvider)
 {
@@ -160,6 +160,12 @@ public sealed class ModelLoader(MlflowClient mlflow, EncounterReader reader, Tim
         if (!double.IsFinite(probability) || probability is < 0 or > 1)
         {
             throw new ModelRejectedException($"The model answers {probability} for its own input example, which is not a probability.");
+        }
+
+        // A model whose explanation fails still predicts: it serves, without explanations, rather than being refused.
+        if (served.Explain(input) is { Failure: { } failure })
+        {
+            served.CannotExplain(new ExplanationProblem($"explaining the model's own input example failed ({failure.GetType().Name})", failure));
         }
     }
 

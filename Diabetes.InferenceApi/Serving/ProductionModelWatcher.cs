@@ -70,6 +70,10 @@ public sealed partial class ProductionModelWatcher(
             _lastFetchError = null;
             telemetry.RecordSwap(next);
             LogSwapped(production.Name, production.Version, next.Metadata.Algorithm, previous?.Version.Version ?? "none");
+            if (next.ExplanationProblem is { } unexplainable)
+            {
+                LogUnexplainable(unexplainable.Exception, production.Version, unexplainable.Reason);
+            }
         }
         catch (ModelRejectedException exception)
         {
@@ -131,6 +135,9 @@ public sealed partial class ProductionModelWatcher(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Now serving {Model} version {Version} ({Algorithm}); replaced version {Previous}")]
     private partial void LogSwapped(string model, string version, string algorithm, string previous);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Version {Version} serves without explanations: {Reason}")]
+    private partial void LogUnexplainable(Exception? exception, string version, string reason);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "{Model} version {Version} cannot be served and will not be tried again: {Reason}. Still serving version {Current}")]
     private partial void LogRejected(Exception exception, string model, string version, string reason, string current);

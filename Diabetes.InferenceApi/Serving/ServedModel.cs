@@ -20,7 +20,7 @@ public sealed class ServedModel
         Metrics = metrics;
         LoadedAt = loadedAt;
         // What explaining needs is built now, with the model, not by the first request that asks.
-        ExplanationUnavailable = model.ExplanationUnavailable;
+        ExplanationProblem = model.ExplanationProblem;
         _scorers = new DefaultObjectPool<ReadmissionScorer>(new ScorerPolicy(model), MaxKeptScorers);
 
         // Scorers are built now, off the request path, so that the first requests after a swap do not pay for them.
@@ -52,25 +52,54 @@ public sealed class ServedModel
     /// <summary>Why there is no <see cref="Reference"/>: no profile in the model folder, or one that cannot be read.</summary>
     public string? ReferenceProblem { get; init; }
 
-    /// <summary>Why this version's predictions cannot be explained; null when they can.</summary>
-    public string? ExplanationUnavailable { get; }
+    /// <summary>
+    /// What an answer says when explaining one encounter failed: the exception goes to the log, not to the answer (it
+    /// is shown on the clinicians' page).
+    /// </summary>
+    public const string ExplanationFailed = "explaining this prediction failed in the service (logged); the probability stands";
+
+    /// <summary>Why this version's predictions cannot be explained, found when it was loaded; null when they can.</summary>
+    public ExplanationProblem? ExplanationProblem { get; private set; }
+
+    /// <summary>The short reason of <see cref="ExplanationProblem"/>.</summary>
+    public string? ExplanationUnavailable => ExplanationProblem?.Reason;
 
     /// <summary>The probability of readmission within 30 days. Safe to call from any number of threads.</summary>
-    public double Predict(ModelInput input) => Score(input, static (scorer, input) => scorer.Predict(input));
+    public double Predict(ModelInput input) => WithScorer(input, static (scorer, input) => scorer.Predict(input));
 
     /// <summary>
     /// The probability as <see cref="Predict"/> answers it, with the contribution of each request field to the
-    /// learner's score; null when <see cref="ExplanationUnavailable"/>. Safe to call from any number of threads.
+    /// learner's score; or why not: <see cref="ExplanationUnavailable"/>, or <see cref="ExplanationFailed"/> with the
+    /// exception when explaining this encounter threw (the probability is then asked for again, unexplained). Safe to
+    /// call from any number of threads.
     /// </summary>
-    public ExplainedPrediction? Explain(ModelInput input) => Score(input, static (scorer, input) => scorer.Explain(input));
+    public ExplanationOutcome Explain(ModelInput input)
+    {
+        if (ExplanationProblem is { } problem)
+        {
+            return new(null, problem.Reason, null);
+        }
 
-    /// <summary>Runs <paramref name="score"/> on a scorer of the pool (static lambdas: nothing allocated per request).</summary>
-    private T Score<T>(ModelInput input, Func<ReadmissionScorer, ModelInput, T> score)
+        try
+        {
+            return new(WithScorer(input, static (scorer, input) => scorer.Explain(input)), null, null);
+        }
+        catch (Exception exception) when (exception is not OutOfMemoryException)
+        {
+            return new(null, ExplanationFailed, exception);
+        }
+    }
+
+    /// <summary>Marks the version unexplainable before it serves: its explanation failed on its own input example.</summary>
+    internal void CannotExplain(ExplanationProblem problem) => ExplanationProblem = problem;
+
+    /// <summary>Runs <paramref name="use"/> on a scorer of the pool (static lambdas: nothing allocated per request).</summary>
+    private T WithScorer<T>(ModelInput input, Func<ReadmissionScorer, ModelInput, T> use)
     {
         var scorer = _scorers.Get();
         try
         {
-            return score(scorer, input);
+            return use(scorer, input);
         }
         finally
         {
@@ -87,3 +116,9 @@ public sealed class ServedModel
         public override bool Return(ReadmissionScorer scorer) => true;
     }
 }
+
+/// <summary>
+/// An explained prediction, or why there is none (<see cref="Unavailable"/>, the short reason an answer carries);
+/// <see cref="Failure"/> is the exception when explaining this encounter threw, for the log.
+/// </summary>
+public readonly record struct ExplanationOutcome(ExplainedPrediction? Explained, string? Unavailable, Exception? Failure);

@@ -7,7 +7,7 @@ namespace Diabetes.InferenceApi.Serving;
 /// <summary>
 /// The inference API's traces and metrics (exported by the service defaults, which take every <c>Diabetes.*</c>
 /// source): a span per prediction request and per model swap, predictions counted by model version and outcome, their
-/// latency, the version being served, and the predictions the log wrote and dropped.
+/// latency, explanations that failed, the version being served, and the predictions the log wrote and dropped.
 /// </summary>
 public sealed class ServingTelemetry
 {
@@ -18,6 +18,7 @@ public sealed class ServingTelemetry
     private readonly Counter<long> _predictions;
     private readonly Counter<long> _swaps;
     private readonly Counter<long> _rejections;
+    private readonly Counter<long> _explanationFailures;
     private readonly Histogram<double> _duration;
     private readonly Counter<long> _logWritten;
     private readonly Counter<long> _logDropped;
@@ -29,6 +30,8 @@ public sealed class ServingTelemetry
         _duration = meter.CreateHistogram<double>("diabetes.prediction.duration", "ms", "Time to validate, clean and score one request");
         _swaps = meter.CreateCounter<long>("diabetes.model.swaps", "{swap}", "Versions put in service");
         _rejections = meter.CreateCounter<long>("diabetes.model.rejections", "{version}", "Production versions refused (files missing or corrupt, failed self-check)");
+        _explanationFailures = meter.CreateCounter<long>("diabetes.explanation.failures", "{prediction}",
+            "Predictions asked with explain=true whose explanation failed (answered with explanation null), by model version");
         meter.CreateObservableGauge("diabetes.model.served_version", () => state.Model is { } model
             ? [new Measurement<long>(long.Parse(model.Version.Version, CultureInfo.InvariantCulture))]
             : Array.Empty<Measurement<long>>(), description: "The version of the model being served");
@@ -44,6 +47,9 @@ public sealed class ServingTelemetry
     public void RecordSwap(ServedModel model) => _swaps.Add(1, new KeyValuePair<string, object?>("model.version", model.Version.Version));
 
     public void RecordRejection(string version) => _rejections.Add(1, new KeyValuePair<string, object?>("model.version", version));
+
+    public void RecordExplanationFailure(ServedModel model) =>
+        _explanationFailures.Add(1, new KeyValuePair<string, object?>("model.version", model.Version.Version));
 
     public void RecordLogWritten(int count) => _logWritten.Add(count);
 

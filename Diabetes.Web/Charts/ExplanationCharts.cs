@@ -25,7 +25,7 @@ public static class ExplanationCharts
             Value = item.Contribution,
             FillColor = color,
             Orientation = Orientation.Horizontal,
-            Label = item.Contribution.ToString("+0.000;−0.000", CultureInfo.InvariantCulture),
+            Label = Signed(item.Contribution),
         }).ToArray());
         bars.Horizontal = true;
         bars.ValueLabelStyle.FontSize = 13;
@@ -38,5 +38,16 @@ public static class ExplanationCharts
         plot.Axes.SetLimitsX(items[0].Contribution < 0 ? -reach : 0, items[0].Contribution < 0 ? 0 : reach);
         plot.Axes.SetLimitsY(-0.6, items.Count - 0.4);
         return plot.GetSvgXml(Width, 70 + 40 * items.Count);
+    }
+
+    /// <summary>
+    /// A contribution with its sign and 3 significant digits (+1.23, −0.000412, never an exponent), so that a small one
+    /// is not shown as zero: a linear model's are often below a thousandth.
+    /// </summary>
+    public static string Signed(double contribution)
+    {
+        var size = Math.Abs(contribution);
+        var decimals = size == 0 ? 0 : Math.Clamp(2 - (int)Math.Floor(Math.Log10(size)), 0, 15);
+        return (contribution < 0 ? "−" : "+") + Math.Round(size, decimals).ToString("0.###############", CultureInfo.InvariantCulture);
     }
 }

@@ -62,7 +62,13 @@ public static class EncounterForm
     public static string Describe(string name, JsonElement? value)
     {
         var field = FieldsByName.GetValueOrDefault(name);
-        var text = value is { ValueKind: JsonValueKind.String or JsonValueKind.Number } given ? given.ToString() : Unknown;
+        var text = value switch
+        {
+            // 1.0 is the code 1, as the API reads it.
+            { ValueKind: JsonValueKind.Number } number when EncounterJson.WholeNumber(number) is { } whole => whole.ToString(CultureInfo.InvariantCulture),
+            { ValueKind: JsonValueKind.String or JsonValueKind.Number } given => given.ToString(),
+            _ => Unknown,
+        };
         var shown = field?.Options.FirstOrDefault(o => o.Value == text)?.Label ?? (text == Unknown ? "unknown" : text);
         return $"{field?.Label ?? name}: {shown}";
     }

@@ -1,4 +1,6 @@
+using System.Globalization;
 using Diabetes.Core.Cleaning;
+using Diabetes.Core.Encounters;
 using Diabetes.Core.Modeling;
 
 namespace Diabetes.Core.UnitTests;
@@ -14,7 +16,7 @@ public class FieldAttributionTests
     public void SlotsOfOneFieldAddUp()
     {
         // Act
-        var byField = Sum([0.5f, -0.25f, 0.125f, 1f, 2f, 0, 0, 0], new ModelInput());
+        var byField = Sum([0.5f, -0.25f, 0.125f, 1f, 2f, 0, 0, 0], Taking());
 
         // Assert: race's two slots, diag_1's group and code, the third kept medication
         Assert.Equal(0.25, byField["race"]);
@@ -27,7 +29,8 @@ public class FieldAttributionTests
     public void PriorVisitsAreSharedByWhatEachKindAdds()
     {
         // Arrange: 1 outpatient, 0 emergency and 3 inpatient visits
-        var input = new ModelInput { NumberOutpatient = 1, NumberInpatient = 3, TotalPriorVisits = 4 };
+        var input = Taking();
+        (input.NumberOutpatient, input.NumberInpatient, input.TotalPriorVisits) = (1, 3, 4);
 
         // Act
         var byField = Sum([0, 0, 0, 0, 0, 0.5f, 2f, 0], input);
@@ -42,10 +45,7 @@ public class FieldAttributionTests
     public void AZeroSumIsSharedEqually()
     {
         // Arrange: no prior visits; two of the medications taken
-        var medications = EncounterCleaner.KeptMedications.Select(_ => "No").ToArray();
-        medications[0] = "Steady";
-        medications[5] = "Up";
-        var input = new ModelInput { Medications = medications };
+        var input = Taking((EncounterCleaner.KeptMedications[0], "Steady"), (EncounterCleaner.KeptMedications[5], "Up"));
 
         // Act
         var byField = Sum([0, 0, 0, 0, 0, 0, -0.3f, 1f], input);
@@ -55,6 +55,40 @@ public class FieldAttributionTests
         Assert.Equal(0.5, byField[EncounterCleaner.KeptMedications[0]]);
         Assert.Equal(0.5, byField[EncounterCleaner.KeptMedications[5]]);
         Assert.Equal(0, byField[EncounterCleaner.KeptMedications[1]]);
+    }
+
+    [Fact]
+    public void AMedicationTheModelDoesNotReadGetsItsShareOfTheCountsAsTheCleanerCountsIt()
+    {
+        // Arrange: examide (dropped from CLEAN DATA) Steady, insulin Up, both counted by the cleaner
+        var input = Taking(("examide", "Steady"), ("insulin", "Up"));
+        var attribution = FieldAttribution.Create([nameof(ModelInput.ActiveMedications), nameof(ModelInput.ChangedMedications)]);
+
+        // Act
+        var byField = attribution.Sum([1f, 0.5f], input).Select((contribution, field) => (attribution.Fields[field], contribution)).ToDictionary();
+
+        // Assert: the fields are those the cleaner counts; examide gets half of the active medications, insulin the
+        // other half and all of the changed ones; nothing lost
+        Assert.Equal((2, 1), (input.ActiveMedications, input.ChangedMedications));
+        Assert.Equal(EncounterCleaner.CountedMedications, attribution.Fields);
+        Assert.Equal(0.5, byField["examide"]);
+        Assert.Equal(0.5 + 0.5, byField["insulin"]);
+        Assert.Equal(0, byField["citoglipton"]);
+        Assert.Equal(1.5, byField.Values.Sum());
+    }
+
+    [Fact]
+    public void AnEncounterWithoutItsCountedMedicationsIsRefused()
+    {
+        // Arrange: as read back from CLEAN DATA, which does not keep them
+        var input = Taking();
+        input.CountedMedications = [];
+
+        // Act
+        var refused = Assert.Throws<ArgumentException>(() => Attribution.Sum(new float[8], input));
+
+        // Assert
+        Assert.Contains("not the 23 its medication counts were made of", refused.Message);
     }
 
     [Theory]
@@ -68,6 +102,24 @@ public class FieldAttributionTests
 
         // Assert
         Assert.Contains($"Slot 1 of the feature vector, '{slot}'", refused.Message);
+    }
+
+    /// <summary>The typical encounter, cleaned as a request is, taking these medications.</summary>
+    private static ModelInput Taking(params (string Medication, string Value)[] medications)
+    {
+        var values = new string?[EncounterSchema.Columns.Count];
+        foreach (var (field, value) in TypicalEncounter.Fields)
+        {
+            values[EncounterSchema.Get(field).Ordinal] = Convert.ToString(value, CultureInfo.InvariantCulture);
+        }
+
+        foreach (var name in EncounterSchema.MedicationNames)
+        {
+            values[EncounterSchema.Get(name).Ordinal] = medications.FirstOrDefault(m => m.Medication == name).Value ?? "No";
+        }
+
+        var cleaned = Assert.IsType<CleaningResult.Cleaned>(EncounterCleaner.Clean(new RawEncounter(values), requireLabel: false));
+        return ModelInput.FromClean(cleaned.Encounter);
     }
 
     private static Dictionary<string, double> Sum(float[] slots, ModelInput input) =>

@@ -1,3 +1,4 @@
+using Diabetes.Core.Cleaning;
 using Diabetes.Core.Modeling;
 using Microsoft.ML;
 using Microsoft.ML.Data;
@@ -11,6 +12,8 @@ namespace Diabetes.Core.UnitTests;
 public class ModelStagesTests
 {
     private static readonly MLContext Ml = new(seed: 1);
+    private static readonly string[] NoMedications = [.. EncounterCleaner.CountedMedications.Select(_ => "No")];
+
     private static readonly ModelInput[] Rows = Encounters(600);
     private static readonly IDataView Training = Ml.Data.LoadFromEnumerable(Rows);
 
@@ -111,6 +114,8 @@ public class ModelStagesTests
                 NumberInpatient = inpatient,
                 NumMedications = random.Next(1, 40),
                 Label = random.NextDouble() < 0.1 + 0.1 * inpatient,
+                // No medication taken, as ActiveMedications (0) says: what an explanation shares that count by.
+                CountedMedications = NoMedications,
             };
         }).ToArray();
     }

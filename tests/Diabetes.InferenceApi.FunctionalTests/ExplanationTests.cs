@@ -8,12 +8,14 @@ using Diabetes.Core.Cleaning;
 using Diabetes.Core.Encounters;
 using Diabetes.Core.Modeling;
 using Diabetes.Trainer.Training;
+using Diabetes.Testing;
 using Diabetes.Testing.Models;
 using inference::Diabetes.InferenceApi.Apis;
 using Microsoft.ML;
 using Microsoft.ML.Calibrators;
 using Microsoft.ML.Data;
 using Microsoft.ML.Trainers;
+using Microsoft.Extensions.DependencyInjection;
 using Xunit.Abstractions;
 
 namespace Diabetes.InferenceApi.FunctionalTests;
@@ -46,8 +48,8 @@ public class ExplanationTests(ITestOutputHelper output)
         var slots = fields.SlotNames.Select((name, slot) => (Name: name, Fields: fields.FieldsOf(slot))).ToArray();
         Assert.All(slots, slot => Assert.Subset(requestFields, slot.Fields.ToHashSet()));
         Assert.Equal(visits, slots.Single(s => s.Name == nameof(ModelInput.TotalPriorVisits)).Fields);
-        Assert.Equal(EncounterCleaner.KeptMedications, slots.Single(s => s.Name == nameof(ModelInput.ActiveMedications)).Fields);
-        Assert.Equal(EncounterCleaner.KeptMedications, slots.Single(s => s.Name == nameof(ModelInput.ChangedMedications)).Fields);
+        Assert.Equal(EncounterCleaner.CountedMedications, slots.Single(s => s.Name == nameof(ModelInput.ActiveMedications)).Fields);
+        Assert.Equal(EncounterCleaner.CountedMedications, slots.Single(s => s.Name == nameof(ModelInput.ChangedMedications)).Fields);
         string[] summed = [nameof(ModelInput.TotalPriorVisits), nameof(ModelInput.ActiveMedications), nameof(ModelInput.ChangedMedications)];
         Assert.All(slots.Where(s => !summed.Contains(s.Name)), slot => Assert.Single(slot.Fields));
         Assert.All(slots.Where(s => s.Name.StartsWith("RaceOneHot.", StringComparison.Ordinal)), s => Assert.Equal(new[] { "race" }, s.Fields));
@@ -57,8 +59,36 @@ public class ExplanationTests(ITestOutputHelper output)
         Assert.All(slots.Where(s => s.Name.StartsWith("A1CResultOneHot.", StringComparison.Ordinal)), s => Assert.Equal(new[] { "A1Cresult" }, s.Fields));
         Assert.All(slots.Where(s => s.Name.StartsWith("MedicationsOneHot.[0].", StringComparison.Ordinal)), s => Assert.Equal(new[] { "metformin" }, s.Fields));
         Assert.Equal(new[] { "age" }, slots.Single(s => s.Name == nameof(ModelInput.AgeYears)).Fields);
-        // Every request field the model reads is reached (examide and citoglipton are not model inputs).
-        Assert.Equal(requestFields.Except(EncounterCleaner.DroppedColumns).Order(), fields.Fields.Order());
+        // Every request field the model reads is reached: examide and citoglipton, not model inputs of their own,
+        // through the medication counts; weight never. The documentation says how many.
+        Assert.Equal(requestFields.Where(field => field != "weight").Order(), fields.Fields.Order());
+        Assert.Contains($"every field the model reads ({fields.Fields.Count})", File.ReadAllText(Path.Combine(TestData.RepositoryRoot, "docs", "serving.md")));
+    }
+
+    [Fact]
+    public async Task AMedicationTheModelDoesNotReadGetsItsShareOfTheMedicationCounts()
+    {
+        // Arrange: the typical patient on insulin, and on examide too
+        await using var app = await InferenceApp.StartAsync();
+        await app.WaitForVersionAsync((await TestModels.PublishAsync(app.MlflowClient, TestModels.Logistic)).Version);
+        var request = TypicalEncounter.ToRequest();
+        request["examide"] = "Steady";
+        var model = ReadmissionModel.Load(TestModels.Logistic.Model.ToZip());
+        var input = app.Services.GetRequiredService<EncounterReader>().Read(JsonSerializer.SerializeToElement(request), "", new Dictionary<string, string[]>())!;
+        var (features, learner) = Featurized(model, input);
+        var weights = ((ISingleFeaturePredictionTransformer<CalibratedModelParametersBase<LinearBinaryModelParameters, PlattCalibrator>>)learner).Model.SubModel.Weights.ToArray();
+        var active = model.Fields!.SlotNames.ToList().IndexOf(nameof(ModelInput.ActiveMedications));
+
+        // Act
+        var explained = await ExplainAsync(app, ExplainAll, request);
+
+        // Assert: two medications taken, so examide and insulin each get half of the active medications' contribution
+        var contributions = explained.GetProperty("explanation").GetProperty("contributions").EnumerateArray()
+            .ToDictionary(c => c.GetProperty("field").GetString()!, c => c.GetProperty("contribution").GetDouble());
+        Assert.Equal(weights[active] * features[active] / 2, contributions["examide"], 1e-5);
+        Assert.Equal("Steady", explained.GetProperty("explanation").GetProperty("contributions").EnumerateArray()
+            .Single(c => c.GetProperty("field").GetString() == "examide").GetProperty("value").GetString());
+        Assert.DoesNotContain("citoglipton", contributions.Keys);
     }
 
     [Fact]
@@ -86,7 +116,7 @@ public class ExplanationTests(ITestOutputHelper output)
             .ToDictionary(c => c.GetProperty("field").GetString()!, c => c.GetProperty("contribution").GetDouble());
         var totalPriorVisits = slots.SlotNames.ToList().IndexOf(nameof(ModelInput.TotalPriorVisits));
         // (The medications' shares of the active and changed medications are left to the total.)
-        foreach (var (field, contribution) in contributions.Where(c => !EncounterCleaner.KeptMedications.Contains(c.Key)))
+        foreach (var (field, contribution) in contributions.Where(c => !EncounterCleaner.CountedMedications.Contains(c.Key)))
         {
             var own = Enumerable.Range(0, weights.Length).Where(slot => slots.FieldsOf(slot) is [var only] && only == field).Sum(WeightTimesValue);
             var visits = field switch
@@ -121,12 +151,15 @@ public class ExplanationTests(ITestOutputHelper output)
 
         // Act
         var plain = await app.PredictBatchOkAsync(requests.Select(r => r.DeepClone()));
-        using var response = await app.PredictAsync(new JsonArray([.. requests]), "/api/predictions/batch?explain=true&top=50");
-        var explained = (await response.Content.ReadFromJsonAsync<JsonElement>()).EnumerateArray().ToArray();
+        var explained = new List<JsonElement>();
+        foreach (var chunk in requests.Chunk(PredictionsApi.MaxExplainedBatchSize))
+        {
+            explained.AddRange(await ExplainAsync(app, "/api/predictions/batch?explain=true&top=50", new JsonArray([.. chunk])) is var batch
+                ? batch.EnumerateArray() : []);
+        }
 
         // Assert: the same probabilities; every field's contribution is there (fewer than 50); their sums rank the
         // encounters as the learner's scores do
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal(plain.Select(p => p.Probability), explained.Select(e => e.GetProperty("probability").GetDouble()));
         var explanations = explained.Select(e => e.GetProperty("explanation")).ToArray();
         Assert.All(explanations, e => Assert.InRange(e.GetProperty("contributions").GetArrayLength(), 1, PredictionQuery.MaxTop - 1));
@@ -183,7 +216,7 @@ public class ExplanationTests(ITestOutputHelper output)
         // Assert: the prediction, with a null explanation and the reason
         Assert.InRange(single.GetProperty("probability").GetDouble(), 0, 1);
         Assert.Equal(JsonValueKind.Null, single.GetProperty("explanation").ValueKind);
-        Assert.Contains("LdSvmModelParameters", single.GetProperty("explanationUnavailable").GetString());
+        Assert.Equal("ML.NET has no feature contribution calculation for LdSvmModelParameters", single.GetProperty("explanationUnavailable").GetString());
         Assert.Equal(HttpStatusCode.OK, batchResponse.StatusCode);
         Assert.All(batch.EnumerateArray(), p => Assert.Equal(JsonValueKind.Null, p.GetProperty("explanation").ValueKind));
     }
@@ -214,6 +247,49 @@ public class ExplanationTests(ITestOutputHelper output)
                 Assert.Equal(new[] { parameter }, problem.GetProperty("errors").EnumerateObject().Select(e => e.Name));
             }
         }
+    }
+
+    [Fact]
+    public async Task ABatchAskedToExplainHoldsAtMostAHundredEncounters()
+    {
+        // Arrange
+        await using var app = await InferenceApp.StartAsync();
+        await app.WaitForVersionAsync((await TestModels.PublishAsync(app.MlflowClient, TestModels.Logistic)).Version);
+        JsonArray Batch(int count) => new([.. Enumerable.Range(0, count).Select(_ => (JsonNode)TypicalEncounter.ToRequest())]);
+
+        // Act
+        using var tooMany = await app.PredictAsync(Batch(PredictionsApi.MaxExplainedBatchSize + 1), "/api/predictions/batch?explain=true");
+        using var plain = await app.PredictAsync(Batch(PredictionsApi.MaxExplainedBatchSize + 1), "/api/predictions/batch");
+        using var most = await app.PredictAsync(Batch(PredictionsApi.MaxExplainedBatchSize), "/api/predictions/batch?explain=true");
+
+        // Assert: the 400 names the body and both limits; without explain the same batch is scored
+        Assert.Equal(HttpStatusCode.BadRequest, tooMany.StatusCode);
+        var errors = (await tooMany.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("errors");
+        Assert.Equal("holds 101 encounters; a batch holds 1 to 1,000, or 1 to 100 with explain=true", errors.GetProperty("$")[0].GetString());
+        Assert.Equal(HttpStatusCode.OK, plain.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, most.StatusCode);
+    }
+
+    [Fact]
+    public async Task AnExplanationThatFailsIsAnsweredAsUnavailableWithTheExceptionKept()
+    {
+        // Arrange: the served version, and an encounter without the medication values its counts were made of (one
+        // read back from CLEAN DATA), which the explanation cannot share
+        await using var app = await InferenceApp.StartAsync();
+        await app.WaitForVersionAsync((await TestModels.PublishAsync(app.MlflowClient, TestModels.Logistic)).Version);
+        var served = app.Services.GetRequiredService<inference::Diabetes.InferenceApi.Serving.ServingState>().Model!;
+        var input = Unseen.First().Input.Copy();
+        input.CountedMedications = [];
+
+        // Act
+        var outcome = served.Explain(input);
+
+        // Assert: no explanation, a short reason, the exception for the log; the version stays explainable
+        Assert.Null(outcome.Explained);
+        Assert.Equal(inference::Diabetes.InferenceApi.Serving.ServedModel.ExplanationFailed, outcome.Unavailable);
+        Assert.IsType<ArgumentException>(outcome.Failure);
+        Assert.Null(served.ExplanationUnavailable);
+        Assert.NotNull(served.Explain(Unseen.First().Input).Explained);
     }
 
     [Fact]

@@ -7,6 +7,7 @@ using System.Text.RegularExpressions;
 using Diabetes.MlflowDouble;
 using Diabetes.Testing;
 using Microsoft.Playwright;
+using web::Diabetes.Web.Charts;
 using web::Diabetes.Web.Forms;
 using web::Diabetes.Web.Pages;
 
@@ -65,12 +66,20 @@ public class WebPageTests(WebSystem system)
             var texts = await page.Locator($"{chart} svg text").AllTextContentsAsync();
             var shown = texts.Select(text => text.Trim()).Where(labels.Contains).ToArray();
             Assert.Equal(labels, shown);
+            // each bar's value to 3 significant digits, however small
+            var values = contributions.Where(c => raised ? c.Contribution > 0 : c.Contribution < 0).Take(PredictionView.Shown)
+                .Select(c => ExplanationCharts.Signed(c.Contribution)).ToArray();
+            Assert.Subset(texts.Select(text => text.Trim()).ToHashSet(), values.ToHashSet());
         }
 
         Assert.Equal("Inpatient visits in the past year: 3", EncounterForm.Describe("number_inpatient", JsonSerializer.SerializeToElement(3)));
         Assert.Equal("Admission type: 1 – Emergency", EncounterForm.Describe("admission_type_id", JsonSerializer.SerializeToElement(1)));
+        Assert.Equal("Admission type: 1 – Emergency", EncounterForm.Describe("admission_type_id", JsonDocument.Parse("1.0").RootElement));
         Assert.Equal("Age (years): 70–80", EncounterForm.Describe("age", JsonSerializer.SerializeToElement("[70-80)")));
-        await Assertions.Expect(page.Locator("#explanation .note")).ToContainTextAsync("the average patient of the validation split (2,000 encounters)");
+        Assert.Equal(["+0.0004", "−0.000412", "+1.23", "−12.3", "+1235"],
+            new[] { 0.0004, -0.00041234, 1.23456, -12.345, 1234.6 }.Select(ExplanationCharts.Signed));
+        await Assertions.Expect(page.Locator("#explanation .note")).ToContainTextAsync(
+            "over the validation split (2,000 encounters) the mean score is");
         await Chromium.ScreenshotAsync(page, "predict-explained");
     }
 
