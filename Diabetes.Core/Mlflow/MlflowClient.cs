@@ -156,7 +156,7 @@ public sealed class MlflowClient(IMlflowApi api, IServiceProvider services, Time
     /// Whether a file is below an artifact root, as the store answers. MLflow answers a missing artifact with the same
     /// 500 as a store it cannot reach; this tells the two apart: it throws when the store does not answer.
     /// </summary>
-    public async Task<bool> ArtifactExistsAsync(string artifactRoot, string path, CancellationToken cancellationToken)
+    private async Task<bool> ArtifactExistsAsync(string artifactRoot, string path, CancellationToken cancellationToken)
     {
         var location = ArtifactLocation.Parse(artifactRoot, path);
         var slash = location.Path.LastIndexOf('/');
