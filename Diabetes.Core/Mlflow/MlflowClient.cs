@@ -156,7 +156,7 @@ public sealed class MlflowClient(IMlflowApi api, IServiceProvider services, Time
     /// Whether a file is below an artifact root, as the store answers. MLflow answers a missing artifact with the same
     /// 500 as a store it cannot reach; this tells the two apart: it throws when the store does not answer.
     /// </summary>
-    public async Task<bool> ArtifactExistsAsync(string artifactRoot, string path, CancellationToken cancellationToken)
+    private async Task<bool> ArtifactExistsAsync(string artifactRoot, string path, CancellationToken cancellationToken)
     {
         var location = ArtifactLocation.Parse(artifactRoot, path);
         var slash = location.Path.LastIndexOf('/');
@@ -221,14 +221,19 @@ public sealed class MlflowClient(IMlflowApi api, IServiceProvider services, Time
     }
 
     /// <summary>
-    /// A file below an artifact root, or null when the store says it is not there. MLflow answers a missing file with
-    /// the same 500 as a store it cannot reach: the listing tells the two apart, and a store that fails is thrown.
+    /// A file below an artifact root, or null when the store says it is not there. S3 says so itself; MLflow answers a
+    /// missing file with the same 500 as a store it cannot reach: the listing tells the two apart, and a store that
+    /// fails is thrown.
     /// </summary>
     public async Task<byte[]?> FindArtifactAsync(string artifactRoot, string path, CancellationToken cancellationToken)
     {
         try
         {
             return await DownloadArtifactAsync(artifactRoot, path, cancellationToken);
+        }
+        catch (Minio.Exceptions.ObjectNotFoundException)
+        {
+            return null;
         }
         catch (Exception exception) when (exception is MlflowException or Minio.Exceptions.MinioException)
         {
@@ -317,7 +322,7 @@ public sealed class MlflowClient(IMlflowApi api, IServiceProvider services, Time
 
     private IMinioClient RequireMinio(string artifactUri) =>
         services.GetService<IMinioClient>()
-            ?? throw new InvalidOperationException(
+            ?? throw new ObjectStoreNotConfiguredException(
                 $"The artifact root {artifactUri} is in S3, and no object store is configured (ConnectionStrings__minio).");
 
     private static int Chunks(int count, int size) => (count + size - 1) / size;

@@ -60,3 +60,6 @@ public sealed class MlflowResourceAlreadyExistsException(HttpStatusCode statusCo
 /// <summary><c>INVALID_PARAMETER_VALUE</c> (400): a bad or missing parameter, and also a missing alias.</summary>
 public sealed class MlflowInvalidParameterException(HttpStatusCode statusCode, string errorCode, string message, string? requestUri)
     : MlflowException(statusCode, errorCode, message, requestUri);
+
+/// <summary>An <c>s3://</c> artifact root read or written by a service that has no object store configured.</summary>
+public sealed class ObjectStoreNotConfiguredException(string message) : InvalidOperationException(message);

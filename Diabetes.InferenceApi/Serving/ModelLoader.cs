@@ -171,35 +171,8 @@ public sealed class ModelLoader(MlflowClient mlflow, EncounterReader reader, Tim
 
     /// <summary>
     /// A file of the model folder. One that is not there is the version's fault; a store that fails is not, and is
-    /// tried again. MLflow answers both with the same 500, so the folder's listing decides.
+    /// tried again (<see cref="MlflowClient.FindArtifactAsync"/> tells the two apart).
     /// </summary>
-    private async Task<byte[]> DownloadAsync(string root, string file, CancellationToken cancellationToken)
-    {
-        try
-        {
-            return await mlflow.DownloadArtifactAsync(root, file, cancellationToken);
-        }
-        catch (Exception exception) when (exception is MlflowException or Minio.Exceptions.MinioException && !cancellationToken.IsCancellationRequested)
-        {
-            if (await IsMissingAsync(root, file, cancellationToken))
-            {
-                throw new ModelRejectedException($"{file} is not in {root}", exception);
-            }
-
-            throw;
-        }
-    }
-
-    /// <summary>Whether the store says the file is not there; <c>false</c> when it cannot say.</summary>
-    private async Task<bool> IsMissingAsync(string root, string file, CancellationToken cancellationToken)
-    {
-        try
-        {
-            return !await mlflow.ArtifactExistsAsync(root, file, cancellationToken);
-        }
-        catch (Exception exception) when (exception is MlflowException or Minio.Exceptions.MinioException or HttpRequestException)
-        {
-            return false;
-        }
-    }
+    private async Task<byte[]> DownloadAsync(string root, string file, CancellationToken cancellationToken) =>
+        await mlflow.FindArtifactAsync(root, file, cancellationToken) ?? throw new ModelRejectedException($"{file} is not in {root}");
 }

@@ -5,11 +5,20 @@ using Diabetes.Core.Mlflow;
 using Diabetes.Core.Modeling;
 using Diabetes.Trainer.Training;
 using Microsoft.Extensions.Options;
+using static System.FormattableString;
 
 namespace Diabetes.Trainer.Promotion;
 
-/// <summary>A version, its ROC AUC on the current validation set, and its figures for each patient group there.</summary>
-public sealed record ScoredVersion(string Version, double Metric, IReadOnlyList<GroupMetrics> Groups);
+/// <summary>
+/// A version, its ROC AUC on the current validation set, and its figures for each patient group on validation and, when
+/// the test set has both outcomes, on test: <see cref="Splits"/> as <c>splits</c> of <c>slices.json</c> are.
+/// </summary>
+public sealed record ScoredVersion(string Version, double Metric, IReadOnlyList<SplitSlices> Splits)
+{
+    /// <summary>The groups on validation, the only split a promotion decides by.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public IReadOnlyList<GroupMetrics> ValidationGroups => Splits.Single(s => s.Split == DatasetSplit.Validation.ToName()).Groups;
+}
 
 /// <summary>Answer of <c>POST /api/promotions</c>.</summary>
 public sealed record PromotionResponse(bool Promoted, ScoredVersion? Production, ScoredVersion? Challenger, string Reason);
@@ -18,7 +27,9 @@ public sealed record PromotionResponse(bool Promoted, ScoredVersion? Production,
 /// Champion against challenger: the newest registered version against the one holding Production, both scored on
 /// the validation set as CLEAN DATA holds it now; the better holds Production (alias and stage), unless the
 /// challenger does worse than the champion for a patient group by more than <see cref="PromotionOptions.MaxGroupAucDrop"/>.
-/// Calls run one at a time, and a second call with nothing new changes nothing.
+/// Both are measured per group on the test set too, for the answer only: the test split never chooses.
+/// Calls run one at a time, and a second call with nothing new changes nothing. Reasons are tagged on versions, so
+/// they are written in the invariant culture.
 /// </summary>
 public sealed class PromotionService(
     CleanDataReader data, MlflowClient mlflow, IOptions<PromotionOptions> options, TimeProvider timeProvider, ILogger<PromotionService> logger)
@@ -47,10 +58,12 @@ public sealed class PromotionService(
                 throw new PromotionRefusedException("CLEAN DATA has no validation set with both outcomes to judge versions on.");
             }
 
-            var challenger = await ScoreAsync(newest, inputs, cancellationToken);
+            // Test is measured for the answer (groups on test beside validation's) and never read by the decision.
+            var test = await data.ReadAsync(DatasetSplit.Test, cancellationToken);
+            var challenger = await ScoreAsync(newest, validation, test, cancellationToken);
             if (production is null)
             {
-                var reason = $"version {newest.Version} is the first to hold Production ({MetricName} {challenger.Metric:F4} on {inputs.Count:N0} validation rows)";
+                var reason = Invariant($"version {newest.Version} is the first to hold Production ({MetricName} {challenger.Metric:F4} on {inputs.Count:N0} validation rows)");
                 await GiveProductionAsync(newest.Version, reason, cancellationToken);
                 return new PromotionResponse(true, challenger, challenger, reason);
             }
@@ -62,7 +75,7 @@ public sealed class PromotionService(
                     && production.Aliases?.Contains(MlflowClient.ProductionAlias) == true;
                 if (!complete)
                 {
-                    var reason = $"version {newest.Version} completes its promotion ({MetricName} {challenger.Metric:F4} on {inputs.Count:N0} validation rows)";
+                    var reason = Invariant($"version {newest.Version} completes its promotion ({MetricName} {challenger.Metric:F4} on {inputs.Count:N0} validation rows)");
                     await GiveProductionAsync(newest.Version, reason, cancellationToken);
                     return new PromotionResponse(true, challenger, challenger, reason);
                 }
@@ -70,11 +83,11 @@ public sealed class PromotionService(
                 return new PromotionResponse(false, challenger, challenger, $"version {newest.Version}, the newest, already holds Production");
             }
 
-            var champion = await ScoreAsync(production, inputs, cancellationToken);
+            var champion = await ScoreAsync(production, validation, test, cancellationToken);
             if (challenger.Metric <= champion.Metric)
             {
                 return await RejectAsync(newest, champion, challenger,
-                    $"version {champion.Version} ({MetricName} {champion.Metric:F4}) keeps Production: version {challenger.Version} scores {challenger.Metric:F4} on {inputs.Count:N0} validation rows",
+                    Invariant($"version {champion.Version} ({MetricName} {champion.Metric:F4}) keeps Production: version {challenger.Version} scores {challenger.Metric:F4} on {inputs.Count:N0} validation rows"),
                     cancellationToken);
             }
 
@@ -83,14 +96,14 @@ public sealed class PromotionService(
             if (worse.Count > 0)
             {
                 return await RejectAsync(newest, champion, challenger,
-                    $"version {champion.Version} keeps Production: version {challenger.Version} beats it on average ({MetricName} {challenger.Metric:F4} against {champion.Metric:F4} " +
-                    $"on {inputs.Count:N0} validation rows) but falls behind it by more than Promotion:MaxGroupAucDrop ({maxDrop}) for " +
-                    string.Join("; ", worse.Select(g => $"{g.Challenger} ({g.Challenger.Rows:N0} rows, {g.Challenger.Positives:N0} readmitted): " +
-                        $"{MetricName} {g.Challenger.RocAuc!.Value.Value:F4} against {g.Champion.RocAuc!.Value.Value:F4}")),
+                    Invariant($"version {champion.Version} keeps Production: version {challenger.Version} beats it on average ({MetricName} {challenger.Metric:F4} against {champion.Metric:F4} ") +
+                    Invariant($"on {inputs.Count:N0} validation rows) but falls behind it by more than Promotion:MaxGroupAucDrop ({maxDrop}) for ") +
+                    string.Join("; ", worse.Select(g => Invariant($"{g.Challenger} ({g.Challenger.Rows:N0} rows, {g.Challenger.Positives:N0} readmitted): ") +
+                        Invariant($"{MetricName} {g.Challenger.RocAuc!.Value.Value:F4} against {g.Champion.RocAuc!.Value.Value:F4}"))),
                     cancellationToken);
             }
 
-            var beats = $"version {challenger.Version} ({MetricName} {challenger.Metric:F4}) beats version {champion.Version} ({champion.Metric:F4}) on {inputs.Count:N0} validation rows";
+            var beats = Invariant($"version {challenger.Version} ({MetricName} {challenger.Metric:F4}) beats version {champion.Version} ({champion.Metric:F4}) on {inputs.Count:N0} validation rows");
             await GiveProductionAsync(challenger.Version, beats, cancellationToken);
             return new PromotionResponse(true, challenger, champion, beats);
         }
@@ -101,12 +114,12 @@ public sealed class PromotionService(
     }
 
     /// <summary>
-    /// The groups scored for both versions in which the challenger's ROC-AUC is lower than the champion's by more than
-    /// <paramref name="maxDrop"/>, the largest fall first.
+    /// The groups scored on validation for both versions in which the challenger's ROC-AUC is lower than the champion's
+    /// by more than <paramref name="maxDrop"/>, the largest fall first. Test is not read: it never chooses.
     /// </summary>
     private static List<(GroupMetrics Champion, GroupMetrics Challenger)> GroupsFallenBehind(ScoredVersion champion, ScoredVersion challenger, double maxDrop) =>
     [
-        .. champion.Groups.Join(challenger.Groups, g => g.Key, g => g.Key, (held, challenging) => (Champion: held, Challenger: challenging))
+        .. champion.ValidationGroups.Join(challenger.ValidationGroups, g => g.Key, g => g.Key, (held, challenging) => (Champion: held, Challenger: challenging))
             .Where(g => g.Champion.RocAuc is { } held && g.Challenger.RocAuc is { } challenging && held.Value - challenging.Value > maxDrop)
             .OrderByDescending(g => g.Champion.RocAuc!.Value.Value - g.Challenger.RocAuc!.Value.Value),
     ];
@@ -174,26 +187,15 @@ public sealed class PromotionService(
         }
     }
 
-    private async Task<byte[]> DownloadAsync(ModelVersion version, string root, string file, CancellationToken cancellationToken)
-    {
-        try
-        {
-            return await mlflow.DownloadArtifactAsync(root, file, cancellationToken);
-        }
-        catch (Exception exception) when (exception is MlflowException or Minio.Exceptions.MinioException)
-        {
-            // MLflow answers a missing file and a failing store alike: the listing tells them apart.
-            if (!await mlflow.ArtifactExistsAsync(root, file, cancellationToken))
-            {
-                throw new ModelArtifactException($"Version {version.Version} has no {file} under {root}.", exception);
-            }
+    private async Task<byte[]> DownloadAsync(ModelVersion version, string root, string file, CancellationToken cancellationToken) =>
+        await mlflow.FindArtifactAsync(root, file, cancellationToken)
+            ?? throw new ModelArtifactException($"Version {version.Version} has no {file} under {root}.");
 
-            throw;
-        }
-    }
-
-    /// <summary>The version judged on <paramref name="inputs"/>: ROC-AUC over them all, and per patient group at its own threshold.</summary>
-    private async Task<ScoredVersion> ScoreAsync(ModelVersion version, IReadOnlyList<ModelInput> inputs, CancellationToken cancellationToken)
+    /// <summary>
+    /// The version judged on <paramref name="validation"/>: ROC-AUC over it all, and per patient group at its own threshold
+    /// there and on <paramref name="test"/> when both outcomes occur in it.
+    /// </summary>
+    private async Task<ScoredVersion> ScoreAsync(ModelVersion version, SplitData validation, SplitData test, CancellationToken cancellationToken)
     {
         var key = version.Identity;
         if (!_models.TryGetValue(key, out var loaded))
@@ -202,9 +204,14 @@ public sealed class PromotionService(
             _models[key] = loaded;
         }
 
-        var probabilities = loaded.Model.Predict(inputs);
-        return new ScoredVersion(version.Version, BinaryMetrics.AreaUnderRoc(probabilities, [.. inputs.Select(i => i.Label)]),
-            PatientGroups.Measure(inputs, probabilities, loaded.Threshold));
+        var probabilities = loaded.Model.Predict(validation.Inputs);
+        var splits = new List<SplitSlices> { SplitSlices.Measure(DatasetSplit.Validation, validation.Inputs, probabilities, loaded.Threshold) };
+        if (test.HasBothOutcomes)
+        {
+            splits.Add(SplitSlices.Measure(DatasetSplit.Test, test.Inputs, loaded.Model.Predict(test.Inputs), loaded.Threshold));
+        }
+
+        return new ScoredVersion(version.Version, BinaryMetrics.AreaUnderRoc(probabilities, [.. validation.Inputs.Select(i => i.Label)]), splits);
     }
 
     /// <summary>A version's model and the threshold it decides at.</summary>

@@ -25,23 +25,23 @@ public sealed record ChosenModelFigures(
     SplitFigures Validation, SplitFigures? Test, IReadOnlyList<float>? TestProbabilities, ModelSlices Slices,
     IReadOnlyList<FeatureImportance> Importance, int ImportanceRows)
 {
-    public static ChosenModelFigures Measure(TrainedCandidate chosen, IReadOnlyList<ModelInput> validation, IReadOnlyList<ModelInput> test)
+    public static ChosenModelFigures Measure(TrainedCandidate chosen, SplitData validation, SplitData test)
     {
         var threshold = chosen.Validation.Threshold;
         var validationFigures = new SplitFigures(DatasetSplit.Validation, chosen.Validation, chosen.ValidationRocAuc, chosen.ValidationProbabilities.Average());
-        var slices = new List<SplitSlices> { SplitSlices.Measure(DatasetSplit.Validation, validation, chosen.ValidationProbabilities, threshold) };
+        var slices = new List<SplitSlices> { SplitSlices.Measure(DatasetSplit.Validation, validation.Inputs, chosen.ValidationProbabilities, threshold) };
         SplitFigures? testFigures = null;
         float[]? testProbabilities = null;
-        if (test.Any(t => t.Label) && test.Any(t => !t.Label))
+        if (test.HasBothOutcomes)
         {
-            testProbabilities = chosen.Model.Predict(test);
-            testFigures = SplitFigures.Measure(DatasetSplit.Test, testProbabilities, [.. test.Select(t => t.Label)], threshold);
-            slices.Add(SplitSlices.Measure(DatasetSplit.Test, test, testProbabilities, threshold));
+            testProbabilities = chosen.Model.Predict(test.Inputs);
+            testFigures = SplitFigures.Measure(DatasetSplit.Test, testProbabilities, [.. test.Inputs.Select(t => t.Label)], threshold);
+            slices.Add(SplitSlices.Measure(DatasetSplit.Test, test.Inputs, testProbabilities, threshold));
         }
 
         return new ChosenModelFigures(validationFigures, testFigures, testProbabilities,
             new ModelSlices(threshold, PatientGroups.MinimumPerClass, slices),
-            PermutationImportance.Compute(chosen.Model, validation), Math.Min(validation.Count, PermutationImportance.MaxRows));
+            PermutationImportance.Compute(chosen.Model, validation.Inputs), Math.Min(validation.Count, PermutationImportance.MaxRows));
     }
 
     /// <summary>The figures per patient group as the run keeps them: <c>slices.json</c> and its plot.</summary>

@@ -70,13 +70,18 @@ public sealed record ModelCard(
 
     private static readonly CultureInfo Invariant = CultureInfo.InvariantCulture;
 
+    // The 95 % two-sided threshold for the difference of two independent estimates with equal standard errors.
+    private static readonly double TwoSampleFactor = 1.96 * Math.Sqrt(2);
+
     /// <summary>
     /// The card of a job's chosen model, from what the job read and measured: <paramref name="candidates"/> are every
-    /// candidate it tried, the chosen one among them (<paramref name="runId"/>).
+    /// candidate it tried, the chosen one among them (<paramref name="runId"/>), fitted with
+    /// <paramref name="positiveWeight"/> (<see cref="ModelTrainer.PositiveWeight"/>) at <paramref name="trainedAt"/>
+    /// (the time its <c>metadata.json</c> records).
     /// </summary>
     public static ModelCard Describe(
         string jobId, string runId, TrainedCandidate chosen, ChosenModelFigures figures, IReadOnlyList<CandidateSummary> candidates,
-        TrainingSnapshot data, double maxGroupAucDrop, DateTimeOffset trainedAt)
+        TrainingSnapshot data, double positiveWeight, double maxGroupAucDrop, DateTimeOffset trainedAt)
     {
         var (train, validation, test, excluded) = data;
         var lineage = data.Lineage();
@@ -93,7 +98,7 @@ public sealed record ModelCard(
                     MissingValues.Count("medical_specialty", train.Inputs, i => i.MedicalSpecialty),
                 ]),
             candidates, figures.Validation, figures.Test, figures.Slices, figures.Importance, figures.ImportanceRows,
-            ModelTrainer.ClassWeight(train.Inputs), maxGroupAucDrop, ModelFolder.InputExample());
+            positiveWeight, maxGroupAucDrop, ModelFolder.InputExample());
     }
 
     /// <summary>The card as its run keeps it: <see cref="ModelArtifacts.ModelCardFile"/> at the artifact root.</summary>
@@ -172,7 +177,7 @@ public sealed record ModelCard(
             foreach (var reason in Data.Excluded.Select(e => e.Reason).Distinct())
             {
                 var counts = Enum.GetValues<DatasetSplit>().Select(split => N(Data.Excluded.Where(e => e.Reason == reason && e.Split == split).Sum(e => e.Rows)));
-                card.AppendLine($"| {Cell(Exclusion(reason))} | {string.Join(" | ", counts)} |");
+                card.AppendLine($"| {Exclusion(reason)} | {string.Join(" | ", counts)} |");
             }
 
             card.AppendLine();
@@ -191,7 +196,7 @@ public sealed record ModelCard(
         EncounterCleaner.ExcludedExpired => $"expired: the patient died (discharge disposition {string.Join(", ", EncounterCleaner.ExpiredDispositions.Order())})",
         EncounterCleaner.ExcludedHospice => $"hospice (discharge disposition {string.Join(", ", EncounterCleaner.HospiceDispositions.Order())})",
         EncounterCleaner.ExcludedInvalid => "invalid: values that break the dataset's rules",
-        _ => reason,
+        _ => Cell(reason),
     };
 
     private void WriteCandidates(StringBuilder card)
@@ -225,6 +230,11 @@ public sealed record ModelCard(
         var other = runnerUp.ValidationRocAuc;
         var lead = $"Margin over the runner-up, {Cell(runnerUp.Name)}: {F(chosen.Value)} against {F(other.Value)}, " +
             $"{F(chosen.Value - other.Value)} higher";
+        if (!HasInterval(other))
+        {
+            return $"{lead}; the runner-up's ROC-AUC has no interval, so whether the lead is more than chance cannot be said.";
+        }
+
         return chosen.Value <= other.High
             ? $"{lead}, within the runner-up's interval [{F(other.Low)}, {F(other.High)}]: on this validation set the two cannot be told " +
               "apart, and the runner-up might have done as well."
@@ -242,7 +252,7 @@ public sealed record ModelCard(
         void Row(string metric, Func<SplitFigures, string> value) => card.AppendLine($"| {metric} | {string.Join(" | ", splits.Select(value))} |");
         Row("rows (readmitted)", s => $"{N(s.Metrics.Count)} ({N(s.Metrics.Positives)})");
         Row("ROC-AUC [95 % CI]", s => Interval(s.RocAuc));
-        Row("ROC-AUC standard error", s => F(s.RocAuc.StandardError));
+        Row("ROC-AUC standard error", s => StandardError(s.RocAuc.StandardError));
         Row("PR-AUC", s => F(s.Metrics.PrAuc));
         Row("F1", s => F(s.Metrics.F1));
         Row("precision", s => F(s.Metrics.Precision));
@@ -328,8 +338,8 @@ public sealed record ModelCard(
             - **Time and place.** The data are the encounters of 130 US hospitals from 1999 to 2008 (the UCI dataset
               "Diabetes 130-US hospitals"). Practice, coding (ICD-9, since replaced by ICD-10) and populations have changed
               since: check the model on today's patients before trusting these figures for them.
-            - **Missing values.** `weight` is missing for about 97 % of the source's encounters and is dropped by the
-              cleaning: the model never reads it.
+            - **Missing values.** `weight` is missing for about 97 % of the source's encounters (as the dataset's paper,
+              Strack et al. 2014, reports) and is dropped by the cleaning: the model never reads it.
             """.TrimEnd());
         card.AppendLine("  " + string.Join(" and ", Data.MissingInTrain.Select(m => $"`{m.Field}` is missing for {Percent(m.Rows, m.OutOf)}")) +
             " of the train rows; the model reads a missing value as a category of its own, so it may learn a hospital's recording habits as much as the patient.");
@@ -337,11 +347,7 @@ public sealed record ModelCard(
             - **The label is readmission as the source recorded it** (`readmitted = '<30'`): a readmission the data did not
               record, to another hospital for instance, counts as none, and encounters that end in death or hospice are left out.
             """.TrimEnd());
-        card.AppendLine(Test is { } test
-            ? $"- **The test estimate is uncertain.** Test ROC-AUC {F(test.RocAuc.Value)} has a standard error of {F(test.RocAuc.StandardError)} " +
-              $"({N(test.Metrics.Count)} rows, {N(test.Metrics.Positives)} readmitted): versions whose test ROC-AUC differ by less than about twice that " +
-              $"({F(2 * test.RocAuc.StandardError)}) cannot be told apart by it."
-            : "- **No test estimate.** The job had no usable test split: only validation, which chose the model, has judged it.");
+        card.AppendLine(TestUncertainty());
         var tooSmall = Slices.Splits.SelectMany(s => s.Groups.Where(g => g.TooSmall).Select(g => (g.ToString(), s.Split)))
             .GroupBy(g => g.Item1, g => g.Split).Select(g => $"{g.Key} ({string.Join(", ", g)})").ToArray();
         card.AppendLine(tooSmall.Length == 0
@@ -372,13 +378,38 @@ public sealed record ModelCard(
 
             The answer holds `readmittedWithin30Days`, `probability`, `threshold` and the model that answered.
             `POST /api/predictions?explain=true` adds an `explanation`: the baseline and the largest contributions of the
-            request's fields (10 by default, `top=` up to 50). `POST /api/predictions/batch` takes up to 1,000 encounters as
-            a JSON array, in order, and takes `?explain=true` as well.
+            request's fields ({PredictionLimits.DefaultTop} by default, `top=` up to {PredictionLimits.MaxTop}). `POST /api/predictions/batch`
+            takes up to {N(PredictionLimits.MaxBatchSize)} encounters as a JSON array, in order, and takes `?explain=true` as well
+            (up to {N(PredictionLimits.MaxExplainedBatchSize)} encounters then).
 
             In MLflow the model is `runs:/{RunId}/{ModelArtifacts.FolderPath}`: `{ModelArtifacts.ModelFile}` (the ML.NET
             model with its featurization), `{ModelArtifacts.MetadataFile}` (the threshold, the features, the lineage) and
             `MLmodel` (flavor `mlnet`, the signature).
             """);
+    }
+
+    /// <summary>
+    /// What the test estimate's standard error allows. Two estimates from independent test sets differ by more than
+    /// chance at the 5 % level beyond about 1.96·√2 ≈ 2.8 standard errors; two versions scored on the same rows are
+    /// correlated, and only a paired test (DeLong's for two correlated ROC curves) can say whether they differ.
+    /// </summary>
+    private string TestUncertainty()
+    {
+        if (Test is not { } test)
+        {
+            return "- **No test estimate.** The job had no usable test split: only validation, which chose the model, has judged it.";
+        }
+
+        var rows = $"({N(test.Metrics.Count)} rows, {N(test.Metrics.Positives)} readmitted)";
+        if (!double.IsFinite(test.RocAuc.StandardError))
+        {
+            return $"- **The test estimate is uncertain.** Test ROC-AUC {F(test.RocAuc.Value)} {rows} has no standard error: too few rows of a class to compute one.";
+        }
+
+        return $"- **The test estimate is uncertain.** Test ROC-AUC {F(test.RocAuc.Value)} has a standard error of {F(test.RocAuc.StandardError)} " +
+            $"{rows}. Against a figure measured on other rows with the same uncertainty, a difference below about 2.8 times that " +
+            $"({F(TwoSampleFactor * test.RocAuc.StandardError)}, 1.96·√2 standard errors) may be chance; versions scored on these same rows " +
+            "are compared with a paired test (DeLong's for correlated ROC curves), not by this threshold.";
     }
 
     private static void Section(StringBuilder card, int index) => card.AppendLine($"## {Sections[index]}").AppendLine();
@@ -389,9 +420,23 @@ public sealed record ModelCard(
 
     private static string Percent(int part, int whole) => whole == 0 ? "–" : $"{(100.0 * part / whole).ToString("F1", Invariant)} %";
 
-    private static string Interval(RocAucInterval auc) =>
-        double.IsNaN(auc.Low) ? $"{F(auc.Value)} (no interval)" : $"{F(auc.Value)} [{F(auc.Low)}, {F(auc.High)}]";
+    private static bool HasInterval(RocAucInterval auc) => double.IsFinite(auc.Low) && double.IsFinite(auc.High);
 
-    /// <summary>Text safe in a pipe table's cell.</summary>
-    private static string Cell(string text) => text.Replace("|", "\\|", StringComparison.Ordinal);
+    /// <summary>A ROC-AUC with its interval, or said to have none (too few rows of a class for DeLong's variance).</summary>
+    private static string Interval(RocAucInterval auc) =>
+        HasInterval(auc) ? $"{F(auc.Value)} [{F(auc.Low)}, {F(auc.High)}]" : $"{F(auc.Value)} (no interval)";
+
+    /// <summary>A standard error, or "none" when it could not be computed.</summary>
+    private static string StandardError(double standardError) => double.IsFinite(standardError) ? F(standardError) : "none";
+
+    /// <summary>
+    /// Text safe in a pipe table's cell: a backslash first (so that it cannot escape what follows), then the pipe; a line
+    /// break would end the row, so it becomes a space.
+    /// </summary>
+    private static string Cell(string text) => text
+        .Replace("\\", "\\\\", StringComparison.Ordinal)
+        .Replace("|", "\\|", StringComparison.Ordinal)
+        .Replace("\r\n", " ", StringComparison.Ordinal)
+        .Replace('\r', ' ')
+        .Replace('\n', ' ');
 }

@@ -118,7 +118,7 @@ public sealed class ModelTrainer
     }
 
     /// <summary>The weight of a readmitted training row (<see cref="PositiveWeight"/>) for these rows.</summary>
-    public static double ClassWeight(IReadOnlyList<ModelInput> training)
+    private static double ClassWeight(IReadOnlyList<ModelInput> training)
     {
         var positives = training.Count(r => r.Label);
         return positives == 0 ? 1 : Math.Sqrt((double)(training.Count - positives) / positives);

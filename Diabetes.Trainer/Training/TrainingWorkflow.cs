@@ -108,7 +108,7 @@ public sealed class TrainingWorkflow(CleanDataReader data, MlflowClient mlflow, 
             }, cancellationToken: cancellationToken);
 
             // Only the best candidate so far is kept: every other model is dropped once it is logged, and summed up for the card.
-            (RunInfo Run, TrainedCandidate Trained)? best = null;
+            (RunInfo Run, TrainedCandidate Trained, DateTimeOffset Created)? best = null;
             var tried = new List<CandidateSummary>();
             for (var i = 0; i < candidates.Count; i++)
             {
@@ -118,10 +118,10 @@ public sealed class TrainingWorkflow(CleanDataReader data, MlflowClient mlflow, 
                 current = await mlflow.StartRunAsync(experimentId, $"{candidates[i].Algorithm}-{i + 1}",
                     new Dictionary<string, string> { [JobTag] = job.Id, [RoleTag] = CandidateRole }, parent.RunId, cancellationToken);
                 var trained = trainer.Train(candidates[i]);
-                await LogCandidateAsync(current, trained, trainer.Features, train, lineage, cancellationToken);
+                var created = await LogCandidateAsync(current, trained, trainer.Features, train, lineage, cancellationToken);
                 if (best is null || trained.Validation.RocAuc > best.Value.Trained.Validation.RocAuc)
                 {
-                    best = (current, trained);
+                    best = (current, trained, created);
                 }
 
                 tried.Add(CandidateSummary.Of(current.RunId, trained));
@@ -131,14 +131,15 @@ public sealed class TrainingWorkflow(CleanDataReader data, MlflowClient mlflow, 
                 current = null;
             }
 
-            var (bestRun, chosen) = best!.Value;
+            var (bestRun, chosen, chosenCreated) = best!.Value;
             job.Stage("testing the best candidate");
-            var figures = await LogBestAsync(parent, bestRun, chosen, validation.Inputs, test.Inputs, cancellationToken);
+            var figures = await LogBestAsync(parent, bestRun, chosen, validation, test, cancellationToken);
             var testMetrics = figures.Test?.Metrics;
 
             // The card before the version, so that no registered version lacks one.
             job.Stage("writing the model card");
-            var card = ModelCard.Describe(job.Id, bestRun.RunId, chosen, figures, tried, snapshot, promotionOptions.Value.MaxGroupAucDrop, timeProvider.GetUtcNow());
+            var card = ModelCard.Describe(job.Id, bestRun.RunId, chosen, figures, tried, snapshot, trainer.PositiveWeight,
+                promotionOptions.Value.MaxGroupAucDrop, chosenCreated);
             await UploadAsync(bestRun, card.ToArtifact(), cancellationToken);
 
             job.Stage("registering");
@@ -240,7 +241,9 @@ public sealed class TrainingWorkflow(CleanDataReader data, MlflowClient mlflow, 
         }
     }
 
-    private async Task LogCandidateAsync(RunInfo run, TrainedCandidate trained, FeaturePipeline features, SplitData train, ModelLineage lineage, CancellationToken cancellationToken)
+    /// <summary>Logs a candidate's run and model folder; answers the time its <c>metadata.json</c> records as its creation.</summary>
+    private async Task<DateTimeOffset> LogCandidateAsync(
+        RunInfo run, TrainedCandidate trained, FeaturePipeline features, SplitData train, ModelLineage lineage, CancellationToken cancellationToken)
     {
         await mlflow.LogAsync(run.RunId,
             metrics: Prefixed("val_", ModelFolder.Metrics(trained.Validation), trained.TrainSeconds),
@@ -248,12 +251,14 @@ public sealed class TrainingWorkflow(CleanDataReader data, MlflowClient mlflow, 
             tags: new Dictionary<string, string> { ["algorithm"] = trained.Candidate.Algorithm, [CandidateTag] = trained.Candidate.Name },
             cancellationToken: cancellationToken);
         await mlflow.LogDatasetAsync(run.RunId, DatasetOf(train, lineage), "training", cancellationToken);
-        foreach (var file in ModelFolder.Build(run.RunId, trained, features, lineage, timeProvider.GetUtcNow()))
+        var created = timeProvider.GetUtcNow();
+        foreach (var file in ModelFolder.Build(run.RunId, trained, features, lineage, created))
         {
             await UploadAsync(run, file, cancellationToken);
         }
 
         await mlflow.EndRunAsync(run.RunId, MlflowNames.Finished, cancellationToken);
+        return created;
     }
 
     /// <summary>
@@ -263,13 +268,12 @@ public sealed class TrainingWorkflow(CleanDataReader data, MlflowClient mlflow, 
     /// <c>test_tpr.age.70_and_over</c>, …).
     /// </summary>
     private async Task<ChosenModelFigures> LogBestAsync(
-        RunInfo parent, RunInfo bestRun, TrainedCandidate best, IReadOnlyList<ModelInput> validation, IReadOnlyList<ModelInput> test,
-        CancellationToken cancellationToken)
+        RunInfo parent, RunInfo bestRun, TrainedCandidate best, SplitData validation, SplitData test, CancellationToken cancellationToken)
     {
         var figures = ChosenModelFigures.Measure(best, validation, test);
         if (figures is { Test: { } tested, TestProbabilities: { } probabilities })
         {
-            var testLabels = test.Select(r => r.Label).ToArray();
+            var testLabels = test.Inputs.Select(r => r.Label).ToArray();
             await UploadPlotAsync(bestRun, "plots/roc_curve.png", Plots.Roc(probabilities, testLabels, $"ROC curve on the test set - {best.Candidate.Algorithm}"), cancellationToken);
             await UploadPlotAsync(bestRun, "plots/precision_recall_curve.png", Plots.PrecisionRecall(probabilities, testLabels, $"Precision-recall on the test set - {best.Candidate.Algorithm}"), cancellationToken);
             await UploadPlotAsync(bestRun, "plots/confusion_matrix.png", Plots.Confusion(tested.Metrics.Confusion, tested.Metrics.Threshold, "Confusion matrix on the test set"), cancellationToken);

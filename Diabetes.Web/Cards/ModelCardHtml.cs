@@ -6,25 +6,19 @@ namespace Diabetes.Web.Cards;
 
 /// <summary>
 /// A model card, Markdown read from a run's artifacts, as HTML for a page. The card is data from a store, not markup
-/// of the site: HTML in it is shown as text, and a link or image to anything but http(s), mailto or a place in the card
-/// (<c>javascript:</c>, <c>data:</c>, a path of the store) keeps its words and loses its address. Its headings are
-/// put below the page's own: the card's title is an <c>h3</c> under the page's "Model card" <c>h2</c>.
+/// of the site: HTML in it is shown as text, an image keeps only its words (a card loads nothing, a tracking pixel
+/// included), and a link to anything but http(s), mailto or a place in the card (<c>javascript:</c>, <c>data:</c>, a
+/// path of the store) keeps its words and loses its address, written inline, as a reference or as an autolink. Its
+/// headings are put below the page's own: the card's title is an <c>h3</c> under the page's "Model card" <c>h2</c>.
 /// </summary>
 public static class ModelCardHtml
 {
     private const int HeadingsBelow = 2;
 
-    // Tables and the usual text extensions; not generic attributes ({onclick=…}), media embeds or math scripts.
+    // CommonMark and the pipe tables the trainer writes, nothing more: every extension is markup a tampered card could use.
     private static readonly MarkdownPipeline Pipeline = new MarkdownPipelineBuilder()
         .DisableHtml()
         .UsePipeTables()
-        .UseGridTables()
-        .UseEmphasisExtras()
-        .UseListExtras()
-        .UseTaskLists()
-        .UseDefinitionLists()
-        .UseFootnotes()
-        .UseAutoLinks()
         .Build();
 
     private static readonly string[] SafeSchemes = [Uri.UriSchemeHttp, Uri.UriSchemeHttps, Uri.UriSchemeMailto];
@@ -36,7 +30,7 @@ public static class ModelCardHtml
         var unsafeLinks = document.Descendants<Inline>()
             .Where(inline => inline switch
             {
-                LinkInline link => !IsSafe(link.Url),
+                LinkInline link => link.IsImage || !IsSafe(link.Url),
                 AutolinkInline autolink => !IsSafe(autolink.Url),
                 _ => false,
             })

@@ -21,8 +21,9 @@ public static class ServiceFaults
 
     /// <summary>
     /// Whether MLflow or its artifact store failed a read: an error answer of MLflow, of the object store, or no object
-    /// store configured for an <c>s3://</c> root (<see cref="InvalidOperationException"/>), or either one unreachable.
+    /// store configured for an <c>s3://</c> root (<see cref="ObjectStoreNotConfiguredException"/>), or either one
+    /// unreachable. Anything else is a fault of the page and surfaces as one.
     /// </summary>
     public static bool IsMlflowFault(Exception exception) =>
-        exception is MlflowException or Minio.Exceptions.MinioException or InvalidOperationException || IsUnreachable(exception);
+        exception is MlflowException or Minio.Exceptions.MinioException or ObjectStoreNotConfiguredException || IsUnreachable(exception);
 }

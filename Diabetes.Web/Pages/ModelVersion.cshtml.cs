@@ -87,6 +87,12 @@ public sealed class ModelVersionModel(MlflowClient mlflow, ILogger<ModelVersionM
             RunProblem = $"The run of version {Version} ({version.RunId}) is no longer in MLflow: its model card, group table and plots went with it.";
             return;
         }
+        catch (MlflowInvalidParameterException)
+        {
+            // The version names a run id MLflow does not accept: no such run can be read.
+            RunProblem = $"The run of version {Version} ({version.RunId}) is not a run id MLflow accepts, so it has no model card, group table or plots to show.";
+            return;
+        }
 
         Row = Row with { Metrics = run.Data?.Metrics?.ToDictionary(m => m.Key, m => m.Value) ?? new Dictionary<string, double>() };
         if (mlflow.WhyUnreadable(run.Info.ArtifactUri) is { } why)

@@ -287,6 +287,27 @@ public abstract class MlflowClientTests(string serverVersion)
     }
 
     [Fact]
+    public async Task FindArtifactInS3AnswersAMissingObjectWithNull()
+    {
+        // Arrange: a run whose artifact root is in the S3 server, with a card and no slices.json
+        await using var mlflow = await StartAsync();
+        var bucket = $"mlflow-{Guid.NewGuid():N}"[..20];
+        await TestServers.CreateMinioClient().MakeBucketAsync(new MakeBucketArgs().WithBucket(bucket));
+        var run = (await NewRunAsync(mlflow)) with { ArtifactUri = $"s3://{bucket}/1/abc/artifacts" };
+        var card = Encoding.UTF8.GetBytes("# Model card");
+        await mlflow.Client.UploadArtifactAsync(run, "model_card.md", card, "text/markdown", CancellationToken.None);
+
+        // Act
+        var found = await mlflow.Client.FindArtifactAsync(run.ArtifactUri, "model_card.md", CancellationToken.None);
+        var missing = await mlflow.Client.FindArtifactAsync(run.ArtifactUri, "slices.json", CancellationToken.None);
+
+        // Assert: S3 says itself that the object is not there; the tracking server is never asked
+        Assert.Equal(card, found);
+        Assert.Null(missing);
+        Assert.Empty(mlflow.Requests("mlflow-artifacts"));
+    }
+
+    [Fact]
     public async Task RegistersVersionsAndResolvesTheirModelFolders()
     {
         // Arrange

@@ -91,6 +91,12 @@ public sealed partial class MlflowServerDouble : IAsyncDisposable
     public int FailingDownloads { get; set; }
 
     /// <summary>
+    /// Artifact uploads whose path ends with this fail with the 500 MLflow answers when its object store fails (none
+    /// while null).
+    /// </summary>
+    public string? FailingUploadsOf { get; set; }
+
+    /// <summary>
     /// Starts a double answering as MLflow <paramref name="version"/>; as MLflow 3 it accepts the Host headers
     /// <paramref name="allowedHosts"/> (<c>--allowed-hosts</c> patterns; default: the server's own default of
     /// localhost and private addresses).
@@ -605,6 +611,11 @@ public sealed partial class MlflowServerDouble : IAsyncDisposable
     {
         // MLflow 3 stores what Flask reads: an empty file when the body arrived chunked, and answers 200 all the same.
         var content = await ReadBodyAsync(context.Request);
+        if (FailingUploadsOf is { } failing && path.EndsWith(failing, StringComparison.Ordinal))
+        {
+            return Error(500, "INTERNAL_ERROR", $"Failed to upload {path.Trim('/')} to {ArtifactsDestination}: Could not connect to the endpoint URL");
+        }
+
         lock (_gate)
         {
             _artifacts[path.Trim('/')] = (content, ContentTypeOf(path));

@@ -80,9 +80,9 @@ public static class TestModels
     private static async Task UploadCardAsync(MlflowClient mlflow, RunInfo run, TrainedCandidate model)
     {
         var data = Data.Value;
-        var figures = ChosenModelFigures.Measure(model, data.Validation.Inputs, data.Test.Inputs);
+        var figures = ChosenModelFigures.Measure(model, data.Validation, data.Test);
         var card = ModelCard.Describe("test-models", run.RunId, model, figures, [CandidateSummary.Of(run.RunId, model)], data,
-            new PromotionOptions().MaxGroupAucDrop, DateTimeOffset.UtcNow);
+            Trainer.Value.PositiveWeight, new PromotionOptions().MaxGroupAucDrop, DateTimeOffset.UtcNow);
         foreach (var file in figures.GroupArtifacts(model.Candidate.Algorithm).Append(card.ToArtifact()))
         {
             await mlflow.UploadArtifactAsync(run, file.Path, file.Content, file.ContentType, CancellationToken.None);

@@ -68,6 +68,9 @@ public class ModelCardTests
         // Known limits: missing values of the train rows, the test's standard error, the groups too small
         Assert.Contains("`payer_code` is missing for 40.0 % and `medical_specialty` is missing for 49.0 % of the train rows", markdown);
         Assert.Contains("Test ROC-AUC 0.6890 has a standard error of 0.0123 (1,400 rows, 150 readmitted)", markdown);
+        Assert.Contains("a difference below about 2.8 times that (0.0341, 1.96·√2 standard errors) may be chance", markdown);
+        Assert.Contains("paired test", markdown);
+        Assert.Contains("(as the dataset's paper, Strack et al. 2014, reports)", markdown.Replace("\n  ", " ", StringComparison.Ordinal));
         Assert.Contains("**Groups too small to judge:** race Asian (validation, test).", markdown);
         Assert.Contains("weighs a readmitted encounter 2.80 times", markdown);
         Assert.Contains("on test the mean probability is 0.1800 against a share readmitted of 0.1071", markdown);
@@ -76,6 +79,8 @@ public class ModelCardTests
         Assert.Contains("POST /api/predictions\n", markdown);
         Assert.Contains(ModelFolder.InputExample().TrimEnd(), markdown);
         Assert.Contains("/api/predictions/batch", markdown);
+        Assert.Contains($"`top=` up to {PredictionLimits.MaxTop}", markdown);
+        Assert.Contains("takes up to 1,000 encounters", markdown.Replace("\n", " ", StringComparison.Ordinal));
         Assert.Contains($"`runs:/{ChosenRun}/model`", markdown);
     }
 
@@ -114,6 +119,38 @@ public class ModelCardTests
         Assert.Contains("**No test estimate.**", markdown);
         Assert.DoesNotContain("### Test", markdown);
         Assert.Contains("on validation the mean probability is 0.1900 against a share readmitted of 0.1133", markdown);
+    }
+
+    [Fact]
+    public void TextFromTheDataCannotBreakATableRow()
+    {
+        // Arrange: an exclusion reason the card does not know, with a backslash, a pipe and line breaks
+        var full = Card(runnerUp: new RocAucInterval(0.6950, 0.6750, 0.7150, 0.0102));
+        var card = full with { Data = full.Data with { Excluded = [new(DatasetSplit.Train, "odd\\|reason\r\nsecond\nthird", 4)] } };
+
+        // Act
+        var lines = card.ToMarkdown().Split('\n');
+
+        // Assert: the backslash escaped first, so that the pipe's escape stands; one row, the line breaks as spaces
+        Assert.Contains("| odd\\\\\\|reason second third | 4 | 0 | 0 |", lines);
+    }
+
+    [Fact]
+    public void FiguresThatCouldNotBeComputedAreSaidToBeMissingNotWrittenAsNaN()
+    {
+        // Arrange: a test split too small for DeLong's variance, a runner-up without an interval
+        var full = Card(runnerUp: new RocAucInterval(0.6950, double.NaN, double.NaN, double.NaN));
+        var card = full with { Test = full.Test! with { RocAuc = new RocAucInterval(0.6890, double.NaN, double.NaN, double.NaN) } };
+
+        // Act
+        var markdown = card.ToMarkdown();
+
+        // Assert
+        Assert.DoesNotContain("NaN", markdown);
+        Assert.Contains("| ROC-AUC standard error | 0.0102 | none |", markdown.Split('\n'));
+        Assert.Contains("Test ROC-AUC 0.6890 (1,400 rows, 150 readmitted) has no standard error", markdown);
+        Assert.Equal("Margin over the runner-up, FastTree(num_trees=300): 0.7012 against 0.6950, 0.0062 higher; the runner-up's ROC-AUC has no " +
+            "interval, so whether the lead is more than chance cannot be said.", card.Margin());
     }
 
     private static ModelCard Card(RocAucInterval runnerUp)

@@ -13,6 +13,7 @@ using Diabetes.Trainer.Promotion;
 using Diabetes.Trainer.Training;
 using Microsoft.AspNetCore.Mvc;
 using Npgsql;
+using static System.FormattableString;
 
 namespace Diabetes.Trainer.FunctionalTests;
 
@@ -203,7 +204,7 @@ public class TrainingTests
         Assert.Contains($"digest `{parent.Data.ParamValue(TrainingWorkflow.CleanDataDigestTag)}`", markdown);
         foreach (var split in new[] { "train", "validation", "test" })
         {
-            Assert.Contains(lines, l => l.StartsWith($"| {split} | {int.Parse(parent.Data.ParamValue($"{split}_rows")!):N0} | ", StringComparison.Ordinal));
+            Assert.Contains(lines, l => l.StartsWith(Invariant($"| {split} | {int.Parse(parent.Data.ParamValue($"{split}_rows")!):N0} | "), StringComparison.Ordinal));
         }
 
         // What the cleaning left out, as CLEAN DATA counts it per reason and split (every batch was read)
@@ -212,7 +213,7 @@ public class TrainingTests
         foreach (var reason in excluded.Select(e => e.Reason).Distinct())
         {
             var counts = new[] { "train", "validation", "test" }.Select(split => excluded.Where(e => e.Reason == reason && e.Split == split).Sum(e => e.Rows));
-            Assert.Contains(lines, l => l.StartsWith($"| {reason}", StringComparison.Ordinal) && l.EndsWith($" | {string.Join(" | ", counts.Select(c => c.ToString("N0")))} |", StringComparison.Ordinal));
+            Assert.Contains(lines, l => l.StartsWith($"| {reason}", StringComparison.Ordinal) && l.EndsWith($" | {string.Join(" | ", counts.Select(c => c.ToString("N0", System.Globalization.CultureInfo.InvariantCulture)))} |", StringComparison.Ordinal));
         }
 
         // Every candidate's run with its validation ROC-AUC, PR-AUC and seconds as logged; the chosen one marked
@@ -242,10 +243,10 @@ public class TrainingTests
         var slices = ModelSlices.Parse(await mlflow.DownloadArtifactAsync(best.Info.ArtifactUri, ModelSlices.FileName, CancellationToken.None));
         foreach (var split in slices.Splits)
         {
-            var table = lines.SkipWhile(l => !l.StartsWith($"### {char.ToUpperInvariant(split.Split[0])}{split.Split[1..]} ({split.Rows:N0} rows", StringComparison.Ordinal))
+            var table = lines.SkipWhile(l => !l.StartsWith(Invariant($"### {char.ToUpperInvariant(split.Split[0])}{split.Split[1..]} ({split.Rows:N0} rows"), StringComparison.Ordinal))
                 .Skip(4).TakeWhile(l => l.StartsWith('|')).ToArray();
-            Assert.Equal(split.Groups.Select(g => $"| {g} | {g.Rows:N0} | {g.Positives:N0} | " +
-                (g.RocAuc is { } auc ? $"{auc.Value:F4} [{auc.Low:F4}, {auc.High:F4}] | {g.PredictedPositiveRate:F4} | {g.TruePositiveRate:F4} | {g.FalsePositiveRate:F4} |" : "too small")),
+            Assert.Equal(split.Groups.Select(g => Invariant($"| {g} | {g.Rows:N0} | {g.Positives:N0} | ") +
+                (g.RocAuc is { } auc ? Invariant($"{auc.Value:F4} [{auc.Low:F4}, {auc.High:F4}] | {g.PredictedPositiveRate:F4} | {g.TruePositiveRate:F4} | {g.FalsePositiveRate:F4} |") : "too small")),
                 table.Select(l => l.Contains("too small", StringComparison.Ordinal) ? l[..(l.IndexOf("too small", StringComparison.Ordinal) + "too small".Length)] : l));
         }
 
@@ -254,6 +255,29 @@ public class TrainingTests
         Assert.Contains(example.TrimEnd(), markdown);
         Assert.Contains($"`runs:/{best.Info.RunId}/model`", markdown);
         Assert.Equal(best.Info.RunId, (await mlflow.Api.GetModelVersionAsync(Model, job.RegisteredVersion!, CancellationToken.None)).ModelVersion.RunId);
+
+        // Trained when the chosen model's metadata.json says it was created, not when the card was written
+        var metadata = ModelMetadata.Parse(await mlflow.DownloadArtifactAsync(best.Info.ArtifactUri, $"{ModelArtifacts.FolderPath}/{ModelArtifacts.MetadataFile}", CancellationToken.None));
+        Assert.StartsWith($"Run `{best.Info.RunId}` of training job `{job.Id}`, trained {metadata.Created.UtcDateTime.ToString("yyyy-MM-dd HH:mm", System.Globalization.CultureInfo.InvariantCulture)} UTC.", lines[2]);
+    }
+
+    [Fact]
+    public async Task AModelCardThatCannotBeStoredFailsTheJobAndRegistersNoVersion()
+    {
+        // Arrange: the artifact store refuses the card, and only the card
+        await using var app = await TrainerApp.StartAsync(encounters: 4_000, algorithms: "LbfgsLogisticRegression");
+        app.Mlflow.FailingUploadsOf = ModelArtifacts.ModelCardFile;
+
+        // Act
+        var job = await app.WaitForJobAsync((await app.StartTrainingAsync()).Job.Id);
+
+        // Assert: the job failed saying why, its run too, and no version exists without a card
+        Assert.Equal(nameof(TrainingStatus.Failed), job.Status);
+        Assert.Contains(ModelArtifacts.ModelCardFile, job.Error);
+        var run = (await app.MlflowClient.Api.GetRunAsync(job.ParentRunId!, CancellationToken.None)).Run;
+        Assert.Equal((MlflowNames.Failed, job.Error), (run.Info.Status, run.Data!.Tag(TrainingWorkflow.ErrorTag)));
+        Assert.Empty(app.Mlflow.Requests("/model-versions/create"));
+        Assert.Null(await app.MlflowClient.GetNewestVersionAsync(Model, CancellationToken.None));
     }
 
     /// <summary>A metric of a run as the card writes it: four decimals.</summary>
@@ -291,10 +315,19 @@ public class TrainingTests
         Assert.True(challenged.Promoted, challenged.Reason);
         Assert.Equal(("2", "1"), (challenged.Production!.Version, challenged.Challenger!.Version));
         Assert.True(challenged.Production.Metric > challenged.Challenger.Metric);
-        var compared = challenged.Production.Groups.Zip(challenged.Challenger.Groups).Where(g => !g.First.TooSmall).ToArray();
+        var compared = challenged.Production.ValidationGroups.Zip(challenged.Challenger.ValidationGroups).Where(g => !g.First.TooSmall).ToArray();
         Assert.NotEmpty(compared);
         Assert.All(compared, g => Assert.True(g.First.RocAuc!.Value.Value > g.Second.RocAuc!.Value.Value, $"{g.First}"));
         Assert.Contains("beats version 1", challenged.Reason);
+
+        // Both versions' groups on test too, beside validation's, as slices.json lists them, measured here by hand
+        var test = await InputsAsync(app, DatasetSplit.Test);
+        foreach (var scored in new[] { challenged.Production, challenged.Challenger })
+        {
+            Assert.Equal(["validation", "test"], scored.Splits.Select(s => s.Split));
+            Assert.Equal((test.Count, test.Count(t => t.Label)), (scored.Splits[1].Rows, scored.Splits[1].Positives));
+            Assert.Equal(scored.Splits[0].Groups.Select(g => g.Key), scored.Splits[1].Groups.Select(g => g.Key));
+        }
         var mlflow = app.MlflowClient;
         var holder = (await mlflow.Api.GetModelVersionByAliasAsync(Model, MlflowClient.ProductionAlias, CancellationToken.None)).ModelVersion;
         Assert.Equal(("2", MlflowNames.StageProduction, challenged.Reason), (holder.Version, holder.CurrentStage, holder.Tag("promotion_reason")));

@@ -50,6 +50,8 @@ public partial class ModelVersionPageTests(WebSystem system)
             .ToHaveTextAsync(new Regex($@"^{Regex.Escape(Invariant($"{TestModels.Logistic.Validation.RocAuc:F4}"))} \[0\.\d{{4}}, 0\.\d{{4}}\]$"));
 
         // Assert: the group table of each split, row by row as slices.json has it, the groups too small said so
+        await Assertions.Expect(page.Locator("#groups-source")).ToHaveTextAsync(
+            "The figures of the card's section \"Patient groups\", read from the run's slices.json: ROC-AUC to three decimals, shares as percentages.");
         await Assertions.Expect(page.Locator("#groups-rule")).ToContainTextAsync(
             Invariant($"At the model's threshold of {slices.Threshold:F4}") + $" (a probability at or above it predicts readmission). A group with fewer than {slices.MinimumPerClass} readmitted");
         Assert.Equal(["validation", "test"], slices.Splits.Select(s => s.Split));
@@ -113,13 +115,22 @@ public partial class ModelVersionPageTests(WebSystem system)
     [Fact]
     public async Task AScriptInACardIsShownAsTextAndNeverRuns()
     {
-        // Arrange: a card with a script, an image that runs code when it fails, and a javascript: link
+        // Arrange: a card with a script, an image that runs code when it fails, a tracking pixel, and javascript: links
+        // written inline, as an autolink and as a reference
         const string Tampered = """
             <script>window.cardScriptRan = true;</script>
 
             <img src="x" onerror="window.cardImageRan = true">
 
             [Open the record](javascript:window.cardLinkRan=true)
+
+            ![tracking pixel](http://127.0.0.1:9/pixel.png)
+
+            <javascript:window.cardAutolinkRan=true>
+
+            [Open the chart][chart]
+
+            [chart]: javascript:window.cardReferenceRan=true
             """;
         await using var site = await SiteWithOwnMlflow.StartAsync(system);
         await site.RewriteCardAsync(card => $"{card}\n\n{Tampered}");
@@ -128,12 +139,16 @@ public partial class ModelVersionPageTests(WebSystem system)
         var page = await Chromium.NewPageAsync(system.Browser);
         await page.GotoAsync(new Uri(site.Address, "/models/1").ToString());
         await page.GetByText("Open the record").ClickAsync();
+        await page.GetByText("Open the chart").ClickAsync();
+        await page.GetByText("javascript:window.cardAutolinkRan=true").ClickAsync();
 
         // Assert: the card shows the markup as it is written, and none of it ran
         await Assertions.Expect(page.Locator("#card")).ToContainTextAsync("<script>window.cardScriptRan = true;</script>");
         await Assertions.Expect(page.Locator("#card")).ToContainTextAsync("<img src=\"x\" onerror=\"window.cardImageRan = true\">");
+        await Assertions.Expect(page.Locator("#card")).ToContainTextAsync("tracking pixel");
         Assert.Equal(0, await page.Locator("#card script, #card img, #card a[href^='javascript']").CountAsync());
-        Assert.Equal("", await page.EvaluateAsync<string>("() => ['cardScriptRan', 'cardImageRan', 'cardLinkRan'].filter(name => name in window).join()"));
+        Assert.Equal("", await page.EvaluateAsync<string>(
+            "() => ['cardScriptRan', 'cardImageRan', 'cardLinkRan', 'cardAutolinkRan', 'cardReferenceRan'].filter(name => name in window).join()"));
         await Assertions.Expect(page.Locator("#card h4").First).ToHaveTextAsync(ModelCard.Sections[0]);
         await Chromium.ScreenshotAsync(page, "model-version-tampered-card");
     }
