@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
 using Diabetes.Core.Encounters;
+using Diabetes.Core.Modeling;
 using Microsoft.AspNetCore.OpenApi;
 using Microsoft.OpenApi;
 
@@ -21,8 +22,8 @@ public static class EncounterOpenApi
 
     public static Task DescribeBatchRequest(OpenApiOperation operation, OpenApiOperationTransformerContext context, CancellationToken cancellationToken)
     {
-        var batch = new OpenApiSchema { Type = JsonSchemaType.Array, Items = Encounter(), MinItems = 1, MaxItems = PredictionsApi.MaxBatchSize };
-        operation.RequestBody = Body(batch, new JsonArray(TypicalEncounter.ToRequest(), TypicalEncounter.ToRequest()), $"1 to {PredictionsApi.MaxBatchSize:N0} encounters; 1 to {PredictionsApi.MaxExplainedBatchSize:N0} with explain=true.");
+        var batch = new OpenApiSchema { Type = JsonSchemaType.Array, Items = Encounter(), MinItems = 1, MaxItems = PredictionLimits.MaxBatchSize };
+        operation.RequestBody = Body(batch, new JsonArray(TypicalEncounter.ToRequest(), TypicalEncounter.ToRequest()), $"1 to {PredictionLimits.MaxBatchSize:N0} encounters; 1 to {PredictionLimits.MaxExplainedBatchSize:N0} with explain=true.");
         DescribeQuery(operation);
         return Task.CompletedTask;
     }
@@ -39,7 +40,7 @@ public static class EncounterOpenApi
                 "top" => ("How many contributions the explanation holds, largest first by size",
                     new OpenApiSchema
                     {
-                        Type = JsonSchemaType.Integer, Minimum = "1", Maximum = PredictionQuery.MaxTop.ToString(CultureInfo.InvariantCulture), Default = PredictionQuery.DefaultTop,
+                        Type = JsonSchemaType.Integer, Minimum = "1", Maximum = PredictionLimits.MaxTop.ToString(CultureInfo.InvariantCulture), Default = PredictionLimits.DefaultTop,
                     }),
                 _ => (parameter.Description, parameter.Schema),
             };

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Diabetes.Core.Modeling;
 using Microsoft.AspNetCore.Mvc;
 
 namespace Diabetes.InferenceApi.Apis;
@@ -52,13 +53,10 @@ public sealed record FieldContributionResponse(string Field, JsonElement? Value,
 
 /// <summary>
 /// The query of a prediction request: <c>explain=true</c> adds the explanation, with the <c>top</c> (1 to
-/// <see cref="MaxTop"/>, default <see cref="DefaultTop"/>) largest contributions.
+/// <see cref="PredictionLimits.MaxTop"/>, default <see cref="PredictionLimits.DefaultTop"/>) largest contributions.
 /// </summary>
 public sealed record PredictionQuery([FromQuery(Name = "explain")] string? Explain, [FromQuery(Name = "top")] string? Top)
 {
-    public const int DefaultTop = 10;
-    public const int MaxTop = 50;
-
     /// <summary>
     /// How many contributions to answer (null: no explanation asked), and the errors of the query by parameter (null
     /// when there are none): each parameter parsed once, nothing allocated for a valid query.
@@ -72,10 +70,10 @@ public sealed record PredictionQuery([FromQuery(Name = "explain")] string? Expla
             (errors ??= new(StringComparer.Ordinal))["explain"] = [$"'{Explain}' is neither true nor false"];
         }
 
-        var top = DefaultTop;
-        if (Top is not null && !(int.TryParse(Top, NumberStyles.None, CultureInfo.InvariantCulture, out top) && top is >= 1 and <= MaxTop))
+        var top = PredictionLimits.DefaultTop;
+        if (Top is not null && !(int.TryParse(Top, NumberStyles.None, CultureInfo.InvariantCulture, out top) && top is >= 1 and <= PredictionLimits.MaxTop))
         {
-            (errors ??= new(StringComparer.Ordinal))["top"] = [$"'{Top}' is not a whole number from 1 to {MaxTop}"];
+            (errors ??= new(StringComparer.Ordinal))["top"] = [$"'{Top}' is not a whole number from 1 to {PredictionLimits.MaxTop}"];
         }
 
         return (explains ? top : null, errors);

@@ -12,15 +12,6 @@ namespace Diabetes.InferenceApi.Apis;
 
 public static partial class PredictionsApi
 {
-    /// <summary>The most encounters one batch request may hold.</summary>
-    public const int MaxBatchSize = 1_000;
-
-    /// <summary>
-    /// The most encounters a batch asked to explain may hold: an explanation costs about ten predictions (a thousand
-    /// explained encounters hold a core for about two seconds).
-    /// </summary>
-    public const int MaxExplainedBatchSize = 100;
-
     /// <summary>A batch's errors are listed up to this many; the rest of the batch is not checked.</summary>
     public const int MaxBatchErrors = 100;
 
@@ -45,7 +36,7 @@ public static partial class PredictionsApi
             .AddOpenApiOperationTransformer(EncounterOpenApi.DescribeSingleRequest);
         api.MapPost("/predictions/batch", PredictBatchAsync)
             .WithName("PredictBatch")
-            .WithSummary($"Predictions for 1 to {MaxBatchSize:N0} encounters ({MaxExplainedBatchSize} with explain=true), in their order, all by one model version")
+            .WithSummary($"Predictions for 1 to {PredictionLimits.MaxBatchSize:N0} encounters ({PredictionLimits.MaxExplainedBatchSize} with explain=true), in their order, all by one model version")
             .WithMetadata(new RequestSizeLimitAttribute(MaxBatchBodyBytes))
             .AddOpenApiOperationTransformer(EncounterOpenApi.DescribeBatchRequest);
         api.MapGet("/model", GetModel)
@@ -82,13 +73,13 @@ public static partial class PredictionsApi
         AnswerJsonAsync<PredictionResponse[]>(request, query, MaxBatchBodyBytes, "predict batch", telemetry, cancellationToken, (root, explainTop, activity) =>
         {
             var count = root.ValueKind == JsonValueKind.Array ? root.GetArrayLength() : -1;
-            if (count is < 1 or > MaxBatchSize || (explainTop is not null && count > MaxExplainedBatchSize))
+            if (count is < 1 or > PredictionLimits.MaxBatchSize || (explainTop is not null && count > PredictionLimits.MaxExplainedBatchSize))
             {
                 return Invalid(new Dictionary<string, string[]>
                 {
                     [EncounterRequestValidator.BodyKey] = [count < 0
                         ? "must be a JSON array of encounters"
-                        : $"holds {count:N0} encounters; a batch holds 1 to {MaxBatchSize:N0}, or 1 to {MaxExplainedBatchSize:N0} with explain=true"],
+                        : $"holds {count:N0} encounters; a batch holds 1 to {PredictionLimits.MaxBatchSize:N0}, or 1 to {PredictionLimits.MaxExplainedBatchSize:N0} with explain=true"],
                 });
             }
 
@@ -248,7 +239,7 @@ public static partial class PredictionsApi
 
     private static ValidationProblem InvalidQuery(IDictionary<string, string[]> errors) =>
         TypedResults.ValidationProblem(errors, title: "The query has invalid parameters",
-            detail: $"explain is true or false; top is a whole number from 1 to {PredictionQuery.MaxTop}. Nothing was scored.");
+            detail: $"explain is true or false; top is a whole number from 1 to {PredictionLimits.MaxTop}. Nothing was scored.");
 
     private static ValidationProblem Invalid(IDictionary<string, string[]> errors) =>
         TypedResults.ValidationProblem(errors, title: "The request has invalid fields",

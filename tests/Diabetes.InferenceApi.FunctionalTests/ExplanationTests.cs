@@ -147,12 +147,12 @@ public class ExplanationTests(ITestOutputHelper output)
         var trained = algorithm switch { "LightGbm" => TestModels.LightGbm, "FastTree" => TestModels.FastTree, _ => TestModels.FastForest };
         await using var app = await InferenceApp.StartAsync();
         await app.WaitForVersionAsync((await TestModels.PublishAsync(app.MlflowClient, trained)).Version);
-        var requests = Unseen.Take(PredictionsApi.MaxBatchSize).Select(e => (JsonNode)TestEncounters.Request(e.Raw)).ToArray();
+        var requests = Unseen.Take(PredictionLimits.MaxBatchSize).Select(e => (JsonNode)TestEncounters.Request(e.Raw)).ToArray();
 
         // Act
         var plain = await app.PredictBatchOkAsync(requests.Select(r => r.DeepClone()));
         var explained = new List<JsonElement>();
-        foreach (var chunk in requests.Chunk(PredictionsApi.MaxExplainedBatchSize))
+        foreach (var chunk in requests.Chunk(PredictionLimits.MaxExplainedBatchSize))
         {
             explained.AddRange(await ExplainAsync(app, "/api/predictions/batch?explain=true&top=50", new JsonArray([.. chunk])) is var batch
                 ? batch.EnumerateArray() : []);
@@ -162,7 +162,7 @@ public class ExplanationTests(ITestOutputHelper output)
         // encounters as the learner's scores do
         Assert.Equal(plain.Select(p => p.Probability), explained.Select(e => e.GetProperty("probability").GetDouble()));
         var explanations = explained.Select(e => e.GetProperty("explanation")).ToArray();
-        Assert.All(explanations, e => Assert.InRange(e.GetProperty("contributions").GetArrayLength(), 1, PredictionQuery.MaxTop - 1));
+        Assert.All(explanations, e => Assert.InRange(e.GetProperty("contributions").GetArrayLength(), 1, PredictionLimits.MaxTop - 1));
         var sums = explanations.Select(e => e.GetProperty("contributions").EnumerateArray().Sum(c => c.GetProperty("contribution").GetDouble())).ToArray();
         var scores = explanations.Select(e => e.GetProperty("score").GetDouble()).ToArray();
         var spearman = Spearman(sums, scores);
@@ -187,7 +187,7 @@ public class ExplanationTests(ITestOutputHelper output)
         // Assert: ten by default, largest first by size, each with the request's own value; the baseline of the
         // validation split; nothing more without explain
         var contributions = defaultTop.GetProperty("explanation").GetProperty("contributions").EnumerateArray().ToArray();
-        Assert.Equal(PredictionQuery.DefaultTop, contributions.Length);
+        Assert.Equal(PredictionLimits.DefaultTop, contributions.Length);
         var sizes = contributions.Select(c => Math.Abs(c.GetProperty("contribution").GetDouble())).ToArray();
         Assert.Equal(sizes.OrderDescending(), sizes);
         Assert.All(contributions, c => Assert.True(
@@ -258,9 +258,9 @@ public class ExplanationTests(ITestOutputHelper output)
         JsonArray Batch(int count) => new([.. Enumerable.Range(0, count).Select(_ => (JsonNode)TypicalEncounter.ToRequest())]);
 
         // Act
-        using var tooMany = await app.PredictAsync(Batch(PredictionsApi.MaxExplainedBatchSize + 1), "/api/predictions/batch?explain=true");
-        using var plain = await app.PredictAsync(Batch(PredictionsApi.MaxExplainedBatchSize + 1), "/api/predictions/batch");
-        using var most = await app.PredictAsync(Batch(PredictionsApi.MaxExplainedBatchSize), "/api/predictions/batch?explain=true");
+        using var tooMany = await app.PredictAsync(Batch(PredictionLimits.MaxExplainedBatchSize + 1), "/api/predictions/batch?explain=true");
+        using var plain = await app.PredictAsync(Batch(PredictionLimits.MaxExplainedBatchSize + 1), "/api/predictions/batch");
+        using var most = await app.PredictAsync(Batch(PredictionLimits.MaxExplainedBatchSize), "/api/predictions/batch?explain=true");
 
         // Assert: the 400 names the body and both limits; without explain the same batch is scored
         Assert.Equal(HttpStatusCode.BadRequest, tooMany.StatusCode);
@@ -307,7 +307,7 @@ public class ExplanationTests(ITestOutputHelper output)
             var parameters = document.GetProperty("paths").GetProperty(path).GetProperty("post").GetProperty("parameters").EnumerateArray()
                 .ToDictionary(p => p.GetProperty("name").GetString()!, p => p.GetProperty("schema"));
             Assert.Equal("boolean", parameters["explain"].GetProperty("type").GetString());
-            Assert.Equal(PredictionQuery.MaxTop, parameters["top"].GetProperty("maximum").GetInt32());
+            Assert.Equal(PredictionLimits.MaxTop, parameters["top"].GetProperty("maximum").GetInt32());
         }
     }
 

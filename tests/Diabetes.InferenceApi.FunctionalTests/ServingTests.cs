@@ -46,7 +46,7 @@ public class ServingTests
         // Arrange
         await using var app = await InferenceApp.StartAsync();
         await app.WaitForVersionAsync((await TestModels.PublishAsync(app.MlflowClient, TestModels.Logistic)).Version);
-        var requests = TestEncounters.All.Skip(100).Take(PredictionsApi.MaxBatchSize).Select(e => (JsonNode)TestEncounters.Request(e.Raw)).ToArray();
+        var requests = TestEncounters.All.Skip(100).Take(PredictionLimits.MaxBatchSize).Select(e => (JsonNode)TestEncounters.Request(e.Raw)).ToArray();
 
         // Act
         using var batchResponse = await app.PredictAsync(new JsonArray(requests.Select(r => r.DeepClone()).ToArray()), "/api/predictions/batch");
