@@ -48,7 +48,8 @@ public sealed record CleanEncounter
     public required int ChangedMedications { get; init; }
     /// <summary>
     /// The values of <see cref="EncounterCleaner.CountedMedications"/> the two counts above were made of (<c>No</c> for a
-    /// missing one), for explaining a prediction; not stored in CLEAN DATA, so empty when read back from it.
+    /// missing one), for explaining a prediction; not stored in CLEAN DATA, so empty when read back from it. A list
+    /// compares by reference: two cleanings of one row are not equal records, so do not compare them.
     /// </summary>
     public IReadOnlyList<string> CountedMedications { get; init; } = [];
     /// <summary>The label, <c>readmitted = '&lt;30'</c>; <c>null</c> when the outcome is not known (a prediction request).</summary>

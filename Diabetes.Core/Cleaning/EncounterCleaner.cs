@@ -56,18 +56,18 @@ public static partial class EncounterCleaner
     public static readonly IReadOnlyList<string> CountedMedications = EncounterSchema.MedicationNames;
 
     public static readonly IReadOnlyList<string> MedicationValues = ["No", "Steady", "Up", "Down"];
-
-    /// <summary>Whether a medication's value counts as prescribed (<see cref="CleanEncounter.ActiveMedications"/>).</summary>
-    public static bool IsActive(string medication) => medication != "No";
-
-    /// <summary>Whether a medication's value counts as changed (<see cref="CleanEncounter.ChangedMedications"/>).</summary>
-    public static bool IsChanged(string medication) => medication is "Up" or "Down";
     public static readonly IReadOnlyList<string> MaxGluSerumValues = ["None", "Norm", ">200", ">300"];
     public static readonly IReadOnlyList<string> A1CResultValues = ["None", "Norm", ">7", ">8"];
     public static readonly IReadOnlyList<string> ChangeValues = ["No", "Ch"];
     public static readonly IReadOnlyList<string> DiabetesMedValues = ["No", "Yes"];
     public static readonly IReadOnlyList<string> GenderValues = ["Female", "Male"];
     public static readonly IReadOnlyList<string> ReadmittedValues = ["NO", ">30", "<30"];
+
+    /// <summary>Whether a medication's value counts as prescribed (<see cref="CleanEncounter.ActiveMedications"/>).</summary>
+    public static bool IsActive(string value) => value != "No";
+
+    /// <summary>Whether a medication's value counts as changed (<see cref="CleanEncounter.ChangedMedications"/>).</summary>
+    public static bool IsChanged(string value) => value is "Up" or "Down";
 
     /// <summary>Whether a discharge disposition leaves the encounter out of the model: death or hospice.</summary>
     public static bool IsExcluded(int dischargeDispositionId) =>

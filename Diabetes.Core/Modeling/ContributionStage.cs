@@ -39,6 +39,7 @@ internal sealed class ContributionStage
             return (null, new("the model is not a featurization followed by a learner on a vector of known size, so it is scored whole"));
         }
 
+        // ModelStages.Of found this column a float vector of known size: reading its schema again cannot fail.
         var features = stages.Featurizer.GetOutputSchema(inputSchema)[stages.FeatureColumn];
         var size = ((VectorDataViewType)features.Type).Size;
         if (!features.HasSlotNames())

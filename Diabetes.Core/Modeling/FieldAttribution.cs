@@ -20,7 +20,7 @@ public sealed class FieldAttribution
     private readonly int[][] _fieldsOfSlot;
     /// <summary>For each slot, the parts of the summed input it is, or null.</summary>
     private readonly Part[]?[] _partsOfSlot;
-    /// <summary>Whether a slot is a medication count, whose shares need <see cref="ModelInput.CountedMedications"/>.</summary>
+    /// <summary>Whether any slot is a medication count, whose shares need <see cref="ModelInput.CountedMedications"/>.</summary>
     private readonly bool _readsCountedMedications;
 
     private FieldAttribution(string[] slotNames, int[][] fieldsOfSlot, Part[]?[] partsOfSlot, string[] fields)

@@ -23,7 +23,7 @@ public static class EncounterOpenApi
     public static Task DescribeBatchRequest(OpenApiOperation operation, OpenApiOperationTransformerContext context, CancellationToken cancellationToken)
     {
         var batch = new OpenApiSchema { Type = JsonSchemaType.Array, Items = Encounter(), MinItems = 1, MaxItems = PredictionLimits.MaxBatchSize };
-        operation.RequestBody = Body(batch, new JsonArray(TypicalEncounter.ToRequest(), TypicalEncounter.ToRequest()), $"1 to {PredictionLimits.MaxBatchSize:N0} encounters; 1 to {PredictionLimits.MaxExplainedBatchSize:N0} with explain=true.");
+        operation.RequestBody = Body(batch, new JsonArray(TypicalEncounter.ToRequest(), TypicalEncounter.ToRequest()), FormattableString.Invariant($"1 to {PredictionLimits.MaxBatchSize:N0} encounters; 1 to {PredictionLimits.MaxExplainedBatchSize:N0} with explain=true."));
         DescribeQuery(operation);
         return Task.CompletedTask;
     }

@@ -86,7 +86,8 @@ public sealed record MlflowStatus(bool Reachable, DateTimeOffset? LastAnsweredAt
 /// <summary>
 /// The model being served (<c>GET /api/model</c>): <c>alias</c> and <c>stage</c> as when it was loaded;
 /// <c>productionInRegistry</c> is the version holding Production at the last look, and <c>loadProblem</c> says why it
-/// is not the one served when it failed to load.
+/// is not the one served when it failed to load; <c>explanationUnavailable</c> why its predictions cannot be explained
+/// (left out when they can).
 /// </summary>
 public sealed record ServedModelResponse(
     string Name,
@@ -103,7 +104,8 @@ public sealed record ServedModelResponse(
     IReadOnlyList<int> Batches,
     MlflowStatus Mlflow,
     string? ProductionInRegistry,
-    LoadProblemResponse? LoadProblem);
+    LoadProblemResponse? LoadProblem,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? ExplanationUnavailable);
 
 /// <summary>Why the registry's Production version is not the one served: refused for good, or not fetched yet.</summary>
 public sealed record LoadProblemResponse(string Version, string Reason, bool Rejected, DateTimeOffset At);

@@ -36,7 +36,7 @@ public static partial class PredictionsApi
             .AddOpenApiOperationTransformer(EncounterOpenApi.DescribeSingleRequest);
         api.MapPost("/predictions/batch", PredictBatchAsync)
             .WithName("PredictBatch")
-            .WithSummary($"Predictions for 1 to {PredictionLimits.MaxBatchSize:N0} encounters ({PredictionLimits.MaxExplainedBatchSize} with explain=true), in their order, all by one model version")
+            .WithSummary(FormattableString.Invariant($"Predictions for 1 to {PredictionLimits.MaxBatchSize:N0} encounters ({PredictionLimits.MaxExplainedBatchSize} with explain=true), in their order, all by one model version"))
             .WithMetadata(new RequestSizeLimitAttribute(MaxBatchBodyBytes))
             .AddOpenApiOperationTransformer(EncounterOpenApi.DescribeBatchRequest);
         api.MapGet("/model", GetModel)
@@ -79,7 +79,7 @@ public static partial class PredictionsApi
                 {
                     [EncounterRequestValidator.BodyKey] = [count < 0
                         ? "must be a JSON array of encounters"
-                        : $"holds {count:N0} encounters; a batch holds 1 to {PredictionLimits.MaxBatchSize:N0}, or 1 to {PredictionLimits.MaxExplainedBatchSize:N0} with explain=true"],
+                        : FormattableString.Invariant($"holds {count:N0} encounters; a batch holds 1 to {PredictionLimits.MaxBatchSize:N0}, or 1 to {PredictionLimits.MaxExplainedBatchSize:N0} with explain=true")],
                 });
             }
 
@@ -158,7 +158,7 @@ public static partial class PredictionsApi
             version.Aliases?.Contains(MlflowClient.ProductionAlias) == true ? MlflowClient.ProductionAlias : null,
             version.CurrentStage, version.RunId, metadata.Algorithm, metadata.Threshold, model.Metrics, model.LoadedAt,
             metadata.Created, metadata.Lineage.TrainRows, metadata.Lineage.Batches, MlflowStatusOf(state),
-            state.Registry?.ProductionVersion, ProblemOf(state)));
+            state.Registry?.ProductionVersion, ProblemOf(state), model.ExplanationUnavailable));
     }
 
     /// <summary>
@@ -173,7 +173,14 @@ public static partial class PredictionsApi
         if (outcome.Failure is { } failure)
         {
             telemetry.RecordExplanationFailure(model);
-            LogExplanationFailed(logger, failure, model.Version.Version);
+            if (model.FirstExplanationFailure())
+            {
+                LogExplanationFailed(logger, failure, model.Version.Version);
+            }
+            else
+            {
+                LogExplanationFailedAgain(logger, model.Version.Version, failure.Message);
+            }
         }
 
         var explained = outcome.Explained;
@@ -201,6 +208,9 @@ public static partial class PredictionsApi
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Explaining a prediction of version {Version} failed; it was answered without explanation")]
     private static partial void LogExplanationFailed(ILogger logger, Exception exception, string version);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Explaining a prediction of version {Version} failed again ({Error}); counted in diabetes.explanation.failures")]
+    private static partial void LogExplanationFailedAgain(ILogger logger, string version, string error);
 
     /// <summary>Reads the body as JSON, or the refusal that says why it cannot be read (a 400, 413 or 415).</summary>
     internal static async Task<(JsonDocument? Document, IResult? Refusal)> ReadJsonAsync(HttpRequest request, long limit, CancellationToken cancellationToken)

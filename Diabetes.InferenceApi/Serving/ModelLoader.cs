@@ -165,7 +165,7 @@ public sealed class ModelLoader(MlflowClient mlflow, EncounterReader reader, Tim
         // A model whose explanation fails still predicts: it serves, without explanations, rather than being refused.
         if (served.Explain(input) is { Failure: { } failure })
         {
-            served.CannotExplain(new ExplanationProblem($"explaining the model's own input example failed ({failure.GetType().Name})", failure));
+            served.CannotExplain(new ExplanationProblem("explaining the model's own input example failed (logged)", failure));
         }
     }
 

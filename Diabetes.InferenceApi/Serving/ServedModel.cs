@@ -12,6 +12,7 @@ namespace Diabetes.InferenceApi.Serving;
 public sealed class ServedModel
 {
     private readonly ObjectPool<ReadmissionScorer> _scorers;
+    private int _explanationFailed;
 
     public ServedModel(ModelVersion version, ReadmissionModel model, ModelMetadata metadata, IReadOnlyDictionary<string, double> metrics, DateTimeOffset loadedAt)
     {
@@ -89,6 +90,12 @@ public sealed class ServedModel
             return new(null, ExplanationFailed, exception);
         }
     }
+
+    /// <summary>
+    /// True the first time an explanation of this version fails, false after: the first failure is logged with its
+    /// exception, the next ones are counted without (a batch could otherwise log a hundred stack traces).
+    /// </summary>
+    public bool FirstExplanationFailure() => Interlocked.Exchange(ref _explanationFailed, 1) == 0;
 
     /// <summary>Marks the version unexplainable before it serves: its explanation failed on its own input example.</summary>
     internal void CannotExplain(ExplanationProblem problem) => ExplanationProblem = problem;

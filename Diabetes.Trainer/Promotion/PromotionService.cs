@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Globalization;
+using System.Text.Json.Serialization;
 using Diabetes.Core.Encounters;
 using Diabetes.Core.Mlflow;
 using Diabetes.Core.Modeling;
@@ -16,7 +17,7 @@ namespace Diabetes.Trainer.Promotion;
 public sealed record ScoredVersion(string Version, double Metric, IReadOnlyList<SplitSlices> Splits)
 {
     /// <summary>The groups on validation, the only split a promotion decides by.</summary>
-    [System.Text.Json.Serialization.JsonIgnore]
+    [JsonIgnore]
     public IReadOnlyList<GroupMetrics> ValidationGroups => Splits.Single(s => s.Split == DatasetSplit.Validation.ToName()).Groups;
 }
 

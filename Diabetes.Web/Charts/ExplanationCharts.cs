@@ -41,13 +41,13 @@ public static class ExplanationCharts
     }
 
     /// <summary>
-    /// A contribution with its sign and 3 significant digits (+1.23, −0.000412, never an exponent), so that a small one
-    /// is not shown as zero: a linear model's are often below a thousandth.
+    /// A contribution with its sign and at least 3 significant digits (+1.23, −0.000412, +1235, never an exponent), so
+    /// that a small one is not shown as zero: a linear model's are often below a thousandth.
     /// </summary>
     public static string Signed(double contribution)
     {
         var size = Math.Abs(contribution);
         var decimals = size == 0 ? 0 : Math.Clamp(2 - (int)Math.Floor(Math.Log10(size)), 0, 15);
-        return (contribution < 0 ? "−" : "+") + Math.Round(size, decimals).ToString("0.###############", CultureInfo.InvariantCulture);
+        return (contribution < 0 ? "−" : "+") + Math.Round(size, decimals, MidpointRounding.AwayFromZero).ToString("0.###############", CultureInfo.InvariantCulture);
     }
 }

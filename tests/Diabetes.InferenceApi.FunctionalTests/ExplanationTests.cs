@@ -212,13 +212,15 @@ public class ExplanationTests(ITestOutputHelper output)
         var single = await ExplainAsync(app, "/api/predictions?explain=true", request);
         using var batchResponse = await app.PredictAsync(new JsonArray(request.DeepClone(), request.DeepClone()), "/api/predictions/batch?explain=true");
         var batch = await batchResponse.Content.ReadFromJsonAsync<JsonElement>();
+        var model = await app.CreateClient().GetFromJsonAsync<JsonElement>("/api/model");
 
-        // Assert: the prediction, with a null explanation and the reason
+        // Assert: the prediction, with a null explanation and the reason, which the served model's description gives too
         Assert.InRange(single.GetProperty("probability").GetDouble(), 0, 1);
         Assert.Equal(JsonValueKind.Null, single.GetProperty("explanation").ValueKind);
         Assert.Equal("ML.NET has no feature contribution calculation for LdSvmModelParameters", single.GetProperty("explanationUnavailable").GetString());
         Assert.Equal(HttpStatusCode.OK, batchResponse.StatusCode);
         Assert.All(batch.EnumerateArray(), p => Assert.Equal(JsonValueKind.Null, p.GetProperty("explanation").ValueKind));
+        Assert.Equal(single.GetProperty("explanationUnavailable").GetString(), model.GetProperty("explanationUnavailable").GetString());
     }
 
     [Fact]
