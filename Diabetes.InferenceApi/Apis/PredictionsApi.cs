@@ -209,7 +209,7 @@ public static partial class PredictionsApi
     [LoggerMessage(Level = LogLevel.Error, Message = "Explaining a prediction of version {Version} failed; it was answered without explanation")]
     private static partial void LogExplanationFailed(ILogger logger, Exception exception, string version);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Explaining a prediction of version {Version} failed again ({Error}); counted in diabetes.explanation.failures")]
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Explaining a prediction of version {Version} failed again ({Error}); counted in diabetes.explanation.failures")]
     private static partial void LogExplanationFailedAgain(ILogger logger, string version, string error);
 
     /// <summary>Reads the body as JSON, or the refusal that says why it cannot be read (a 400, 413 or 415).</summary>
