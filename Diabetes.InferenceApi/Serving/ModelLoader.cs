@@ -88,12 +88,7 @@ public sealed class ModelLoader(MlflowClient mlflow, EncounterReader reader, Tim
     /// </summary>
     private async Task<(ReferenceProfile? Profile, string? Problem)> LoadReferenceAsync(string root, CancellationToken cancellationToken)
     {
-        byte[] json;
-        try
-        {
-            json = await DownloadAsync(root, ReferenceProfile.FileName, cancellationToken);
-        }
-        catch (ModelRejectedException)
+        if (await mlflow.FindArtifactAsync(root, ReferenceProfile.FileName, cancellationToken) is not { } json)
         {
             return (null, $"{ReferenceProfile.FileName} is not in the model folder (a version trained before reference profiles)");
         }

@@ -56,7 +56,7 @@ public sealed class ModelsModel(MlflowClient mlflow, ILogger<ModelsModel> logger
                 ProductionPlots = await VersionPlots.ListAsync(mlflow, Production.Version.Version, runId, logger, cancellationToken);
             }
         }
-        catch (Exception exception) when (exception is MlflowException || ServiceFaults.IsUnreachable(exception))
+        catch (Exception exception) when (ServiceFaults.IsMlflowFault(exception))
         {
             logger.LogWarning(exception, "MLflow cannot be read");
             Problem = "MLflow cannot be reached right now, so the registered models cannot be listed. Try again shortly.";
